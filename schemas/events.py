@@ -1,10 +1,28 @@
-"""The canonical touchpoint event: what every input format is mapped to."""
+"""The canonical touchpoint event: what every input format is mapped to.
+
+Policies (binding for every producer of canonical events):
+
+* **Time.** ``event_time`` and ``received_at`` must carry an offset (``Z`` or ``+02:00``);
+  a naive datetime is rejected with ``event_time: Input should have timezone info``
+  (dead-letter reason ``naive_timestamp``). Values are kept in UTC. Only the Segment
+  adapter (``schemas.segment``) reads a timestamp without offset as UTC, because that is
+  what Segment's own spec does.
+* **Names.** ``type`` is normalised by :func:`normalise_event_type` (lower snake case).
+* **Size.** A raw Kafka message is at most :data:`MAX_MESSAGE_BYTES`; one event (one item of
+  a Segment batch) at most :data:`MAX_EVENT_BYTES` once encoded; ``properties`` and ``traits``
+  nest at most :data:`MAX_JSON_DEPTH` levels and hold at most
+  :data:`MAX_JSON_KEYS` keys, counted at every level. The decoder rejects larger input with
+  reason ``too_large``; the model enforces the depth and key limits too.
+* **Time zone.** ``context.timezone`` must be an IANA name known to ``zoneinfo``.
+"""
 
 from __future__ import annotations
 
 import re
+import zoneinfo
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from functools import lru_cache
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -13,10 +31,22 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-EVENT_SCHEMA_VERSION = 1
+EVENT_SCHEMA_VERSION: Final = 1
+
+MAX_MESSAGE_BYTES = 512 * 1024
+"""Largest raw Kafka message accepted (Segment's HTTP API allows 500 KB per batch)."""
+MAX_EVENT_BYTES = 64 * 1024
+"""Largest single event, as sent or re-encoded from a batch item."""
+MAX_BATCH_ITEMS = 2_500
+MAX_JSON_DEPTH = 8
+"""Nesting levels inside ``properties``, ``traits`` or ``context`` (a flat mapping is 1)."""
+MAX_JSON_KEYS = 1_000
+"""Keys inside one of ``properties``, ``traits`` or ``context``, counted at every level."""
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -32,6 +62,38 @@ def normalise_event_type(name: str) -> str:
     return _NON_WORD.sub("_", spaced.lower()).strip("_")
 
 
+def json_limit_violation(value: object) -> str | None:
+    """Why ``value`` breaks the depth or key limits, or None when it is within them."""
+    keys = 0
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            depth += 1
+            keys += len(node)
+            children: list[object] = list(node.values())
+        elif isinstance(node, list):
+            children = list(node)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return f"nested deeper than {MAX_JSON_DEPTH} levels"
+        if keys > MAX_JSON_KEYS:
+            return f"more than {MAX_JSON_KEYS} keys"
+        stack.extend((child, depth) for child in children)
+    return None
+
+
+def _bounded(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    problem = json_limit_violation(value)
+    if problem is not None:
+        raise PydanticCustomError("too_large", "{problem}", {"problem": problem})
+    return value
+
+
+BoundedJson = Annotated[dict[str, JsonValue], AfterValidator(_bounded)]
+
+
 def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
@@ -39,19 +101,55 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
+@lru_cache(maxsize=1024)
+def is_time_zone(name: str) -> bool:
+    """True when ``name`` is an IANA time zone that ``zoneinfo`` can load."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
 class EventContext(BaseModel):
     """Where the event came from, as far as journeys care: locale and time zone."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    locale: str | None = None
+    locale: str | None = Field(default=None, max_length=35, description="BCP 47, e.g. fr-FR")
     timezone: str | None = Field(default=None, description="IANA time zone, e.g. Europe/Paris")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and not is_time_zone(value):
+            raise PydanticCustomError(
+                "unknown_time_zone", "unknown IANA time zone '{zone}'", {"zone": value[:64]}
+            )
+        return value
 
 
 class TouchpointEvent(BaseModel):
     """One customer touchpoint, canonical form (schema version 1)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "schema_version": 1,
+                    "event_id": "0b6f2a1e-9f43-4a53-8d7e-3c2a1c0f5e11",
+                    "customer_id": "c-1042",
+                    "type": "order_completed",
+                    "event_time": "2026-11-02T09:15:00Z",
+                    "source": "shop",
+                    "properties": {"order_id": "o-77", "revenue": "59.90", "currency": "EUR"},
+                    "context": {"locale": "fr-FR", "timezone": "Europe/Paris"},
+                }
+            ]
+        },
+    )
 
     schema_version: Literal[1] = EVENT_SCHEMA_VERSION
     event_id: str = Field(min_length=1, max_length=200, description="Deduplication key")
@@ -59,20 +157,24 @@ class TouchpointEvent(BaseModel):
     anonymous_id: str | None = Field(default=None, min_length=1, max_length=200)
     type: str = Field(min_length=1, max_length=120, description="Normalised event name")
     event_time: UtcDatetime = Field(description="When it happened (timezone-aware, kept as UTC)")
-    received_at: UtcDatetime | None = None
-    source: str = Field(default="api", max_length=120)
+    received_at: UtcDatetime | None = Field(
+        default=None, description="When the processor (or the collector) received it"
+    )
+    source: str = Field(default="api", max_length=120, description="Producing system")
     channel: str | None = Field(default=None, max_length=120)
-    properties: dict[str, JsonValue] = Field(default_factory=dict)
-    traits: dict[str, JsonValue] = Field(default_factory=dict)
+    properties: BoundedJson = Field(default_factory=dict)
+    traits: BoundedJson = Field(
+        default_factory=dict, description="Customer attributes carried by the event"
+    )
     context: EventContext = Field(default_factory=EventContext)
 
     @model_validator(mode="after")
     def _identity_and_type(self) -> TouchpointEvent:
         if self.customer_id is None and self.anonymous_id is None:
-            raise ValueError("customer_id or anonymous_id is required")
+            raise PydanticCustomError("missing_identity", "customer_id or anonymous_id is required")
         normalised = normalise_event_type(self.type)
         if not normalised:
-            raise ValueError("type has no letters or digits")
+            raise PydanticCustomError("invalid_type", "type has no letters or digits")
         if normalised != self.type:
             object.__setattr__(self, "type", normalised)
         return self

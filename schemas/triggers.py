@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from schemas.events import UtcDatetime
 
-TRIGGER_SCHEMA_VERSION = 1
+TRIGGER_SCHEMA_VERSION: Final = 1
 
 # Fixed namespace for trigger ids; changing it changes every id ever issued.
 TRIGGER_ID_NAMESPACE = uuid.UUID("5f0c7a52-2b1e-4d8a-9a57-3f3c1f4e9b10")
