@@ -123,7 +123,7 @@ while True:
     admin = None
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="kafka.sh-probe",
-                                 request_timeout_ms=5000, api_version_auto_timeout_ms=5000)
+                                 request_timeout_ms=5000, bootstrap_timeout_ms=5000)
         try:
             admin.create_topics({topic: {"num_partitions": 1, "replication_factor": 1}},
                                 timeout_ms=5000)
@@ -253,11 +253,50 @@ EOF
 
 # --- start / stop ----------------------------------------------------------
 
-wait_ready() { # pid
-    local pid="$1" deadline=$((SECONDS + KAFKA_START_TIMEOUT)) rc left
+# Cause of the last ERROR/FATAL in the broker log (the exception line under it
+# when there is one), shortened, for the one-line error message.
+log_cause() {
+    local line
+    line="$(awk '
+        /^\[[^]]*\] (ERROR|FATAL) / { msg = $0; sub(/^\[[^]]*\] (ERROR|FATAL) /, "", msg)
+                                      sub(/ \([A-Za-z0-9_.$]+\)$/, "", msg); want = 1; next }
+        want && /^[A-Za-z0-9_.$]+(Exception|Error)(: |$)/ { msg = $0 }
+        { want = 0 }
+        END { print msg }' "$SERVER_LOG" 2>/dev/null | cut -c1-240 || true)"
+    if [[ -n "$line" ]]; then echo ": $line"; fi
+}
+
+# SIGTERM, wait up to $2 s, then SIGKILL (bounded).  Returns 1 if it survives.
+stop_pid() {
+    local pid="$1" deadline=$((SECONDS + $2))
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "broker (pid $pid) still up after ${2}s, sending SIGKILL" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+        deadline=$((SECONDS + 10))
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+        if kill -0 "$pid" 2>/dev/null; then return 1; fi
+    fi
+    return 0
+}
+
+died() { rm -f "$PID_FILE"; die "broker exited during start$(log_cause)"; }
+
+give_up() { # pid cause: a start that timed out leaves nothing running
+    stop_pid "$1" 10 >/dev/null 2>&1 || true
+    rm -f "$PID_FILE"
+    die "$2"
+}
+
+wait_ready() { # pid [owned=1: we launched it, so kill it on timeout]
+    local pid="$1" owned="${2:-0}" deadline=$((SECONDS + KAFKA_START_TIMEOUT)) rc left
     while ! port_open "$KAFKA_PORT"; do
-        is_our_broker "$pid" || { rm -f "$PID_FILE"; die "broker exited during start" ; }
-        ((SECONDS < deadline)) || die "broker did not open $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s"
+        is_our_broker "$pid" || died
+        if ((SECONDS >= deadline)); then
+            [[ $owned -eq 1 ]] && give_up "$pid" "broker did not open $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s"
+            die "broker (pid $pid) did not open $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s"
+        fi
         sleep 0.3
     done
     left=$((deadline - SECONDS)); ((left > 1)) || left=1
@@ -265,14 +304,20 @@ wait_ready() { # pid
     if [[ $rc -eq 2 ]]; then
         # no kafka-python: fall back to the broker's own "started" line
         while ! grep -q "Kafka Server started" "$SERVER_LOG" 2>/dev/null; do
-            is_our_broker "$pid" || { rm -f "$PID_FILE"; die "broker exited during start"; }
-            ((SECONDS < deadline)) || die "broker not started within ${KAFKA_START_TIMEOUT}s"
+            is_our_broker "$pid" || died
+            if ((SECONDS >= deadline)); then
+                [[ $owned -eq 1 ]] && give_up "$pid" "broker not started within ${KAFKA_START_TIMEOUT}s"
+                die "broker (pid $pid) not started within ${KAFKA_START_TIMEOUT}s"
+            fi
             sleep 0.3
         done
     elif [[ $rc -ne 0 ]]; then
-        is_our_broker "$pid" || { rm -f "$PID_FILE"; die "broker exited during start"; }
-        die "no client could create/describe a topic on $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s (probe log: $SERVER_LOG.probe)"
+        is_our_broker "$pid" || died
+        local msg="no client could create/describe a topic on $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s (probe output: $SERVER_LOG.probe)"
+        [[ $owned -eq 1 ]] && give_up "$pid" "$msg"
+        die "$msg"
     fi
+    return 0
 }
 
 cmd_start() {
@@ -297,14 +342,13 @@ cmd_start() {
 
     check_java
     check_heap
-    cmd_fetch
-
     local p
     for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
         if port_open "$p"; then
             die "port $p on $HOST is already in use by another process"
         fi
     done
+    cmd_fetch
 
     if [[ $clean -eq 1 ]]; then
         say "--clean: wiping $DATA_DIR"
@@ -343,31 +387,22 @@ cmd_start() {
     # setsid execs in place (we are not a group leader); if it forked, find the JVM.
     sleep 0.5
     if ! is_our_broker "$pid"; then
-        pid="$(broker_pid)" || { rm -f "$PID_FILE"; die "broker exited during start"; }
+        pid="$(broker_pid)" || died
     fi
 
-    wait_ready "$pid"
+    wait_ready "$pid" 1
     say "started (pid $pid) at $BOOTSTRAP (log: $SERVER_LOG)"
 }
 
 cmd_stop() {
     take_lock
-    local pid deadline
+    local pid
     if ! pid="$(broker_pid)"; then
         rm -f "$PID_FILE"
         say "not running"
         return 0
     fi
-    kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "broker (pid $pid) still up after ${KAFKA_STOP_TIMEOUT}s, sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        deadline=$((SECONDS + 10))
-        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-        if kill -0 "$pid" 2>/dev/null; then die "broker (pid $pid) survived SIGKILL"; fi
-    fi
+    stop_pid "$pid" "$KAFKA_STOP_TIMEOUT" || die "broker (pid $pid) survived SIGKILL"
     rm -f "$PID_FILE"
     say "stopped (pid $pid)"
 }
@@ -401,7 +436,7 @@ cmd_logs() {
 }
 
 usage() {
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
