@@ -1,0 +1,49 @@
+"""The journey engine: declarative definitions and a pure, deterministic engine.
+
+No Kafka, no faust, no clock: time is always passed in. See journeys/README.md.
+"""
+
+from journeys.definition import TRIGGER_FAMILIES, Journey, Rule
+from journeys.engine import advance, new_state, step
+from journeys.fanout import FanoutAction, fanout_event, fanout_keys
+from journeys.guards import holdout_bucket, in_holdout
+from journeys.loader import (
+    DefinitionError,
+    default_journey,
+    json_schema,
+    load_definition,
+    parse_definition,
+)
+from journeys.merge import merge
+from journeys.outcome import AttributeChange, Outcome, Suppressed, Transition
+from journeys.state import STATE_SCHEMA_VERSION, CustomerState, load_state, migrate
+from journeys.timers import next_due
+
+__all__ = [
+    "STATE_SCHEMA_VERSION",
+    "TRIGGER_FAMILIES",
+    "AttributeChange",
+    "CustomerState",
+    "DefinitionError",
+    "FanoutAction",
+    "Journey",
+    "Outcome",
+    "Rule",
+    "Suppressed",
+    "Transition",
+    "advance",
+    "default_journey",
+    "fanout_event",
+    "fanout_keys",
+    "holdout_bucket",
+    "in_holdout",
+    "json_schema",
+    "load_definition",
+    "load_state",
+    "merge",
+    "migrate",
+    "new_state",
+    "next_due",
+    "parse_definition",
+    "step",
+]

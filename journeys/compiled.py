@@ -1,0 +1,118 @@
+"""Lookup tables built once per definition so that a step only looks at relevant rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from journeys.predicates import EventMatch
+
+if TYPE_CHECKING:
+    from journeys.definition import ExitCondition, Journey, Rule
+    from schemas import TouchpointEvent
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    index: int
+    rule: Rule
+    kind: str
+    stages: frozenset[str] | None
+    match: tuple[EventMatch, ...]  # alternatives (event, window, inactivity rules)
+    types: frozenset[str] | None  # union of the alternatives' types; None: any type
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    def in_stage(self, stage: str) -> bool:
+        return self.stages is None or stage in self.stages
+
+    def matches(self, event: TouchpointEvent) -> bool:
+        return any(m.holds(event) for m in self.match)
+
+
+@dataclass(slots=True)
+class Compiled:
+    rules: tuple[CompiledRule, ...]
+    by_id: dict[str, CompiledRule]
+    reactive: tuple[CompiledRule, ...]  # event and window rules, definition order
+    inactivity: tuple[CompiledRule, ...]
+    timed: tuple[CompiledRule, ...]  # inactivity and date rules
+    thresholds: tuple[CompiledRule, ...]
+    exits: tuple[tuple[ExitCondition, tuple[EventMatch, ...]], ...]
+    reentry: tuple[EventMatch, ...] | None  # None: any event
+    stages: frozenset[str]
+    _reactive_by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
+    _inactivity_by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
+
+    def reactive_for(self, event_type: str) -> tuple[CompiledRule, ...]:
+        found = self._reactive_by_type.get(event_type)
+        if found is None:
+            found = _for_type(self.reactive, event_type)
+            self._reactive_by_type[event_type] = found
+        return found
+
+    def inactivity_for(self, event_type: str) -> tuple[CompiledRule, ...]:
+        found = self._inactivity_by_type.get(event_type)
+        if found is None:
+            found = _for_type(self.inactivity, event_type)
+            self._inactivity_by_type[event_type] = found
+        return found
+
+
+def _for_type(rules: tuple[CompiledRule, ...], event_type: str) -> tuple[CompiledRule, ...]:
+    return tuple(r for r in rules if r.types is None or event_type in r.types)
+
+
+def resolve(journey: Journey, match: EventMatch | None) -> tuple[EventMatch, ...]:
+    """A match's alternatives, a ``matcher`` reference replaced by its named list."""
+    if match is None:
+        return (EventMatch(),)
+    if match.matcher is not None:
+        return tuple(journey.matchers.get(match.matcher, ()))
+    return (match,)
+
+
+def _types(alternatives: tuple[EventMatch, ...]) -> frozenset[str] | None:
+    union: set[str] = set()
+    for m in alternatives:
+        if m.types is None:
+            return None
+        union |= m.types
+    return frozenset(union)
+
+
+def compile_journey(journey: Journey) -> Compiled:
+    rules = []
+    for index, rule in enumerate(journey.rules):
+        when = rule.when
+        source = when.event or (when.window.event if when.window else None)
+        if when.inactivity is not None:
+            source = when.inactivity.of
+        alternatives = resolve(journey, source) if when.kind in _MATCHING else ()
+        rules.append(
+            CompiledRule(
+                index=index,
+                rule=rule,
+                kind=when.kind,
+                stages=frozenset(rule.stages) if rule.stages is not None else None,
+                match=alternatives,
+                types=_types(alternatives) if alternatives else frozenset(),
+            )
+        )
+    reentry = journey.guard_rails.reentry.on
+    return Compiled(
+        rules=tuple(rules),
+        by_id={r.id: r for r in rules},
+        reactive=tuple(r for r in rules if r.kind in ("event", "window")),
+        inactivity=tuple(r for r in rules if r.kind == "inactivity"),
+        timed=tuple(r for r in rules if r.kind in ("inactivity", "date")),
+        thresholds=tuple(r for r in rules if r.kind == "threshold"),
+        exits=tuple((e, resolve(journey, e.event)) for e in journey.exits if e.event),
+        reentry=resolve(journey, reentry) if reentry is not None else None,
+        stages=frozenset(journey.stages),
+    )
+
+
+_MATCHING = ("event", "window", "inactivity")

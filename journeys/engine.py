@@ -1,0 +1,274 @@
+"""The engine: ``step`` applies one event, ``advance`` lets time pass. Pure functions.
+
+Order of work in ``step(definition, state, event)`` at event time T:
+
+1. duplicate event id (among the recent ids kept) -> status ``duplicate``, state unchanged;
+2. T older than watermark - allowed_lateness -> status ``late``, only ``late_events``
+   counted;
+3. timers due at or before T fire first, each at its own due time (so inserting any
+   ``advance(t)`` with t <= T before the event changes nothing: live equals replay);
+4. bookkeeping: id remembered, watermark, clock, time zone (from an event not older than
+   the watermark), the last match time of inactivity rules (kept as a maximum);
+5. an exited customer either re-enters (re-entry policy) or the event's would-be
+   triggers are reported suppressed (``exit``/``reentry``) and nothing else changes;
+6. event and window rules whose type matches, in definition order; stage filters see the
+   stage the customer was in when the event arrived;
+7. threshold rules, comparing attributes before and after the event;
+8. exit conditions on the event; timers re-armed.
+
+Events within the allowed lateness (older than the clock) are applied like others with
+their own event time: window counts include them at their place in time, inactivity
+counts from the latest matching event time, triggers carry their event time; a timer
+that already fired is not undone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from journeys.compiled import CompiledRule
+from journeys.definition import Journey
+from journeys.outcome import Outcome, Reason, Transition
+from journeys.predicates import matches_any
+from journeys.run import Run
+from journeys.state import CustomerState, fresh_state
+from journeys.timers import candidate, earliest, next_due, rearm
+from journeys.timeutil import valid_zone
+from schemas import Cause, TouchpointEvent
+
+_MAX_FIRINGS = 10_000  # per call; a safety net, progress is guaranteed by positive durations
+
+
+def new_state(definition: Journey, customer_id: str, at: datetime) -> CustomerState:
+    """A customer entering the journey at ``at`` in the initial stage."""
+    return fresh_state(
+        customer_id, definition.name, definition.version, definition.initial_stage, at
+    )
+
+
+def step(
+    definition: Journey, state: CustomerState | None, event: TouchpointEvent
+) -> tuple[CustomerState, Outcome]:
+    """Apply one event. ``state`` None: the customer is new (keyed by ``event.key``)."""
+    at = event.event_time
+    if state is None:
+        state = new_state(definition, event.key, at)
+    else:
+        _check_journey(definition, state)
+    if event.event_id in state.seen:
+        return state, Outcome(status="duplicate")
+    if at < state.watermark - definition.time.allowed_lateness:
+        return state.model_copy(update={"late_events": state.late_events + 1}), Outcome(
+            status="late"
+        )
+    run = Run(definition, state)
+    s = run.s
+    _adopt(run)
+    _fire_due(run, at)
+    _remember(run, event)
+    if s.exited_at is not None and not _reenter(run, event):
+        _blocked(run, event)
+        return s, run.outcome()
+    c = definition.compiled()
+    for crule in c.inactivity_for(event.type):
+        if crule.matches(event):
+            last = s.last_match.get(crule.id)
+            if last is None or at > last:
+                s.last_match[crule.id] = at
+    watched = _watched(run)
+    stage = s.stage
+    event_cause = Cause(type="event", event_ids=[event.event_id])
+    for crule in c.reactive_for(event.type):
+        if not crule.in_stage(stage) or not crule.matches(event):
+            continue
+        cause = event_cause
+        if crule.kind == "window":
+            ids = run.window_hit(crule, at, event.event_id)
+            if ids is None:
+                continue
+            cause = Cause(type="event", event_ids=ids)
+        run.fire(crule, at, cause, event)
+    _thresholds(run, watched, at, event_cause, event)
+    if s.exited_at is None:
+        for cond, alternatives in c.exits:
+            if matches_any(alternatives, event):
+                run.exit(cond.name, cond.reason, at)
+                break
+    rearm(definition, s, s.clock)
+    return s, run.outcome()
+
+
+def advance(
+    definition: Journey, state: CustomerState, now: datetime
+) -> tuple[CustomerState, Outcome]:
+    """Let engine time pass up to ``now``: every timer due at or before it fires, in
+    due-time order (ties: definition order), each at its own due time."""
+    _check_journey(definition, state)
+    due = next_due(state)
+    if now <= state.clock and (due is None or due > now):
+        return state, Outcome()
+    run = Run(definition, state)
+    _adopt(run)
+    _fire_due(run, now)
+    if now > run.s.clock:
+        run.s.clock = now
+    return run.s, run.outcome()
+
+
+def _fire_due(run: Run, limit: datetime) -> None:
+    d, s = run.d, run.s
+    for _ in range(_MAX_FIRINGS):
+        crule = earliest(d, s, limit)
+        if crule is None:
+            return
+        due = s.timers.pop(crule.id)
+        found = candidate(d, crule, s, due)
+        s.fired[crule.id] = found[1] if found is not None else due
+        if due > s.clock:
+            s.clock = due
+        watched = _watched(run)
+        cause = Cause(type="timer", timer=crule.id, due_at=due)
+        run.fire(crule, due, cause, None)
+        _thresholds(run, watched, due, cause, None)
+        rearm(d, s, due)
+    run.notes.append(f"stopped after {_MAX_FIRINGS} timer firings")  # pragma: no cover
+
+
+def _remember(run: Run, event: TouchpointEvent) -> None:
+    d, s = run.d, run.s
+    at = event.event_time
+    seen = s.seen
+    seen[event.event_id] = at
+    if len(seen) > d.time.dedup_capacity:
+        # Ids older than the lateness horizon are rejected as late anyway; beyond that,
+        # keep the most recent three quarters by event time.
+        horizon = max(s.watermark, at) - d.time.allowed_lateness
+        kept = sorted(((t, i) for i, t in seen.items() if t >= horizon), reverse=True)
+        kept = kept[: d.time.dedup_capacity * 3 // 4]
+        s.seen = {i: t for t, i in reversed(kept)}
+    zone_name = event.context.timezone
+    if zone_name is not None and at >= s.watermark and zone_name != s.timezone:
+        if valid_zone(zone_name):
+            s.timezone = zone_name
+        else:
+            run.notes.append(f"unknown time zone {zone_name!r} ignored")
+    if at > s.watermark:
+        s.watermark = at
+        if s.windows:
+            _prune_windows(run)
+    if at > s.clock:
+        s.clock = at
+    s.events += 1
+
+
+def _prune_windows(run: Run) -> None:
+    """Drop window hits no future (non-late) event can share a window with."""
+    d, s = run.d, run.s
+    by_id = d.compiled().by_id
+    for rid, hits in list(s.windows.items()):
+        crule = by_id.get(rid)
+        window = crule.rule.when.window if crule is not None else None
+        if window is None:
+            del s.windows[rid]
+            continue
+        horizon = s.watermark - d.time.allowed_lateness - window.within
+        if hits[0][0] < horizon:
+            kept = [h for h in hits if h[0] >= horizon]
+            if kept:
+                s.windows[rid] = kept
+            else:
+                del s.windows[rid]
+
+
+def _reenter(run: Run, event: TouchpointEvent) -> bool:
+    """Whether an exited customer re-enters with this event (then it is applied)."""
+    d, s = run.d, run.s
+    policy = d.guard_rails.reentry
+    alternatives = d.compiled().reentry
+    if policy.policy == "never" or (
+        alternatives is not None and not matches_any(alternatives, event)
+    ):
+        return False
+    at = event.event_time
+    if policy.after is not None and s.exited_at is not None and at - s.exited_at < policy.after:
+        return False
+    stage = policy.stage or d.initial_stage
+    run.transitions.append(
+        Transition(rule="reentry", stage_before=s.stage, stage_after=stage, at=at, kind="reentry")
+    )
+    s.stage, s.stage_entered_at, s.entered_at = stage, at, at
+    s.exited_at, s.exit_reason, s.exit_name = None, None, None
+    s.entries += 1
+    return True
+
+
+def _blocked(run: Run, event: TouchpointEvent) -> None:
+    """Report the triggers an exited customer's event would have caused."""
+    d = run.d
+    policy = d.guard_rails.reentry
+    alternatives = d.compiled().reentry
+    reason: Reason = "exit"
+    stage = run.s.stage
+    if policy.policy != "never" and (alternatives is None or matches_any(alternatives, event)):
+        # A refused re-entry: report what re-entering would have triggered.
+        reason, stage = "reentry", policy.stage or d.initial_stage
+    cause = Cause(type="event", event_ids=[event.event_id])
+    for crule in d.compiled().reactive_for(event.type):
+        emits = crule.kind == "event" and crule.rule.then.emit is not None
+        if emits and crule.in_stage(stage) and crule.matches(event):
+            run.fire(crule, event.event_time, cause, event, blocked=reason)
+
+
+def _watched(run: Run) -> list[tuple[CompiledRule, object]]:
+    return [(r, run.s.attributes.get(_attr(r))) for r in run.d.compiled().thresholds]
+
+
+def _thresholds(
+    run: Run,
+    watched: list[tuple[CompiledRule, object]],
+    at: datetime,
+    cause: Cause,
+    event: TouchpointEvent | None,
+) -> None:
+    for crule, old in watched:
+        when = crule.rule.when.threshold
+        assert when is not None
+        new = run.s.attributes.get(when.attribute)
+        if not crule.in_stage(run.s.stage) or not isinstance(new, int | float):
+            continue
+        before = old if isinstance(old, int | float) and not isinstance(old, bool) else None
+        if when.crosses == "up":
+            crossed = new >= when.value and (before is None or before < when.value)
+        else:
+            crossed = new < when.value and before is not None and before >= when.value
+        if crossed:
+            run.fire(crule, at, cause, event)
+
+
+def _attr(crule: CompiledRule) -> str:
+    when = crule.rule.when.threshold
+    assert when is not None
+    return when.attribute
+
+
+def _check_journey(definition: Journey, state: CustomerState) -> None:
+    if state.journey != definition.name:
+        raise ValueError(f"state of journey {state.journey!r} given to {definition.name!r}")
+
+
+def _adopt(run: Run) -> None:
+    """A state written under another version of the definition: adopt the new version.
+
+    Unknown stages fall back to the initial stage; timers of rules that no longer exist
+    are dropped (re-armed from the state by the next rearm).
+    """
+    d, s = run.d, run.s
+    if s.journey_version == d.version:
+        return
+    s.journey_version = d.version
+    if s.stage not in d.compiled().stages:
+        run.notes.append(f"stage {s.stage!r} not in version {d.version}: initial stage")
+        s.stage = d.initial_stage
+    known = d.compiled().by_id
+    s.timers = {k: v for k, v in s.timers.items() if k in known}
+    rearm(d, s, s.clock)

@@ -1,0 +1,105 @@
+"""Guard rails applied to every trigger a rule emits.
+
+In this order, the first that applies decides:
+
+1. ``exit`` / ``reentry``: the customer has left the journey (or the rule reached its
+   goal), decided by the caller;
+2. ``cooldown``: the rule emitted less than its cooldown ago (either side in event time);
+3. ``frequency_cap``: a capped priority (marketing by default; service is exempt) and
+   the customer already has ``max`` capped triggers in some window of length ``within``
+   that contains this one;
+4. ``holdout``: the customer is in the journey's control group; the trigger is marked
+   ``holdout=True`` and reported as suppressed. It still counts for cooldowns and the
+   cap, so the control group's would-be sequence is exactly the treated one's.
+
+A trigger that passes gets ``deliver_after`` when it falls in quiet hours (local time of
+the customer's zone, UTC when unknown): deferred to the end of the quiet hours, never
+dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import insort
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from journeys.definition import Emit, FrequencyCap, Journey
+from journeys.outcome import Reason
+from journeys.state import CustomerState
+from journeys.timeutil import quiet_end, zone
+
+
+@lru_cache(maxsize=65536)
+def holdout_bucket(customer_id: str, journey: str) -> int:
+    """Bucket 0..9999 from sha256 of customer id and journey name (stable everywhere)."""
+    digest = hashlib.sha256(f"{customer_id}\x1f{journey}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 10_000
+
+
+def in_holdout(customer_id: str, journey: str, percent: float) -> bool:
+    """Whether the customer is in the journey's control group (``percent`` of customers)."""
+    return percent > 0 and holdout_bucket(customer_id, journey) < round(percent * 100)
+
+
+def guard(
+    definition: Journey, state: CustomerState, rule: str, emit: Emit, at: datetime
+) -> Reason | None:
+    """The guard rail that suppresses this trigger, or None (exit is the caller's)."""
+    last = state.cooldowns.get(rule)
+    if emit.cooldown is not None and last is not None and abs(at - last) < emit.cooldown:
+        return "cooldown"
+    cap = definition.guard_rails.frequency_cap
+    capped = cap is not None and emit.resolved_priority in cap.priorities
+    if capped and cap is not None and not _fits(state.cap_history, at, cap):
+        return "frequency_cap"
+    percent = definition.guard_rails.holdout_percent
+    if percent and in_holdout(state.customer_id, definition.name, percent):
+        return "holdout"
+    return None
+
+
+def record(definition: Journey, state: CustomerState, rule: str, emit: Emit, at: datetime) -> None:
+    """Note an emitted (or held-out) trigger for cooldowns and the cap. Mutates ``state``
+    (the engine's working copy, whose containers it owns)."""
+    if emit.cooldown is not None:
+        last = state.cooldowns.get(rule)
+        state.cooldowns[rule] = at if last is None or at > last else last
+    cap = definition.guard_rails.frequency_cap
+    if cap is not None and emit.resolved_priority in cap.priorities:
+        insort(state.cap_history, at)
+        # No later trigger can be earlier than the lateness horizon: older entries are moot.
+        horizon = state.watermark - definition.time.allowed_lateness - cap.within
+        while state.cap_history and state.cap_history[0] <= horizon:
+            state.cap_history.pop(0)
+
+
+def deliver_after(
+    definition: Journey, state: CustomerState, emit: Emit, at: datetime
+) -> datetime | None:
+    quiet = definition.guard_rails.quiet_hours
+    if quiet is None:
+        return None
+    applies = emit.quiet_hours
+    if applies is None:
+        applies = emit.resolved_priority in quiet.priorities
+    if not applies:
+        return None
+    return quiet_end(at, quiet.start, quiet.end, zone(state.timezone))
+
+
+def _fits(history: list[datetime], at: datetime, cap: FrequencyCap) -> bool:
+    """Whether adding ``at`` keeps every window of length ``within`` at ``max`` or fewer."""
+    within: timedelta = cap.within
+    near = [t for t in history if abs(t - at) < within]
+    if len(near) < cap.max:
+        return True
+    times = sorted([*near, at])
+    for i, start in enumerate(times):
+        if start > at:
+            break
+        end = start + within
+        count = sum(1 for t in times[i:] if t < end)
+        if at < end and count > cap.max:
+            return False
+    return True

@@ -1,0 +1,124 @@
+"""Time-based rules: when each one is next due, computed from the state.
+
+Every time rule has at most one armed due time in ``state.timers``; :func:`rearm`
+recomputes them after anything that changed the state, at engine time ``at``:
+
+- inactivity, ``since: last_event``: due = (last matching event, else stage entry) +
+  ``for``; ``since: stage_entry``: due = stage entry + ``for``, disarmed once a matching
+  event came at or after the stage entry. An occurrence already overdue when it becomes
+  armed (a stage filter newly satisfied) is due at once (at ``at``).
+- date: the attribute's date (a datetime attribute: its local date) plus
+  ``offset_days`` at local ``at`` in the customer's zone. A due time already past when
+  the date becomes known is stale and skipped (a renewal date set 5 days ahead does not
+  fire its 30-day reminder).
+- yearly: the next anniversary (years after the date's own year), at or after ``at``.
+
+``state.fired[rule]`` holds the anchor of the last firing (inactivity: the time counted
+from; date: the due time), so each occurrence fires once. Stage filters are checked when
+arming; a stage change re-arms.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from journeys.compiled import CompiledRule
+from journeys.definition import DateWhen, Journey
+from journeys.state import CustomerState
+from journeys.timeutil import local_date, local_instant, parse_day, parse_instant, yearly_date, zone
+
+
+def candidate(
+    definition: Journey, crule: CompiledRule, state: CustomerState, at: datetime
+) -> tuple[datetime, datetime] | None:
+    """(raw due time, anchor) of the rule's next occurrence, or None if not armed."""
+    if not crule.in_stage(state.stage):
+        return None
+    when = crule.rule.when
+    if when.inactivity is not None:
+        last = state.last_match.get(crule.id)
+        if when.inactivity.since == "stage_entry":
+            if last is not None and last >= state.stage_entered_at:
+                return None
+            base = state.stage_entered_at
+        else:
+            base = last if last is not None else state.stage_entered_at
+        return base + when.inactivity.for_, base
+    assert when.date is not None
+    return _date_due(definition, when.date, crule.id, state, at)
+
+
+def _date_due(
+    definition: Journey, when: DateWhen, rule: str, state: CustomerState, at: datetime
+) -> tuple[datetime, datetime] | None:
+    day = attribute_day(definition, state, when.attribute)
+    if day is None:
+        return None
+    tz = zone(state.timezone)
+    fired = state.fired.get(rule)
+    offset = timedelta(days=when.offset_days)
+    if not when.yearly:
+        due = local_instant(day + offset, when.at, tz)
+        return None if due == fired else (due, due)
+    after = at if fired is None or fired < at else fired
+    year = max(day.year + 1, local_date(after, tz).year - 1)
+    for y in range(year, year + 4):
+        due = local_instant(yearly_date(day, y) + offset, when.at, tz)
+        if due >= at and (fired is None or due > fired):
+            return due, due
+    return None  # pragma: no cover - four consecutive years always hold one
+
+
+def attribute_day(definition: Journey, state: CustomerState, name: str) -> date | None:
+    raw = state.attributes.get(name)
+    if raw is None:
+        return None
+    spec = definition.attributes.get(name)
+    if spec is not None and spec.type == "datetime":
+        moment = parse_instant(raw)
+        return local_date(moment, zone(state.timezone)) if moment is not None else None
+    return parse_day(raw)
+
+
+def rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
+    """Recompute ``state.timers`` (the working copy's own dict) at engine time ``at``."""
+    timers = state.timers
+    if state.exited_at is not None:
+        timers.clear()
+        return
+    for crule in definition.compiled().timed:
+        rid = crule.id
+        found = candidate(definition, crule, state, at)
+        if found is None or state.fired.get(rid) == found[1]:
+            timers.pop(rid, None)
+            continue
+        due = found[0]
+        stored = timers.get(rid)
+        if due >= at or stored == due:
+            timers[rid] = due
+        elif crule.kind == "inactivity":
+            timers[rid] = stored if stored is not None else at
+        else:
+            timers.pop(rid, None)  # a date already past when it became known: stale
+
+
+def earliest(definition: Journey, state: CustomerState, limit: datetime) -> CompiledRule | None:
+    """The armed timer due first (ties: definition order), if due at or before ``limit``."""
+    best: tuple[datetime, int] | None = None
+    found: CompiledRule | None = None
+    by_id = definition.compiled().by_id
+    for rid, due in state.timers.items():
+        if due > limit:
+            continue
+        crule = by_id.get(rid)
+        if crule is None:
+            continue
+        key = (due, crule.index)
+        if best is None or key < best:
+            best, found = key, crule
+    return found
+
+
+def next_due(state: CustomerState) -> datetime | None:
+    """When the state next needs ``advance``: the earliest armed timer, or None."""
+    return min(state.timers.values(), default=None)

@@ -1,0 +1,118 @@
+"""Attribute values: resolving a ValueSpec, coercing to the declared type, combining."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import JsonValue
+
+from journeys.predicates import lookup
+from journeys.timeutil import parse_day, parse_instant
+
+if TYPE_CHECKING:
+    from journeys.definition import ValueSpec
+    from schemas import TouchpointEvent
+
+_ABSENT = object()
+
+
+def iso_instant(moment: datetime) -> str:
+    """UTC instant in the one spelling the state uses, e.g. ``2025-01-02T03:04:05Z``."""
+    text = moment.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def source_value(
+    spec: ValueSpec,
+    event: TouchpointEvent | None,
+    attributes: dict[str, JsonValue],
+    at: datetime,
+) -> Any:
+    """The raw value a spec names, or None when it is absent (no event, no property)."""
+    if spec.event_time:
+        return iso_instant(at)
+    if spec.property is not None:
+        return lookup(event.properties, spec.property) if event is not None else None
+    if spec.trait is not None:
+        return lookup(event.traits, spec.trait) if event is not None else None
+    if spec.attribute is not None:
+        return attributes.get(spec.attribute)
+    return spec.value
+
+
+def coerce(value: Any, type_: str) -> JsonValue | object:
+    """``value`` as the attribute type stores it, or ``_ABSENT``-like sentinel if unusable.
+
+    number: JSON number or numeric string; string: any scalar; date: ``YYYY-MM-DD``
+    (the date part of an instant as written); datetime: ISO instant, stored in UTC;
+    bool: JSON boolean.
+    """
+    if type_ == "number":
+        if isinstance(value, bool):
+            return _ABSENT
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                return _ABSENT
+        if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+            return integral(value)
+        return _ABSENT
+    if type_ == "string":
+        if isinstance(value, str | int | float | bool):
+            return str(value) if not isinstance(value, str) else value
+        return _ABSENT
+    if type_ == "date":
+        day = parse_day(value)
+        return day.isoformat() if day is not None else _ABSENT
+    if type_ == "datetime":
+        moment = parse_instant(value)
+        return iso_instant(moment) if moment is not None else _ABSENT
+    if type_ == "bool":
+        return value if isinstance(value, bool) else _ABSENT
+    return _ABSENT
+
+
+def unusable(value: object) -> bool:
+    return value is _ABSENT
+
+
+def combine(mode: str, old: JsonValue, new: JsonValue, type_: str) -> JsonValue:
+    """The value to keep given ``mode`` (replace, max, min, if_unset)."""
+    if old is None or mode == "replace":
+        return new
+    if mode == "if_unset":
+        return old
+    key_old, key_new = _order_key(old, type_), _order_key(new, type_)
+    if key_old is None or key_new is None:
+        return new
+    if mode == "max":
+        return new if key_new > key_old else old
+    return new if key_new < key_old else old
+
+
+def _order_key(value: JsonValue, type_: str) -> Any:
+    if type_ == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if type_ == "datetime":
+        return parse_instant(value)
+    if type_ == "date":
+        return parse_day(value)
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def number(value: Any) -> float | int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def integral(value: float | int) -> float | int:
+    """Whole numbers as ints (``2.0`` -> ``2``), so the stored JSON is one spelling."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value

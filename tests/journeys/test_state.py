@@ -1,0 +1,109 @@
+"""State serialisation (versioned), merging, version adoption."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from journeys import CustomerState, default_journey, load_state, merge, migrate, step
+from tests.journeys.factories import at, build, ev, make_event, play
+
+SAMPLE = Path(__file__).parents[2] / "journeys" / "samples" / "state.v1.json"
+
+
+def test_stored_v1_sample_loads_and_round_trips() -> None:
+    obj = json.loads(SAMPLE.read_text())
+    state = load_state(obj)
+    assert (state.schema_version, state.stage, state.timezone) == (1, "active", "Europe/Paris")
+    assert state.model_dump(mode="json") == obj
+    # and the engine carries on from it
+    _, outcome = step(
+        default_journey(),
+        state,
+        make_event("nps_submitted", at(7), customer=state.customer_id, score=10),
+    )
+    assert [t.kind for t in outcome.triggers] == ["advocacy.review_ask"]
+
+
+def test_migrate_accepts_unversioned_and_rejects_unknown() -> None:
+    obj = json.loads(SAMPLE.read_text())
+    del obj["schema_version"]
+    assert load_state(obj).schema_version == 1
+    assert "schema_version" not in obj  # migrate does not mutate its input
+    with pytest.raises(ValueError, match="unknown CustomerState schema_version 99"):
+        migrate({**obj, "schema_version": 99})
+
+
+def test_json_round_trip_after_a_story() -> None:
+    played = play(
+        default_journey(),
+        [
+            make_event("signed_up", at(), customer="c-0"),
+            make_event("support_ticket_opened", at(1), customer="c-0"),
+        ],
+    )
+    assert played.state is not None
+    text = json.dumps(played.state.model_dump(mode="json"))
+    assert CustomerState.model_validate(json.loads(text)) == played.state
+
+
+def test_merge_anonymous_into_identified() -> None:
+    journey = default_journey()
+    anon = play(
+        journey,
+        [
+            ev("a1", "order_completed", at(), customer="anon-1", amount=700),
+            ev("a2", "csat_submitted", at(1), customer="anon-1", score=1),
+        ],
+    )
+    known = play(
+        journey,
+        [
+            ev("k1", "order_completed", at(2), customer="c-0", amount=200),
+            ev("k2", "delivery_failed", at(3), customer="c-0"),
+        ],
+    )
+    assert anon.state is not None and known.state is not None
+    merged = merge(journey, known.state, anon.state)
+    assert merged.customer_id == "c-0"
+    assert merged.attributes["lifetime_spend"] == 900
+    assert merged.attributes["orders"] == 2
+    assert merged.attributes["bad_experiences"] == 2
+    assert set(merged.seen) == {"a1", "a2", "k1", "k2"}
+    assert [i for _, i in merged.windows["churn_risk"]] == ["a2", "k2"]
+    # the anonymous events are now duplicates for the customer
+    _, outcome = step(journey, merged, ev("a1", "order_completed", at(4), customer="c-0", amount=1))
+    assert outcome.status == "duplicate"
+    # and crossing 1000 now counts the anonymous spend
+    _, outcome = step(
+        journey, merged, ev("k3", "order_completed", at(4), customer="c-0", amount=150)
+    )
+    assert [t.kind for t in outcome.triggers] == ["growth.vip"]
+
+
+def test_merge_takes_the_anonymous_stage_when_the_customer_is_new() -> None:
+    journey = default_journey()
+    anon = play(journey, [ev("a1", "signed_up", at(), customer="anon-2")])
+    known = play(journey, [ev("k1", "identify", at(0.1), customer="c-0")])
+    assert anon.state is not None and known.state is not None
+    merged = merge(journey, known.state, anon.state)
+    assert merged.stage == "onboarding"
+    assert merged.timers["nudge_day_1"] == at(1)
+
+
+def test_a_state_from_an_older_version_is_adopted() -> None:
+    v1 = build({"stages": ["new", "gone"], "rules": []})
+    state, _ = step(v1, None, make_event("x", at()))
+    state = state.model_copy(update={"stage": "gone"})
+    v2 = build({"version": 2, "rules": []})
+    new, outcome = step(v2, state, make_event("x", at(1)))
+    assert (new.journey_version, new.stage) == (2, "new")
+    assert outcome.notes == ["stage 'gone' not in version 2: initial stage"]
+
+
+def test_a_state_of_another_journey_is_refused() -> None:
+    state, _ = step(build({}), None, make_event("x", at()))
+    with pytest.raises(ValueError, match="state of journey 'test' given to 'lifecycle'"):
+        step(default_journey(), state, make_event("x", at(1)))
