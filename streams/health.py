@@ -1,0 +1,185 @@
+"""Health, readiness and metrics endpoints of a worker.
+
+``/healthz``: the process is alive and its event loop answers (always 200).
+``/readyz``: 200 when every readiness check passes, else 503; the body is JSON
+``{"ready": bool, "checks": {name: bool}}``. The checks of a faust worker
+(:func:`faust_checks`) are: partitions assigned (a rebalance has completed and none
+is in progress), state recovered (table recovery finished) and broker reachable (a
+TCP connection to a bootstrap server opens within a timeout).
+``/metrics``: the worker's :class:`~streams.metrics.Metrics` in Prometheus' text
+format.
+
+All three are faust web views on the worker's web port (``JOURNEYS_WEB_PORT``), so a
+worker needs one port. When ``JOURNEYS_METRICS_PORT`` is set, :func:`serve_metrics`
+also serves ``/metrics`` from prometheus-client's own HTTP server on that port (handy
+when the web port is not exposed to Prometheus). faust's own Prometheus sensor can be
+enabled beside ours with :func:`enable_faust_sensor`; it gets its own registry and path
+(``/metrics/faust``) because it reports milliseconds, against our base units.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+from streams.metrics import LagSource, Metrics
+
+__all__ = [
+    "Check",
+    "Readiness",
+    "broker_reachable",
+    "enable_faust_sensor",
+    "faust_checks",
+    "faust_lag_source",
+    "register_views",
+    "serve_metrics",
+]
+
+log = logging.getLogger(__name__)
+
+Check = Callable[[], bool | Awaitable[bool]]
+"""One readiness check: a plain or async callable returning whether it passes."""
+
+
+class Readiness:
+    """Named readiness checks; ready when every one passes."""
+
+    def __init__(self, checks: Mapping[str, Check] | None = None) -> None:
+        self._checks: dict[str, Check] = dict(checks or {})
+
+    def add(self, name: str, check: Check) -> None:
+        self._checks[name] = check
+
+    async def evaluate(self) -> dict[str, bool]:
+        """Run every check; a check that raises counts as failed."""
+        results: dict[str, bool] = {}
+        for name, check in self._checks.items():
+            try:
+                value = check()
+                if inspect.isawaitable(value):
+                    value = await value
+                results[name] = bool(value)
+            except Exception:
+                log.warning("readiness check %s failed", name, exc_info=True)
+                results[name] = False
+        return results
+
+    async def report(self) -> tuple[bool, dict[str, Any]]:
+        """``(ready, body)`` for ``/readyz``."""
+        checks = await self.evaluate()
+        ready = bool(checks) and all(checks.values())
+        return ready, {"ready": ready, "checks": checks}
+
+
+async def broker_reachable(bootstrap: Sequence[str], connect_timeout: float = 1.0) -> bool:
+    """Whether a TCP connection to one of the ``host:port`` bootstrap servers opens."""
+    for server in bootstrap:
+        host, _, port = server.rpartition(":")
+        try:
+            async with asyncio.timeout(connect_timeout):
+                _, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+        except (OSError, ValueError, TimeoutError):
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+    return False
+
+
+def faust_checks(app: Any, bootstrap: Sequence[str], connect_timeout: float = 1.0) -> Readiness:
+    """The readiness checks of a faust worker ``app``.
+
+    ``partitions_assigned`` passes once the consumer has a completed assignment (which
+    may be empty when there are more workers than partitions) and no rebalance is in
+    progress; ``state_recovered`` once faust's table recovery has completed;
+    ``broker_reachable`` when :func:`broker_reachable` succeeds.
+    """
+
+    def assigned() -> bool:
+        return int(app.rebalancing_count) > 0 and not bool(app.rebalancing)
+
+    def recovered() -> bool:
+        recovery = app.tables.recovery
+        return bool(recovery.completed.is_set()) and not bool(recovery.in_recovery)
+
+    async def reachable() -> bool:
+        return await broker_reachable(bootstrap, connect_timeout)
+
+    return Readiness(
+        {
+            "partitions_assigned": assigned,
+            "state_recovered": recovered,
+            "broker_reachable": reachable,
+        }
+    )
+
+
+def faust_lag_source(app: Any, topics: Collection[str]) -> LagSource:
+    """A lag source for :meth:`Metrics.set_lag_source` reading faust's Kafka consumer.
+
+    Per assigned partition of ``topics``: the end offset (the last stable offset under
+    ``read_committed``, else the high watermark) minus the consumer's position (the next
+    offset it will fetch, past transaction markers). Records already fetched into the
+    worker's buffer are not counted. Partitions not fetched yet are left out.
+    """
+    wanted = frozenset(topics)
+
+    def lags() -> dict[tuple[str, int], int]:
+        consumer = app.consumer._thread._ensure_consumer()  # aiokafka's AIOKafkaConsumer
+        assignment = consumer._subscription.subscription.assignment
+        out: dict[tuple[str, int], int] = {}
+        for tp in consumer.assignment():
+            if tp.topic not in wanted:
+                continue
+            state = assignment.state_value(tp)
+            end = state.lso if state.lso not in (None, -1) else state.highwater
+            if end is not None and state.has_valid_position:
+                out[(tp.topic, tp.partition)] = max(int(end) - int(state.position), 0)
+        return out
+
+    return lags
+
+
+def register_views(app: Any, metrics: Metrics, readiness: Readiness) -> None:
+    """Add ``/healthz``, ``/readyz`` and ``/metrics`` to the faust ``app``'s web server."""
+
+    @app.page("/healthz")
+    async def healthz(self: Any, request: Any) -> Any:
+        return self.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(self: Any, request: Any) -> Any:
+        ready, body = await readiness.report()
+        return self.json(body, status=200 if ready else 503)
+
+    @app.page("/metrics")
+    async def metrics_view(self: Any, request: Any) -> Any:
+        return self.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+
+
+def serve_metrics(metrics: Metrics, host: str, port: int) -> Any:
+    """Serve ``/metrics`` on ``host:port`` from a prometheus-client HTTP server thread.
+
+    Returns the server: ``server.server_port`` is the bound port (``port=0`` picks a
+    free one), ``server.shutdown()`` stops it.
+    """
+    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    log.info("metrics server listening", extra={"host": host, "port": server.server_port})
+    return server
+
+
+def enable_faust_sensor(app: Any, path: str = "/metrics/faust") -> CollectorRegistry:
+    """Enable faust's Prometheus sensor on ``path`` with a registry of its own."""
+    from faust.sensors.prometheus import setup_prometheus_sensors
+
+    registry = CollectorRegistry()
+    setup_prometheus_sensors(app, pattern=path, registry=registry, name_prefix="faust")
+    return registry
