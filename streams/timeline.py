@@ -1,0 +1,265 @@
+"""Run the journey engine over a sequence of events and describe what happened, step by step.
+
+Pure: no Kafka, no clock, no I/O. ``Replayer`` keeps one state per key and calls the
+engine the way the worker does (``step`` per event in topic order, ``advance`` for time);
+``timeline`` turns the outcomes into JSON-ready records, one per step, each with a
+``type``: ``event``, ``transition``, ``trigger``, ``suppressed`` or ``deadletter``.
+A trigger record carries the Trigger message exactly as the worker emits it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from journeys import (
+    CustomerState,
+    Journey,
+    Outcome,
+    advance,
+    fanout_event,
+    fanout_keys,
+    merge,
+    next_due,
+    step,
+)
+from schemas.codec import isoformat_utc
+from schemas.events import TouchpointEvent
+from schemas.triggers import Trigger
+
+Record = dict[str, Any]
+RECORD_TYPES = ("event", "transition", "trigger", "suppressed", "deadletter")
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A readable event and where it was read (``file:LINE`` or ``topic[p]@offset``)."""
+
+    event: TouchpointEvent
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """Input that did not decode: it becomes a dead-letter record, replay goes on."""
+
+    origin: str
+    reason: str
+    message: str
+    raw: bytes
+
+
+Item = Arrival | Unreadable
+
+
+def iso(moment: datetime | None) -> str | None:
+    """UTC instant as the codec writes it (``...Z``), or None."""
+    return None if moment is None else isoformat_utc(moment)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One event through every definition: its combined status and each journey's outcome."""
+
+    event: TouchpointEvent
+    status: str
+    outcomes: list[tuple[str, Outcome]]
+    derived: bool = False
+
+
+class Replayer:
+    """Per-key journey states, driven exactly like the worker's journey agent drives them.
+
+    * each event goes through every definition (``step``); the combined status is the
+      first one that is not ``duplicate``;
+    * after a processed event carrying a customer id and another anonymous id, the
+      anonymous states are merged into the customer's (``journeys.merge``), as the worker
+      does through its ``MergeRequest``/``MergeState`` messages;
+    * with ``fanout`` (input not read from the keyed topic, where the worker already wrote
+      the derived events), a publishing event derives one event per subscriber
+      (``journeys.fanout_event``), stepped right after it;
+    * ``advance`` wakes every key whose ``next_due`` is at or before the time given.
+    """
+
+    def __init__(self, definitions: Sequence[Journey], *, fanout: bool = True) -> None:
+        self.definitions = list(definitions)
+        self.fanout = fanout
+        self.states: dict[str, dict[str, CustomerState]] = {}
+        self.index: dict[str, list[str]] = {}
+
+    def event(self, event: TouchpointEvent) -> list[Step]:
+        key = event.key
+        states = self.states.setdefault(key, {})
+        outcomes: list[tuple[str, Outcome]] = []
+        status = "duplicate"
+        for definition in self.definitions:
+            states[definition.name], outcome = step(definition, states.get(definition.name), event)
+            outcomes.append((definition.name, outcome))
+            if outcome.status != "duplicate" and status == "duplicate":
+                status = outcome.status
+        steps = [Step(event, status, outcomes)]
+        if status == "processed":
+            self._merge(key, event)
+            if self.fanout:
+                steps.extend(self._fanout(event))
+        return steps
+
+    def _merge(self, key: str, event: TouchpointEvent) -> None:
+        anon = event.anonymous_id
+        if event.customer_id is None or anon in (None, event.customer_id):
+            return
+        others = self.states.pop(str(anon), None)
+        if not others:
+            return
+        states = self.states[key]
+        for definition in self.definitions:
+            other = others.get(definition.name)
+            if other is None:
+                continue
+            into = states.get(definition.name)
+            states[definition.name] = (
+                other.model_copy(update={"customer_id": key})
+                if into is None
+                else merge(definition, into, other)
+            )
+
+    def _fanout(self, event: TouchpointEvent) -> list[Step]:
+        steps: list[Step] = []
+        for definition in self.definitions:
+            for action in fanout_keys(definition, event):
+                index_key = f"{action.index}:{action.key}"
+                subscribers = self.index.setdefault(index_key, [])
+                if action.action == "subscribe":
+                    if action.customer_id is not None and action.customer_id not in subscribers:
+                        subscribers.append(action.customer_id)
+                        subscribers.sort()
+                    continue
+                for customer in list(subscribers):
+                    derived = fanout_event(action, event, customer)
+                    steps.extend(replace(s, derived=True) for s in self.event(derived))
+                if action.clear:
+                    self.index.pop(index_key, None)
+        return steps
+
+    def advance(
+        self, until: datetime, keys: Iterable[str] | None = None
+    ) -> Iterator[tuple[str, str, Outcome]]:
+        """Fire what is due at or before ``until`` (for ``keys``, default all), keys sorted.
+
+        Yields ``(key, journey, outcome)``.
+        """
+        for key in sorted(self.states if keys is None else set(keys) & self.states.keys()):
+            states = self.states[key]
+            for definition in self.definitions:
+                state = states.get(definition.name)
+                while state is not None:
+                    due = next_due(state)
+                    if due is None or due > until:
+                        break
+                    state, outcome = advance(definition, state, until)
+                    states[definition.name] = state
+                    yield key, definition.name, outcome
+                    if next_due(state) == due:  # no progress: never loop forever
+                        break
+
+
+def event_record(
+    event: TouchpointEvent, status: str, origin: str, *, show_properties: bool = False
+) -> Record:
+    record: Record = {
+        "type": "event",
+        "time": iso(event.event_time),
+        "customer_id": event.customer_id,
+        "anonymous_id": event.anonymous_id,
+        "event_id": event.event_id,
+        "event_type": event.type,
+        "source": event.source,
+        "status": status,
+        "origin": origin,
+    }
+    if show_properties:
+        record["properties"] = event.properties
+        record["traits"] = event.traits
+    return record
+
+
+def deadletter_record(item: Unreadable, *, show_properties: bool = False) -> Record:
+    record: Record = {
+        "type": "deadletter",
+        "time": None,
+        "origin": item.origin,
+        "reason": item.reason,
+        "message": item.message,
+        "size": len(item.raw),
+    }
+    if show_properties:
+        record["raw"] = item.raw.decode("utf-8", errors="replace")
+    return record
+
+
+def delivered(outcome: Outcome) -> list[Trigger]:
+    """The triggers the worker sends: holdouts never are (the engine lists them suppressed)."""
+    return [t for t in outcome.triggers if not t.holdout]
+
+
+def outcome_records(outcome: Outcome, customer_id: str, journey: str) -> list[Record]:
+    """Transitions, triggers and suppressed triggers, in engine-time order (stable)."""
+    return [record for _, record in _timed(outcome, customer_id, journey)]
+
+
+def _timed(outcome: Outcome, customer_id: str, journey: str) -> list[tuple[datetime, Record]]:
+    timed: list[tuple[datetime, int, Record]] = []
+    for t in outcome.transitions:
+        record = {"type": "transition", "time": iso(t.at), "customer_id": customer_id}
+        record |= {"journey": journey, "rule": t.rule, "kind": t.kind}
+        record |= {"stage_before": t.stage_before, "stage_after": t.stage_after}
+        timed.append((t.at, 0, record))
+    for trigger in delivered(outcome):
+        record = {"type": "trigger", "time": iso(trigger.emitted_at)}
+        timed.append((trigger.emitted_at, 1, record | {"trigger": trigger.model_dump(mode="json")}))
+    for s in outcome.suppressed:
+        when = s.trigger.emitted_at
+        record = {"type": "suppressed", "time": iso(when), "customer_id": s.trigger.customer_id}
+        record |= {"rule": s.rule, "kind": s.kind, "reason": s.reason}
+        timed.append((when, 2, record | {"trigger": s.trigger.model_dump(mode="json")}))
+    timed.sort(key=lambda entry: (entry[0], entry[1]))
+    return [(moment, record) for moment, _, record in timed]
+
+
+def timeline(
+    definitions: Sequence[Journey],
+    items: Iterable[Item],
+    *,
+    until: datetime | None,
+    fanout: bool = True,
+    show_properties: bool = False,
+    keep: Callable[[str], bool] | None = None,
+) -> Iterator[Record]:
+    """Every step of replaying ``items`` under ``definitions``, then time up to ``until``.
+
+    Records that an event caused earlier in engine time (timers that fell due before it)
+    come first, then the event, then the rest. ``keep(key)`` selects the keys whose
+    records are shown (all by default); every event is still applied.
+    """
+    replayer = Replayer(definitions, fanout=fanout)
+    for item in items:
+        if isinstance(item, Unreadable):
+            yield deadletter_record(item, show_properties=show_properties)
+            continue
+        for done in replayer.event(item.event):
+            event = done.event
+            if keep is not None and not keep(event.key):
+                continue
+            timed = [r for name, o in done.outcomes for r in _timed(o, event.key, name)]
+            timed.sort(key=lambda entry: entry[0])
+            before = sum(1 for moment, _ in timed if moment < event.event_time)
+            origin = f"{item.origin} (fan-out)" if done.derived else item.origin
+            yield from (record for _, record in timed[:before])
+            yield event_record(event, done.status, origin, show_properties=show_properties)
+            yield from (record for _, record in timed[before:])
+    if until is not None:
+        for key, name, outcome in replayer.advance(until):
+            if keep is None or keep(key):
+                yield from outcome_records(outcome, key, name)
