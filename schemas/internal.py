@@ -7,13 +7,13 @@ the partition of the message being processed. ``kind`` tells them apart.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from schemas.events import TouchpointEvent, UtcDatetime
 
-INTERNAL_SCHEMA_VERSION = 1
+INTERNAL_SCHEMA_VERSION: Final = 1
 
 __all__ = [
     "FanoutPublish",
@@ -73,7 +73,7 @@ class FanoutPublish(_Internal):
     kind: Literal["fanout_publish"] = "fanout_publish"
     index_key: str
     event: TouchpointEvent
-    clear: bool = Field(default=True, description="Drop the index entry once published")
+    action: dict[str, Any] = Field(description="The engine's fan-out action, as JSON")
 
 
 InternalMessage = Annotated[

@@ -75,7 +75,7 @@ def topic_specs(prefix: str = "journeys", partitions: int = 8) -> tuple[TopicSpe
             role="wakeups",
             name=f"{prefix}.wakeups.v1",
             key="customer id",
-            message="InternalMessage",
+            message="Wakeup | MergeRequest | MergeState | FanoutSubscribe | FanoutPublish (InternalMessage)",
             description="Timer wake-ups for customers whose time-based rules are due.",
             producers=("journeys-worker: timers",),
             consumers=("journeys-worker: journey",),
