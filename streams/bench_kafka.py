@@ -13,7 +13,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import CoordinatorNotAvailableError, NotCoordinatorError, TopicAlreadyExistsError
 
 from streams.settings import Settings
 
@@ -49,7 +49,12 @@ class Offsets:
         return dict(self.consumer.end_offsets(tps))
 
     def committed(self, group: str) -> dict[TopicPartition, int]:
-        found = self.admin.list_group_offsets(group).get(group, {})
+        """Committed offsets; nothing while the group coordinator is still being set up
+        (a fresh broker creates the offsets topic on the first request)."""
+        try:
+            found = self.admin.list_group_offsets(group).get(group, {})
+        except (CoordinatorNotAvailableError, NotCoordinatorError):
+            return {}
         return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
 
     def lag(self, group: str, topics: Iterable[str], markers: bool = False) -> int:
