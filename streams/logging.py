@@ -74,8 +74,12 @@ def _redact(value: Any, depth: int = 0) -> Any:
         return value
     if isinstance(value, Mapping):
         return {k: _redact(v, depth + 1) for k, v in value.items() if str(k) not in REDACTED_KEYS}
-    if isinstance(value, list | tuple):
-        return type(value)(_redact(v, depth + 1) for v in value)
+    # Only plain lists and tuples are rebuilt: a named tuple (aiokafka's TopicPartition)
+    # cannot be built from one iterable, and it never holds an event.
+    if type(value) is list:
+        return [_redact(v, depth + 1) for v in value]
+    if type(value) is tuple:
+        return tuple(_redact(v, depth + 1) for v in value)
     return value
 
 
@@ -83,6 +87,14 @@ class RedactFilter(logging.Filter):
     """Replaces events in log arguments and ``extra`` by their safe summary."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            self._redact_record(record)
+        except Exception:  # a log filter must never break the code that logs
+            record.args = ()
+            record.msg = f"{record.msg} [arguments withheld: could not be redacted]"
+        return True
+
+    def _redact_record(self, record: logging.LogRecord) -> None:
         if isinstance(record.args, tuple):
             record.args = tuple(_redact(a) for a in record.args)
         elif isinstance(record.args, Mapping):
@@ -94,7 +106,6 @@ class RedactFilter(logging.Filter):
                 del record.__dict__[key]
             else:
                 record.__dict__[key] = _redact(record.__dict__[key])
-        return True
 
 
 class JsonFormatter(logging.Formatter):
