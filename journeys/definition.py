@@ -18,7 +18,7 @@ from journeys.timeutil import Duration, LocalTime
 if TYPE_CHECKING:
     from journeys.compiled import Compiled
 
-# Mirrors streams.topics.TRIGGER_FAMILIES (a test keeps them equal; journeys/ is pure).
+# Trigger families; streams.topics gives each its own topic.
 TRIGGER_FAMILIES: tuple[str, ...] = (
     "onboarding",
     "renewal",

@@ -11,18 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Cleanup = Literal["delete", "compact"]
+# The families are part of the journey definition language; one topic each.
+from journeys.definition import TRIGGER_FAMILIES
 
-TRIGGER_FAMILIES: tuple[str, ...] = (
-    "onboarding",
-    "renewal",
-    "engagement",
-    "recovery",
-    "advocacy",
-    "voc",
-    "moments",
-    "growth",
-)
+Cleanup = Literal["delete", "compact"]
 
 
 @dataclass(frozen=True)
@@ -75,8 +67,9 @@ def topic_specs(prefix: str = "journeys", partitions: int = 8) -> tuple[TopicSpe
             role="wakeups",
             name=f"{prefix}.wakeups.v1",
             key="customer id",
-            message="Wakeup | MergeRequest | MergeState | FanoutSubscribe | FanoutPublish (InternalMessage)",
-            description="Timer wake-ups for customers whose time-based rules are due.",
+            message="InternalMessage (Wakeup | MergeRequest | MergeState | FanoutSubscribe "
+            "| FanoutPublish)",
+            description="Timer wake-ups, anonymous-state merges and fan-out index updates.",
             producers=("journeys-worker: timers",),
             consumers=("journeys-worker: journey",),
             internal=True,
