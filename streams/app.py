@@ -7,18 +7,21 @@ timer index, metrics). Topic names come from the registry in :mod:`streams.topic
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import faust
 
-from streams import __version__, codec, eos
+from journeys.definition import TRIGGER_FAMILIES
+from streams import __version__, codec, eos, health
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.timers import StageCounts, TimerIndex
-from streams.topics import TRIGGER_FAMILIES, TopicSpec, by_role, topic_specs
+from streams.topics import TopicSpec, by_role, topic_specs
 
 Clock = Callable[[], datetime]
 
@@ -59,31 +62,6 @@ def load_definitions(settings: Settings) -> list[Any]:
     if settings.journey_paths:
         return [journeys.load_definition(path) for path in settings.journey_paths]
     return [journeys.default_journey()]
-
-
-def event_types(definition: Any) -> set[str]:
-    """Event types a definition names (bounded label values for the metrics)."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "type" and isinstance(value, str):
-                    found.add(value)
-                elif key == "type" and isinstance(value, list):
-                    found.update(v for v in value if isinstance(v, str))
-                elif key == "as_" and isinstance(value, str):
-                    found.add(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    dumped = definition.model_dump()
-    dumped.pop("attributes", None)  # attribute specs have a "type" too
-    walk(dumped)
-    return found
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:
@@ -170,11 +148,43 @@ def create_app(
         timers=TimerIndex(clock=settings.clock, idle_grace_seconds=settings.idle_grace_seconds),
         wall=wall,
     )
-    rt.metrics.set_known_event_types(set().union(*(event_types(d) for d in defs)))
-    rt.metrics.build_info(__version__, {d.name: d.version for d in defs})
     from streams import agents, timers, views
 
     agents.register(rt)
     timers.register(rt)
     views.register(rt)
+    observe(rt)
     return rt
+
+
+def observe(rt: Runtime) -> None:
+    """Wire the metrics that no agent counts: definitions and build, lag, rebalances, store.
+
+    Consumer lag is read at scrape time from the consumer's position (past EOS
+    transaction markers) per assigned partition of the three input topics; the state
+    store gauges are refreshed every ``stats_interval_seconds``. The timer gauges are
+    set by the timer's tick (:mod:`streams.timers`), the stage gauge too.
+    """
+    app, metrics = rt.app, rt.metrics
+    metrics.describe_definitions(rt.definitions, version=__version__)
+    inputs = {rt.specs[role].name for role in ("touchpoints", "keyed", "wakeups")}
+    metrics.set_lag_source(health.faust_lag_source(app, inputs))
+
+    @app.on_partitions_assigned.connect
+    def count_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        metrics.rebalance()
+
+    rt.extra["count_rebalance"] = count_rebalance
+
+    @app.timer(interval=rt.settings.stats_interval_seconds, name="journeys.store-stats")
+    async def store_stats() -> None:
+        await publish_store_stats(rt)
+
+    rt.extra["store_stats"] = store_stats
+
+
+async def publish_store_stats(rt: Runtime) -> None:
+    """Set the state store gauges: keys of the local tables, bytes of the data dir."""
+    keys = await health.faust_store_keys([rt.customers, rt.fanout_index])
+    size = await asyncio.to_thread(health.dir_size_bytes, Path(rt.app.conf.datadir))
+    rt.metrics.set_store(keys, size)

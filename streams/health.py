@@ -22,8 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import itertools
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+import os
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -35,9 +38,11 @@ __all__ = [
     "Check",
     "Readiness",
     "broker_reachable",
+    "dir_size_bytes",
     "enable_faust_sensor",
     "faust_checks",
     "faust_lag_source",
+    "faust_store_keys",
     "register_views",
     "serve_metrics",
 ]
@@ -128,12 +133,16 @@ def faust_lag_source(app: Any, topics: Collection[str]) -> LagSource:
     Per assigned partition of ``topics``: the end offset (the last stable offset under
     ``read_committed``, else the high watermark) minus the consumer's position (the next
     offset it will fetch, past transaction markers). Records already fetched into the
-    worker's buffer are not counted. Partitions not fetched yet are left out.
+    worker's buffer are not counted. Partitions not fetched yet are left out, and so is
+    everything before the consumer has started.
     """
     wanted = frozenset(topics)
 
     def lags() -> dict[tuple[str, int], int]:
-        consumer = app.consumer._thread._ensure_consumer()  # aiokafka's AIOKafkaConsumer
+        thread = getattr(app.consumer, "_thread", None)
+        consumer = getattr(thread, "_consumer", None)  # aiokafka's AIOKafkaConsumer
+        if consumer is None:  # not started yet: no assignment, no lag
+            return {}
         assignment = consumer._subscription.subscription.assignment
         out: dict[tuple[str, int], int] = {}
         for tp in consumer.assignment():
@@ -146,6 +155,49 @@ def faust_lag_source(app: Any, topics: Collection[str]) -> LagSource:
         return out
 
     return lags
+
+
+async def faust_store_keys(tables: Iterable[Any], chunk: int = 20_000) -> int:
+    """Keys held by the local stores of faust ``tables`` (active and standby partitions).
+
+    An in-memory store answers with its size. A RocksDB store is counted exactly, by
+    iterating its keys ``chunk`` at a time and yielding to the event loop in between
+    (about 1.5 million keys a second): RocksDB's ``estimate-num-keys`` counts every
+    overwrite still in the memtables and was off by 25 times on a journey table. A
+    partition revoked during the count ends it early; faust's offset key is left out.
+    """
+    total = 0
+    for table in tables:
+        store = table.data
+        dbs = getattr(store, "_dbs", None)
+        if dbs is None:  # memory://
+            total += len(store)
+            continue
+        offset_key = getattr(store, "offset_key", None)
+        for partition, db in list(dbs.items()):
+            keys = iter(db.keys())
+            while True:
+                n = sum(1 for _ in itertools.islice(keys, chunk))
+                total += n
+                if n < chunk:
+                    break
+                await asyncio.sleep(0)
+                if dbs.get(partition) is not db:  # revoked and closed meanwhile
+                    break
+            if offset_key is not None and dbs.get(partition) is db:
+                total -= db.get(offset_key) is not None
+    return total
+
+
+def dir_size_bytes(path: Path) -> int:
+    """Bytes of the regular files under ``path`` (0 when it does not exist); blocking."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):  # RocksDB deletes files while we walk
+                st = os.lstat(os.path.join(root, name))
+                total += st.st_size
+    return total
 
 
 def register_views(app: Any, metrics: Metrics, readiness: Readiness) -> None:

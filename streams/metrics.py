@@ -165,10 +165,18 @@ class Metrics:
             AGE_BUCKETS,
         )  # fmt: skip
         self.rebalances = counter("rebalances", "Partition assignments received (rebalances).")
-        self.timers_pending = gauge("timers_pending", "Timers scheduled and not yet due.")
-        self.timers_overdue = gauge("timers_overdue", "Timers past due and not yet fired.")
+        self.timers_pending = gauge(
+            "timers_pending", "Timers scheduled and not fired yet (overdue ones included)."
+        )
+        self.timers_overdue = gauge(
+            "timers_overdue",
+            "Pending timers whose due time is past by more than the idle grace plus two "
+            "timer intervals.",
+        )
         self.store_keys = gauge("state_store_keys", "Keys in this worker's state store.")
-        self.store_bytes = gauge("state_store_size_bytes", "Size of the state store on disk.")
+        self.store_bytes = gauge(
+            "state_store_size_bytes", "Size on disk of the worker's data dir (state stores)."
+        )
         self.build = gauge(
             "build_info", "Build information: 1, labelled with the version.", "version"
         )
@@ -278,12 +286,12 @@ class Metrics:
         self._scrape.stage_counts[journey] = dict(counts)
 
     def set_timers(self, pending: int, overdue: int) -> None:
-        """Set the number of pending (not yet due) and overdue timers."""
+        """Set the number of pending (not fired yet) timers and of the overdue ones among them."""
         self.timers_pending.set(pending)
         self.timers_overdue.set(overdue)
 
     def set_store(self, keys: int, size_bytes: int) -> None:
-        """Set the state store's key count and size on disk in bytes."""
+        """Set the state store's key count and the size of the worker's data dir in bytes."""
         self.store_keys.set(keys)
         self.store_bytes.set(size_bytes)
 

@@ -1,4 +1,18 @@
-"""One settings object for the worker, read from ``JOURNEYS_*`` environment variables.
+"""One settings object for the worker, read from ``JOURNEYS_*`` environment variables
+and, optionally, a settings file.
+
+Where a value comes from, highest first: keyword arguments (the CLI options), the
+``JOURNEYS_*`` environment variables, the settings file, the defaults. The settings
+file is named by ``JOURNEYS_SETTINGS_FILE`` (or ``journeys worker --settings FILE``)
+and is TOML (``.toml``), YAML (``.yaml``/``.yml``), JSON (``.json``) with the field
+names as keys (``bootstrap_servers = "k1:9092"``; an unknown key is an error, so a typo
+is never silently ignored), or a dotenv file (``.env``) with ``JOURNEYS_*`` names.
+Relative paths in it are relative to the working directory, as in the environment.
+
+List settings (``JOURNEYS_JOURNEY_PATHS=/a.yaml,/b.yaml``) are plain separated strings
+in the environment (``NoDecode``: pydantic-settings would otherwise JSON-decode them and
+fail on a plain path); a JSON list is still accepted there, and in a TOML/YAML/JSON file
+they are lists.
 
 Secrets are ``SecretStr`` so that neither ``repr()`` nor logging ever shows them.
 The same object yields the faust credentials and the kafka-python admin arguments,
@@ -7,12 +21,25 @@ so that faust, aiokafka and the admin client all speak to Kafka the same way.
 
 from __future__ import annotations
 
+import json
 import ssl
+import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from streams.logging import LogFormat
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -49,8 +76,12 @@ class Settings(BaseSettings):
     store: str = Field(default="rocksdb://", description="rocksdb:// or memory://")
     data_dir: Path = Path("var/worker")
     standby_replicas: int = Field(default=1, ge=0)
-    journey_paths: list[Path] = Field(
-        default_factory=list, description="definition files; empty: the built-in default"
+    journey_paths: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="definition files, separated by ',' or ':'; empty: the built-in default",
+    )
+    settings_file: Path | None = Field(
+        default=None, description="TOML, YAML, JSON or .env file; the environment overrides it"
     )
 
     # Processing
@@ -71,6 +102,23 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     log_level: str = "info"
+    log_format: LogFormat = Field(default="text", description="text or json (one object a line)")
+    stats_interval_seconds: float = Field(
+        default=10.0, gt=0, description="how often the state store gauges are refreshed"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then the environment, then the settings file."""
+        file_settings = SettingsFileSource(settings_cls, init_settings, env_settings)
+        return init_settings, env_settings, dotenv_settings, file_settings, file_secret_settings
 
     @field_validator("store")
     @classmethod
@@ -82,8 +130,14 @@ class Settings(BaseSettings):
     @field_validator("journey_paths", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
+        """``/a.yaml,/b.yaml`` or ``/a.yaml:/b.yaml``; a JSON list is accepted too."""
         if isinstance(value, str):
-            return [p for p in value.replace(",", ":").split(":") if p]
+            if value.lstrip().startswith("["):
+                try:
+                    return json.loads(value)
+                except ValueError as exc:
+                    raise ValueError(f"journey_paths: not a JSON list: {exc}") from exc
+            return [p.strip() for p in value.replace(",", ":").split(":") if p.strip()]
         return value
 
     @model_validator(mode="after")
@@ -158,3 +212,56 @@ class Settings(BaseSettings):
     def describe(self) -> dict[str, Any]:
         """The settings for a log line: secrets masked by ``SecretStr``."""
         return {k: (str(v) if isinstance(v, SecretStr) else v) for k, v in self}
+
+
+class SettingsFileSource(PydanticBaseSettingsSource):
+    """The values of the settings file named by ``settings_file`` (keyword or environment)."""
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        init: PydanticBaseSettingsSource,
+        env: PydanticBaseSettingsSource,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._init, self._env = init, env
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ reads the whole file at once
+
+    def __call__(self) -> dict[str, Any]:
+        path = self._init().get("settings_file") or self._env().get("settings_file")
+        if not path:
+            return {}
+        return read_settings_file(Path(path), self.settings_cls)
+
+
+def read_settings_file(path: Path, settings_cls: type[BaseSettings] = Settings) -> dict[str, Any]:
+    """The settings in ``path`` by field name; the format follows the file's suffix."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise SettingsError(f"settings file {path} does not exist")
+    if suffix == ".env" or path.name == ".env":
+        return DotEnvSettingsSource(settings_cls, env_file=path)()
+    text = path.read_text(encoding="utf-8")
+    try:
+        if suffix == ".toml":
+            data = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise SettingsError(
+                f"settings file {path}: unknown format (use .toml, .yaml, .yml, .json or .env)"
+            )
+    except (ValueError, yaml.YAMLError) as exc:  # TOMLDecodeError, JSONDecodeError
+        raise SettingsError(f"settings file {path}: {exc}") from exc
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise SettingsError(f"settings file {path}: expected a mapping of setting names")
+    unknown = sorted(set(data) - set(settings_cls.model_fields) - {"settings_file"})
+    if unknown:
+        raise SettingsError(f"settings file {path}: unknown settings {', '.join(unknown)}")
+    data.pop("settings_file", None)
+    return data

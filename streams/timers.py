@@ -9,6 +9,15 @@ on a tick; the heap of a partition is rebuilt from the table only on assignment.
 Watermark of a partition: the latest event time seen there. With ``clock="live"``, a
 partition idle for ``idle_grace_seconds`` also follows the wall clock (minus the grace);
 with ``clock="event"`` (simulation, replay) only event time moves it.
+
+Gauges, set at every tick: ``journeys_timers_pending`` counts the customers with a
+scheduled due time not fired yet; ``journeys_timers_overdue`` counts those of them whose
+due time is earlier than the reference time minus a slack of ``idle_grace_seconds`` plus
+two timer intervals. The reference is the wall clock (``clock="live"``) or the highest
+watermark of the assigned partitions (``clock="event"``: an idle partition lags the
+others). A healthy live worker fires a timer at most ``idle_grace`` plus one interval
+after its due time, so a non-zero value means timers are late: the worker is behind
+(its partitions' event time trails the wall clock) or the timer does not run.
 """
 
 from __future__ import annotations
@@ -85,6 +94,26 @@ class TimerIndex:
     def __len__(self) -> int:
         return len(self._due)
 
+    def overdue(self, before: datetime) -> int:
+        """Pending customers whose due time is earlier than ``before``.
+
+        Walks only the heap entries earlier than ``before`` (a heap's subtree under an
+        entry holds later times only), so the cost follows the overdue count, not the
+        number of customers.
+        """
+        counted: set[str] = set()
+        for heap in self._heaps.values():
+            stack = [0] if heap else []
+            while stack:
+                i = stack.pop()
+                due, customer = heap[i]
+                if due >= before:
+                    continue
+                if self._due.get(customer) == due:  # else superseded
+                    counted.add(customer)
+                stack.extend(child for child in (2 * i + 1, 2 * i + 2) if child < len(heap))
+        return len(counted)
+
     def reset(self, partitions: Iterable[int]) -> None:
         """Forget everything; the given partitions are now ours (heaps to be rebuilt)."""
         self._heaps.clear()
@@ -151,17 +180,35 @@ async def tick(rt: Runtime) -> int:
         rebuild(rt, partitions)
     wall_now = rt.wall()
     sent = 0
+    watermarks: list[datetime] = []
     for partition in sorted(partitions):
         watermark = rt.timers.watermark(partition, wall_now)
         if watermark is None:
             continue
+        watermarks.append(watermark)
         for customer in rt.timers.pop_due(partition, watermark):
             wakeup = Wakeup(customer_id=customer, at=watermark)
             await rt.wakeups.send(key=customer, value=wakeup, partition=partition)
             sent += 1
-    rt.metrics.set_timers(pending=len(rt.timers), overdue=sent)
+    publish_timers(rt, wall_now, watermarks)
     rt.stages.publish(rt.metrics)
     return sent
+
+
+def overdue_before(rt: Runtime, wall_now: datetime, watermarks: list[datetime]) -> datetime | None:
+    """Due times earlier than this are overdue (see the module's docstring)."""
+    reference = wall_now if rt.timers.clock == "live" else max(watermarks, default=None)
+    if reference is None:
+        return None
+    slack = rt.timers.idle_grace + 2 * timedelta(seconds=rt.settings.timer_interval_seconds)
+    return reference - slack
+
+
+def publish_timers(rt: Runtime, wall_now: datetime, watermarks: list[datetime]) -> None:
+    """Set the pending and overdue timer gauges after a tick."""
+    before = overdue_before(rt, wall_now, watermarks)
+    overdue = 0 if before is None else rt.timers.overdue(before)
+    rt.metrics.set_timers(pending=len(rt.timers), overdue=overdue)
 
 
 def register(rt: Runtime) -> None:
@@ -171,8 +218,4 @@ def register(rt: Runtime) -> None:
     async def wake_due_customers() -> None:
         await tick(rt)
 
-    rt.extra["timer"] = wake_due_customers
-
-    @rt.app.on_partitions_assigned.connect
-    def count_rebalance(app: Any, /, *_: Any, signal: Any, **__: Any) -> None:
-        rt.metrics.rebalance()  # the timer index is rebuilt by the next tick
+    rt.extra["timer"] = wake_due_customers  # the index is rebuilt by the tick after a rebalance

@@ -1,6 +1,7 @@
 """``journeys worker``: run one stream-processing worker.
 
-Options override the ``JOURNEYS_*`` environment variables named in their help. SIGTERM
+Options override the ``JOURNEYS_*`` environment variables named in their help, which
+override the settings file (``--settings FILE``, see :mod:`streams.settings`). SIGTERM
 (or SIGINT) stops the worker gracefully: faust commits, flushes and leaves the group;
 if that takes longer than ``JOURNEYS_SHUTDOWN_TIMEOUT_SECONDS`` the process exits anyway.
 """
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 # (option, settings field, help); type conversions are left to the settings model
 OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("--settings", "settings_file", "settings file: .toml, .yaml, .json or .env"),
     ("--bootstrap-servers", "bootstrap_servers", "Kafka bootstrap servers, host:port[,...]"),
     ("--app-id", "app_id", "consumer group and transactional id prefix"),
     ("--topic-prefix", "topic_prefix", "prefix of every topic name"),
@@ -31,6 +33,7 @@ OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--web-port", "web_port", "port of the customer view, /healthz, /readyz, /metrics"),
     ("--metrics-port", "metrics_port", "extra port serving /metrics only"),
     ("--log-level", "log_level", "debug, info, warning, error"),
+    ("--log-format", "log_format", "text, or json: one JSON object a line"),
 )
 
 
@@ -48,11 +51,17 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def run(settings: Settings) -> int:
     """Create the topics, build the app and run it until stopped."""
     import faust
+    import prometheus_client
 
     from streams import admin, stores
     from streams.app import create_app
-    from streams.logging import logging_config
+    from streams.logging import configure_logging, logging_config
 
+    # the same configuration faust's worker applies, already for what happens before it
+    configure_logging(settings.log_level, settings.log_format)
+    # no ``*_created`` gauge beside every counter and histogram: in the text format each
+    # is one more series per label set for Prometheus to store, and nothing reads them
+    prometheus_client.disable_created_metrics()
     admin.ensure_topics(settings)
     rt = create_app(settings)
     log.info("worker settings: %s", settings.describe())
@@ -77,7 +86,7 @@ def run(settings: Settings) -> int:
     worker = BoundedWorker(
         rt.app,
         loglevel=settings.log_level,
-        logging_config=logging_config(settings.log_level),
+        logging_config=logging_config(settings.log_level, settings.log_format),
         redirect_stdouts=False,
         override_logging=True,
     )

@@ -80,7 +80,11 @@ def tail(path: Path, lines: int = 40) -> str:
 
 
 def wait_for(
-    what: str, ok: Callable[[], bool], process: subprocess.Popen[bytes], log: Path
+    what: str,
+    ok: Callable[[], bool],
+    process: subprocess.Popen[bytes],
+    log: Path,
+    poll: float = 0.5,
 ) -> None:
     """Wait until ``ok()``; fail with the log's tail if the process exits or time runs out."""
     deadline = time.monotonic() + DEADLINE_S
@@ -89,7 +93,7 @@ def wait_for(
             pytest.fail(f"{what}: process exited {process.returncode}:\n{tail(log)}")
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: timed out after {DEADLINE_S} s:\n{tail(log)}")
-        time.sleep(0.5)
+        time.sleep(poll)
 
 
 def query(base: str, expr: str) -> dict[Labels, float]:

@@ -148,7 +148,10 @@ def test_faust_lag_source_reads_end_minus_position() -> None:
         TP("changelog", 0): _State(position=0, highwater=100, lso=-1),  # not wanted
     }
     consumer = _FakeAiokafka(states)
-    app = SimpleNamespace(
-        consumer=SimpleNamespace(_thread=SimpleNamespace(_ensure_consumer=lambda: consumer))
-    )
+    app = SimpleNamespace(consumer=SimpleNamespace(_thread=SimpleNamespace(_consumer=consumer)))
     assert faust_lag_source(app, ["in"])() == {("in", 0): 5, ("in", 1): 1}
+
+
+def test_faust_lag_source_is_empty_before_the_consumer_starts() -> None:
+    app = SimpleNamespace(consumer=SimpleNamespace(_thread=SimpleNamespace(_consumer=None)))
+    assert faust_lag_source(app, ["in"])() == {}
