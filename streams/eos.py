@@ -21,18 +21,31 @@ exactly-once; each is fixed here, where it happens:
    an event's output. Agents process each event under :attr:`Guard.lock` and ack it
    before releasing the lock; the commit takes the same lock, so a transaction holds
    whole events, with their offsets.
+
+With several workers (rebalances), four more: the changelog end that table recovery
+reads to (:class:`StableOffsetConsumerThread`), the producers of partitions that moved
+away (:meth:`SourceTransactionManager.on_rebalance`), the key serialization faust's
+router hashes, and the local state of partitions that moved away (both in
+:class:`TrackedTable`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import logging
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import faust
 from faust.tables.table import Table
 from faust.transport.consumer import TransactionManager
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP
+
+log = logging.getLogger(__name__)
 
 
 class Guard:
@@ -67,12 +80,73 @@ def guard_of(app: Any) -> Guard:
 
 
 class TrackedTable(Table[Any, Any]):
-    """A faust table whose changelog writes the commit waits for."""
+    """A faust table whose changelog writes the commit waits for, and whose ``str`` keys
+    are serialized raw (UTF-8), like the keys of the topic it is co-partitioned with.
+
+    faust serializes a ``str`` table key as JSON (``"c-1"``, quotes included), while the
+    keyed topic carries the raw customer id. The table partition is that of the source
+    event, but faust's router (``table_route``, ``/customers/{id}``) finds a key's owner
+    by hashing the *changelog* key: with JSON keys it picked the wrong worker for about
+    half of the keys as soon as two workers shared the partitions.
+    """
+
+    _active: frozenset[int] | None = None
+
+    def _serializer_from_type(self, typ: Any) -> Any:
+        if typ is str:
+            return "raw"
+        return super()._serializer_from_type(typ)
+
+    async def on_rebalance(
+        self,
+        assigned: set[TP],
+        revoked: set[TP],
+        newly_assigned: set[TP],
+        generation_id: int = 0,
+    ) -> None:
+        """Drop the local state of every partition this worker stops owning (finding 9)."""
+        name = self.changelog_topic.get_topic_name()
+        active = frozenset(
+            tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == name
+        )
+        if self._active is not None and self.app.in_transaction:
+            drop_local_partitions(self, self._active - active)
+        self._active = active
+        await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
 
     def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
         fut = super().send_changelog(*args, **kwargs)
         guard_of(self.app).track(fut)
         return fut
+
+
+def drop_local_partitions(table: Any, partitions: Iterable[int]) -> None:
+    """Forget the local RocksDB state of ``partitions`` of ``table``.
+
+    When a rebalance takes a partition away, faust stops its transactional producer
+    without committing: the new owner's ``init_transactions`` aborts the open
+    transaction, and processes its events again. The local RocksDB of the old owner
+    still holds the state those events wrote (RocksDB is written when the agent sets a
+    value, before the commit), and faust keeps it: as a standby it only applies newer
+    committed changelog records on top, and if the partition comes back (the other
+    worker dies, scale-in) the engine finds its own event ids there, calls the events
+    duplicates and their triggers are lost. So, as Kafka Streams does after a dirty
+    close under exactly-once, the partition's store is wiped; when it is assigned again
+    (standby or active), faust restores it from the committed changelog.
+    """
+    store = table.data
+    dbs = getattr(store, "_dbs", None)
+    if dbs is None or not hasattr(store, "partition_path"):
+        return  # memory:// rebuilds from the changelog on assignment
+    for partition in sorted(partitions):
+        db = dbs.pop(partition, None)
+        if db is not None:
+            db.close()
+        path = Path(store.partition_path(partition))
+        if path.exists():
+            shutil.rmtree(path)
+            log.info("%s: partition %d revoked, local state dropped", table.name, partition)
+    store._key_index.clear()  # key -> partition cache, may point at a dropped partition
 
 
 class SourceTransactionManager(TransactionManager):
@@ -108,6 +182,31 @@ class SourceTransactionManager(TransactionManager):
             topic, key, value, partition, timestamp, headers, transactional_id=tid
         )
 
+    async def on_rebalance(
+        self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP]
+    ) -> None:
+        """Stop the producer of every partition no longer active here, then start
+        those of the active ones (finding 7).
+
+        faust stops only the producers of revoked partitions that are not standbys
+        here; but the old owner of a partition is usually its standby (the assignor
+        lists the source partitions of a standby too), so its producer stayed, in a
+        transaction the new owner fences. When the partition came back (the other
+        worker died), faust reused that fenced producer: every send failed with
+        ``ProducerFenced`` and the worker crashed.
+        """
+        active = self._tps_to_transactional_ids(assigned)  # standbys left out
+        producers = self.producer._transaction_producers  # type: ignore[attr-defined]
+        stale = sorted(tid for tid in producers if tid not in active)
+        for tid in stale:
+            try:
+                await self.producer.stop_transaction(tid)
+            except Exception:  # fenced or not, it is gone; the new owner aborts it
+                log.warning("stopping transactional producer %s failed", tid, exc_info=True)
+        if stale:
+            log.info("stopped %d transactional producers of moved partitions", len(stale))
+        await super().on_rebalance(assigned, set(), newly_assigned)
+
     async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
         guard = guard_of(self.app)
         async with guard.lock:
@@ -115,7 +214,32 @@ class SourceTransactionManager(TransactionManager):
             return bool(await super().commit(offsets, start_new_transaction))
 
 
+class StableOffsetConsumerThread(AIOKafkaConsumerThread):
+    """faust's consumer thread, with the last stable offsets asked to the broker.
+
+    Under exactly-once, faust takes a changelog partition's end (where table recovery
+    stops) from ``AIOKafkaConsumer.last_stable_offset(tp)``: the value seen in the last
+    fetch response of that partition, ``None`` before the first fetch after an
+    assignment. faust turns ``None`` into -1: recovery of a newly assigned partition
+    read nothing (the new owner ran on empty or stale state), and a partition with a
+    persisted offset crashed the worker with ``ConsistencyError`` (offset > -1).
+    ``end_offsets`` sends a ListOffsets request with the consumer's isolation level,
+    which under ``read_committed`` answers the last stable offset (finding 6).
+    """
+
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        consumer = self._ensure_consumer()
+        return await consumer.end_offsets(partitions)
+
+
+class StableOffsetConsumer(AIOKafkaConsumer):
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return StableOffsetConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
 def install(app: faust.App) -> Guard:
-    """Use the fixed transaction manager in ``app`` (before the worker starts)."""
+    """Use the fixed transaction manager and consumer in ``app`` (before the worker
+    starts)."""
     setattr(app.transport, "TransactionManager", SourceTransactionManager)  # noqa: B010
+    setattr(app.transport, "Consumer", StableOffsetConsumer)  # noqa: B010
     return guard_of(app)

@@ -46,12 +46,18 @@ class WorkerProcess:
         store: str = "memory://",
         clock: str = "event",
         env: dict[str, str] | None = None,
+        prefix: str | None = None,
+        name: str = "",
     ) -> None:
-        self.prefix = f"t{uuid.uuid4().hex[:10]}"
+        self.prefix = prefix or f"t{uuid.uuid4().hex[:10]}"
+        self.name = name
         self.bootstrap = bootstrap
         self.partitions = partitions
         self.port = free_port()
-        self.log_path = tmp / f"worker-{self.prefix}.log"
+        self._args: dict[str, Any] = {"partitions": partitions, "store": store, "clock": clock}
+        self._env = dict(env or {})
+        suffix = f"{self.prefix}-{name}" if name else self.prefix
+        self.log_path = tmp / f"worker-{suffix}.log"
         self.env = {
             **os.environ,
             "JOURNEYS_BOOTSTRAP_SERVERS": bootstrap,
@@ -59,7 +65,7 @@ class WorkerProcess:
             "JOURNEYS_APP_ID": self.prefix,
             "JOURNEYS_PARTITIONS": str(partitions),
             "JOURNEYS_STORE": store,
-            "JOURNEYS_DATA_DIR": str(tmp / f"data-{self.prefix}"),
+            "JOURNEYS_DATA_DIR": str(tmp / f"data-{suffix}"),
             "JOURNEYS_CLOCK": clock,
             "JOURNEYS_WEB_PORT": str(self.port),
             "JOURNEYS_COMMIT_INTERVAL_SECONDS": "0.5",
@@ -74,9 +80,21 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
+    def peer(self, tmp: Path, name: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        """Another worker of the same app (same prefix, app id and topics: one consumer
+        group), with its own state dir, log and web port."""
+        return WorkerProcess(
+            self.bootstrap,
+            tmp,
+            **self._args,
+            env={**self._env, **(env or {})},
+            prefix=self.prefix,
+            name=name,
+        )
+
     # -- process -------------------------------------------------------------------
 
-    def start(self, timeout: float = 90.0) -> None:
+    def start(self, timeout: float = 90.0, *, wait: bool = True) -> None:
         self.starts += 1
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -88,7 +106,8 @@ class WorkerProcess:
             stdin=subprocess.DEVNULL,
         )
         log.close()
-        self.wait_ready(timeout)
+        if wait:
+            self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
