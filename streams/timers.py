@@ -219,3 +219,10 @@ def register(rt: Runtime) -> None:
         await tick(rt)
 
     rt.extra["timer"] = wake_due_customers  # the index is rebuilt by the tick after a rebalance
+
+    @rt.customers.on_recover
+    async def rebuild_after_recovery() -> None:
+        # faust sets recovery "completed" once and never clears it, so the first tick after
+        # an assignment may rebuild the index from a table still being restored: forget the
+        # index after every restore so that the next tick rebuilds it from restored state.
+        rt.timers.reset(())
