@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import journeys
+from journeys import driver
 from journeys.fanout import FanoutAction, fanout_event, fanout_keys
 from journeys.state import load_state
 from schemas.events import TouchpointEvent
@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 
 async def after_event(rt: Runtime, key: str, event: TouchpointEvent) -> None:
     """Send the merge request and fan-out messages that ``event`` calls for."""
-    if event.customer_id is not None and event.anonymous_id not in (None, event.customer_id):
+    anonymous = driver.link_of(event)
+    if anonymous is not None and event.customer_id is not None:
         request = MergeRequest(
-            anonymous_id=str(event.anonymous_id),
+            anonymous_id=anonymous,
             customer_id=event.customer_id,
             event_id=event.event_id,
         )
@@ -55,7 +56,9 @@ async def after_event(rt: Runtime, key: str, event: TouchpointEvent) -> None:
 
 async def on_merge_request(rt: Runtime, key: str, request: MergeRequest) -> None:
     """Anonymous side: hand the states over to the customer key and forget them."""
-    record = rt.customers.get(key)
+    from streams.journey_agent import forget, read
+
+    record, _ = read(rt, key)
     if not record:
         return
     state = MergeState(
@@ -65,32 +68,21 @@ async def on_merge_request(rt: Runtime, key: str, request: MergeRequest) -> None
         states=record,
     )
     await rt.wakeups.send(key=request.customer_id, value=state)
-    del rt.customers[key]
-    rt.stages.update(record, {})
+    forget(rt, key, record)
     rt.timers.schedule(-1, key, None)
 
 
 async def on_merge_state(rt: Runtime, key: str, partition: int, merge: MergeState) -> None:
-    """Customer side: fold the anonymous states into the customer's with the engine."""
-    from streams.journey_agent import Record, next_due_of
+    """Customer side: fold the anonymous states into the customer's (``driver.absorb``)."""
+    from streams.journey_agent import read, write
 
-    record: Record = rt.customers.get(key) or {}
-    new: Record = dict(record)
-    for definition in rt.definitions:
-        other_obj = merge.states.get(definition.name)
-        if other_obj is None:
-            continue
-        other = load_state(other_obj)
-        into_obj = record.get(definition.name)
-        if into_obj is None:
-            merged = other.model_copy(update={"customer_id": key})
-        else:
-            merged = journeys.merge(definition, load_state(into_obj), other)
-        new[definition.name] = merged.model_dump(mode="json")
-    if new != record:
-        rt.customers[key] = new
-        rt.stages.update(record, new)
-    rt.timers.schedule(partition, key, next_due_of(rt, new))
+    record, states = read(rt, key)
+    names = {d.name for d in rt.definitions}
+    others = {n: load_state(obj) for n, obj in merge.states.items() if n in names}
+    merged = driver.absorb(rt.definitions, key, states, others)
+    changed = [n for n, state in merged.items() if state is not states.get(n)]
+    write(rt, key, record, merged, changed)
+    rt.timers.schedule(partition, key, driver.due(merged))
 
 
 def on_fanout_subscribe(rt: Runtime, key: str, sub: FanoutSubscribe) -> None:

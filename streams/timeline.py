@@ -14,17 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from journeys import (
-    CustomerState,
-    Journey,
-    Outcome,
-    advance,
-    fanout_event,
-    fanout_keys,
-    merge,
-    next_due,
-    step,
-)
+from journeys import CustomerState, Journey, Outcome, driver, fanout_event, fanout_keys
 from schemas.codec import isoformat_utc
 from schemas.events import TouchpointEvent
 from schemas.triggers import Trigger
@@ -70,17 +60,21 @@ class Step:
 
 
 class Replayer:
-    """Per-key journey states, driven exactly like the worker's journey agent drives them.
+    """Per-key journey states, driven by the same :mod:`journeys.driver` calls as the
+    worker's journey agent.
 
-    * each event goes through every definition (``step``); the combined status is the
-      first one that is not ``duplicate``;
-    * after a processed event carrying a customer id and another anonymous id, the
-      anonymous states are merged into the customer's (``journeys.merge``), as the worker
-      does through its ``MergeRequest``/``MergeState`` messages;
+    * each event goes through every definition (``driver.on_event``); the combined status
+      is the first one that is not ``duplicate``;
+    * after a processed event carrying a customer id and another anonymous id
+      (``driver.link_of``), the anonymous states are merged into the customer's
+      (``driver.absorb``) at once. The worker does the same merge through its
+      ``MergeRequest``/``MergeState`` messages, so it lands later there: see
+      ``journeys/README.md`` ("Replay and live") for exactly where the two can differ;
     * with ``fanout`` (input not read from the keyed topic, where the worker already wrote
       the derived events), a publishing event derives one event per subscriber
       (``journeys.fanout_event``), stepped right after it;
-    * ``advance`` wakes every key whose ``next_due`` is at or before the time given.
+    * ``advance`` wakes every key whose ``next_due`` is at or before the time given
+      (``driver.on_time``).
     """
 
     def __init__(self, definitions: Sequence[Journey], *, fanout: bool = True) -> None:
@@ -91,39 +85,20 @@ class Replayer:
 
     def event(self, event: TouchpointEvent) -> list[Step]:
         key = event.key
-        states = self.states.setdefault(key, {})
-        outcomes: list[tuple[str, Outcome]] = []
-        status = "duplicate"
-        for definition in self.definitions:
-            states[definition.name], outcome = step(definition, states.get(definition.name), event)
-            outcomes.append((definition.name, outcome))
-            if outcome.status != "duplicate" and status == "duplicate":
-                status = outcome.status
-        steps = [Step(event, status, outcomes)]
-        if status == "processed":
+        done = driver.on_event(self.definitions, self.states.get(key, {}), event)
+        self.states[key] = done.states
+        steps = [Step(event, done.status, done.outcomes)]
+        if done.status == "processed":
             self._merge(key, event)
             if self.fanout:
                 steps.extend(self._fanout(event))
         return steps
 
     def _merge(self, key: str, event: TouchpointEvent) -> None:
-        anon = event.anonymous_id
-        if event.customer_id is None or anon in (None, event.customer_id):
-            return
-        others = self.states.pop(str(anon), None)
-        if not others:
-            return
-        states = self.states[key]
-        for definition in self.definitions:
-            other = others.get(definition.name)
-            if other is None:
-                continue
-            into = states.get(definition.name)
-            states[definition.name] = (
-                other.model_copy(update={"customer_id": key})
-                if into is None
-                else merge(definition, into, other)
-            )
+        anonymous = driver.link_of(event)
+        others = self.states.pop(anonymous, None) if anonymous is not None else None
+        if others:
+            self.states[key] = driver.absorb(self.definitions, key, self.states[key], others)
 
     def _fanout(self, event: TouchpointEvent) -> list[Step]:
         steps: list[Step] = []
@@ -151,18 +126,10 @@ class Replayer:
         Yields ``(key, journey, outcome)``.
         """
         for key in sorted(self.states if keys is None else set(keys) & self.states.keys()):
-            states = self.states[key]
-            for definition in self.definitions:
-                state = states.get(definition.name)
-                while state is not None:
-                    due = next_due(state)
-                    if due is None or due > until:
-                        break
-                    state, outcome = advance(definition, state, until)
-                    states[definition.name] = state
-                    yield key, definition.name, outcome
-                    if next_due(state) == due:  # no progress: never loop forever
-                        break
+            done = driver.on_time(self.definitions, self.states[key], until)
+            self.states[key] = done.states
+            for name, outcome in done.outcomes:
+                yield key, name, outcome
 
 
 def event_record(

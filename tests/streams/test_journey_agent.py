@@ -56,3 +56,41 @@ async def _identify() -> None:
     [(key, request)] = rt.wakeups.messages
     assert key == "anon-9"
     assert request == MergeRequest(anonymous_id="anon-9", customer_id="cust-9", event_id="e2")
+
+
+def test_the_state_cache_is_the_table_and_follows_merges_and_clears() -> None:
+    asyncio.run(_cache())
+
+
+async def _cache() -> None:
+    from journeys.state import load_state
+    from schemas.internal import MergeState
+    from streams import links
+    from streams.journey_agent import clear_state_cache, state_cache
+
+    rt = runtime([default_journey()])
+    agent = rt.extra["journey_agent"]
+    cache = state_cache(rt)
+    async with agent.test_context() as a:
+        anonymous = TouchpointEvent(
+            event_id="p1", anonymous_id="anon-5", type="page_viewed", event_time=T0
+        )
+        await a.put(codec.dumps(anonymous), key="anon-5")
+        await a.put(event("s1", "cust-5", "signed_up"), key="cust-5")
+        for key in ("anon-5", "cust-5"):  # cached states are what the table holds
+            record, states = cache.get(key) or ({}, {})
+            assert record == rt.customers[key]
+            assert states == {n: load_state(obj) for n, obj in rt.customers[key].items()}
+        # internal messages come from the wakeups topic: call their handlers directly, on
+        # a plain-dict copy of the table (faust refuses writes outside the stream)
+        rt.customers = dict(rt.customers.items())
+        request = MergeRequest(anonymous_id="anon-5", customer_id="cust-5", event_id="i1")
+        await links.on_merge_request(rt, "anon-5", request)
+        [(_, forwarded)] = [m for m in rt.wakeups.messages if isinstance(m[1], MergeState)]
+        assert "anon-5" not in rt.customers and cache.get("anon-5") is None
+        await links.on_merge_state(rt, "cust-5", 0, forwarded)
+        record, states = cache.get("cust-5") or ({}, {})
+        assert record == rt.customers["cust-5"] and states["lifecycle"].events == 2
+        clear_state_cache(rt)
+        assert len(cache) == 0
+    close(rt)
