@@ -73,6 +73,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "datadir": str(settings.data_dir / settings.app_id),
         "processing_guarantee": settings.processing_guarantee,
         "broker_commit_interval": settings.commit_interval_seconds,
+        "producer_linger": settings.producer_linger_ms / 1000,
         "broker_session_timeout": settings.session_timeout_seconds,
         "broker_heartbeat_interval": min(3.0, settings.session_timeout_seconds / 3),
         "topic_partitions": settings.partitions,

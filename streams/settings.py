@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     # Processing
     processing_guarantee: Guarantee = "exactly_once"
     commit_interval_seconds: float = Field(default=1.0, gt=0)
+    producer_linger_ms: float = Field(
+        default=5.0, ge=0, description="how long the producer waits to batch records"
+    )
+    state_cache_size: int = Field(
+        default=50_000, ge=0, description="decoded customer states kept in memory per worker"
+    )
     clock: Clock = Field(default="live", description="live: wall clock when idle; event: only")
     timer_interval_seconds: float = Field(default=1.0, gt=0)
     idle_grace_seconds: float = Field(

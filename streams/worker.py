@@ -90,6 +90,9 @@ def run(settings: Settings) -> int:
         redirect_stdouts=False,
         override_logging=True,
     )
+    # faust's terminal spinner sets the root logger to DEBUG, which makes every library
+    # debug call build a log record (about 8% of the event loop's time, profiled).
+    worker.spinner = None
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
