@@ -99,6 +99,21 @@ async def broker_reachable(bootstrap: Sequence[str], connect_timeout: float = 1.
     return False
 
 
+def state_recovered(app: Any) -> bool:
+    """Whether the tables hold all their assigned partitions' state.
+
+    faust sets ``recovery.completed`` once and never clears it; a new assignment sets
+    ``signal_recovery_start`` until the recovery loop picks it up and sets
+    ``in_recovery``, so all three together close the gap after a rebalance.
+    """
+    recovery = app.tables.recovery
+    return (
+        bool(recovery.completed.is_set())
+        and not bool(recovery.in_recovery)
+        and not bool(recovery.signal_recovery_start.is_set())
+    )
+
+
 def faust_checks(app: Any, bootstrap: Sequence[str], connect_timeout: float = 1.0) -> Readiness:
     """The readiness checks of a faust worker ``app``.
 
@@ -112,8 +127,7 @@ def faust_checks(app: Any, bootstrap: Sequence[str], connect_timeout: float = 1.
         return int(app.rebalancing_count) > 0 and not bool(app.rebalancing)
 
     def recovered() -> bool:
-        recovery = app.tables.recovery
-        return bool(recovery.completed.is_set()) and not bool(recovery.in_recovery)
+        return state_recovered(app)
 
     async def reachable() -> bool:
         return await broker_reachable(bootstrap, connect_timeout)

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from schemas.internal import Wakeup
+from streams.health import state_recovered
 
 if TYPE_CHECKING:
     from streams.app import Runtime
@@ -149,8 +150,7 @@ def _assigned_partitions(rt: Runtime) -> frozenset[int]:
 
 
 def _recovered(rt: Runtime) -> bool:
-    recovery: Any = rt.app.tables.recovery  # type: ignore[attr-defined]  # not in TableManagerT
-    return bool(recovery.completed.is_set()) and not bool(recovery.in_recovery)
+    return state_recovered(rt.app)
 
 
 def rebuild(rt: Runtime, partitions: frozenset[int]) -> None:
