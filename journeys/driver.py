@@ -6,7 +6,12 @@ functions, so "every definition, in order; combined status; wake what is due" is
 once. Pure like the rest of :mod:`journeys`: no I/O, no clock.
 
 * :func:`on_event`: ``step`` for every definition, in definition order; the combined
-  status is the first one that is not ``duplicate``.
+  status is the first one that is not ``duplicate``. An event derived by a fan-out
+  publication (``journeys.fanout.is_derived``) is never ``late``: it carries the
+  publication's event time but reaches its customer through the index (two hops in the
+  worker, possibly long after the customer's own later events), so ``allowed_lateness``
+  would drop it live and not in replay. The fan-out index derives each (publication,
+  customer) pair at most once, so the duplicate-id window is not needed for it.
 * :func:`on_time`: ``advance`` for every definition whose ``next_due`` is at or before
   ``now`` (again while a call made progress and something is still due).
 * :func:`absorb`: the anonymous states of a key merged into the identified customer's
@@ -19,10 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from journeys.definition import Journey
 from journeys.engine import advance, step
+from journeys.fanout import is_derived
 from journeys.merge import merge
 from journeys.outcome import Outcome, Status
 from journeys.state import CustomerState
@@ -30,6 +36,7 @@ from journeys.timers import next_due
 from schemas import TouchpointEvent
 
 States = Mapping[str, CustomerState]  # journey name -> state
+_NEVER_LATE = timedelta(days=36_500)  # the allowed lateness of a fan-out derived event
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +64,7 @@ def on_event(definitions: Sequence[Journey], states: States, event: TouchpointEv
     for definition in definitions:
         name = definition.name
         before = new.get(name)
-        after, outcome = step(definition, before, event)
+        after, outcome = step(_for(definition, event), before, event)
         if after is not before:
             new[name] = after
             changed.append(name)
@@ -65,6 +72,15 @@ def on_event(definitions: Sequence[Journey], states: States, event: TouchpointEv
         if status == "duplicate" and outcome.status != "duplicate":
             status = outcome.status
     return Driven(new, tuple(changed), outcomes, status)
+
+
+def _for(definition: Journey, event: TouchpointEvent) -> Journey:
+    """The definition to step ``event`` with: itself, or for a fan-out derived event the
+    same definition without a lateness bound."""
+    if "fanout_index" not in event.properties or not is_derived(definition, event):
+        return definition
+    time = definition.time.model_copy(update={"allowed_lateness": _NEVER_LATE})
+    return definition.model_copy(update={"time": time})
 
 
 def on_time(definitions: Sequence[Journey], states: States, now: datetime) -> Driven:

@@ -60,15 +60,20 @@ class MergeState(_Internal):
 
 
 class FanoutSubscribe(_Internal):
-    """Keyed by the fan-out index key: add ``customer_id`` to that key's subscribers."""
+    """Keyed by the fan-out index key: ``customer_id`` subscribes to it at time ``at``."""
 
     kind: Literal["fanout_subscribe"] = "fanout_subscribe"
     index_key: str
     customer_id: str
+    at: UtcDatetime | None = Field(
+        default=None,
+        description="Event time of the subscribing event (absent in the first version: "
+        "then the subscription counts as made before any publication)",
+    )
 
 
 class FanoutPublish(_Internal):
-    """Keyed by the fan-out index key: derive ``event`` for every subscriber of the key."""
+    """Keyed by the fan-out index key: ``event`` publishes to the key's subscribers."""
 
     kind: Literal["fanout_publish"] = "fanout_publish"
     index_key: str

@@ -208,7 +208,7 @@ async def handle(rt: Runtime, event: Any) -> None:
     elif isinstance(internal, MergeState):
         await links.on_merge_state(rt, key, message.partition, internal)
     elif isinstance(internal, FanoutSubscribe):
-        links.on_fanout_subscribe(rt, key, internal)
+        await links.on_fanout_subscribe(rt, key, internal)
     elif isinstance(internal, FanoutPublish):
         await links.on_fanout_publish(rt, key, internal)
 

@@ -9,9 +9,14 @@ partition of the message being processed:
   as a ``MergeState`` keyed by the customer id and deletes them; the customer side calls
   ``journeys.merge``.
 * fan-out: ``journeys.fanout_keys`` tells which index key an event subscribes the
-  customer to (``FanoutSubscribe``, keyed by the index key, kept in the ``fanout-index``
-  table) or publishes to (``FanoutPublish``): one derived event per subscriber
-  (``journeys.fanout.fanout_event``, deterministic id) goes to the keyed topic.
+  customer to (``FanoutSubscribe``, with the subscribing event's time) or publishes to
+  (``FanoutPublish``), both keyed by the index key. Their handler applies
+  ``journeys.fanout.subscribe``/``publish`` to the key's ``FanoutIndex`` (the
+  ``fanout-index`` table) and sends the derived events they return (deterministic ids)
+  to the keyed topic. Who gets a publication is decided in event time (subscribed at or
+  before it), whatever order the two messages arrive in from their partitions: see
+  :mod:`journeys.fanout`. The sends happen while the wakeups message is processed, so
+  they join its partition's transaction with the index write (streams/EXACTLY_ONCE.md).
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from journeys import driver
-from journeys.fanout import FanoutAction, fanout_event, fanout_keys
+from journeys import driver, fanout
+from journeys.fanout import FanoutAction, FanoutIndex, fanout_keys
 from journeys.state import load_state
 from schemas.events import TouchpointEvent
 from schemas.internal import FanoutPublish, FanoutSubscribe, MergeRequest, MergeState
@@ -45,7 +50,9 @@ async def after_event(rt: Runtime, key: str, event: TouchpointEvent) -> None:
         for action in fanout_keys(definition, event):
             index_key = f"{action.index}:{action.key}"
             if action.action == "subscribe" and action.customer_id is not None:
-                sub = FanoutSubscribe(index_key=index_key, customer_id=action.customer_id)
+                sub = FanoutSubscribe(
+                    index_key=index_key, customer_id=action.customer_id, at=event.event_time
+                )
                 await rt.wakeups.send(key=index_key, value=sub)
             elif action.action == "publish":
                 publish = FanoutPublish(
@@ -85,19 +92,28 @@ async def on_merge_state(rt: Runtime, key: str, partition: int, merge: MergeStat
     rt.timers.schedule(partition, key, driver.due(merged))
 
 
-def on_fanout_subscribe(rt: Runtime, key: str, sub: FanoutSubscribe) -> None:
-    subscribers: list[str] = list(rt.fanout_index.get(key) or [])
-    if sub.customer_id not in subscribers:
-        rt.fanout_index[key] = sorted([*subscribers, sub.customer_id])
+async def on_fanout_subscribe(rt: Runtime, key: str, sub: FanoutSubscribe) -> None:
+    """Record the subscription; derive the kept publications it predates (event time)."""
+    at = fanout.LEGACY_SINCE if sub.at is None else sub.at
+    index, derived = fanout.subscribe(_index(rt, key), sub.customer_id, at)
+    await _apply(rt, key, index, derived)
 
 
 async def on_fanout_publish(rt: Runtime, key: str, publish: FanoutPublish) -> None:
-    """One derived event per subscriber of ``key``, to the keyed topic."""
-    subscribers: list[str] = list(rt.fanout_index.get(key) or [])
+    """Record the publication; derive it for every subscriber since at or before it."""
     action = FanoutAction.model_validate(publish.action)
-    for customer in subscribers:
-        derived = fanout_event(action, publish.event, customer)
-        await rt.keyed.send(key=customer, value=derived)
-    if subscribers and action.clear:
-        del rt.fanout_index[key]
-    log.debug("fan-out %s: %d derived events", key, len(subscribers))
+    index, derived = fanout.publish(_index(rt, key), action, publish.event)
+    await _apply(rt, key, index, derived)
+
+
+def _index(rt: Runtime, key: str) -> FanoutIndex:
+    return fanout.load_index(rt.fanout_index.get(key))
+
+
+async def _apply(rt: Runtime, key: str, index: FanoutIndex, derived: list[TouchpointEvent]) -> None:
+    """Send the derived events to their customers, then write the index (one transaction)."""
+    for event in derived:
+        await rt.keyed.send(key=event.key, value=event)
+    rt.fanout_index[key] = index.model_dump(mode="json")
+    if derived:
+        log.debug("fan-out %s: %d derived events", key, len(derived))

@@ -87,7 +87,7 @@ def _releases(rng: random.Random, t0: float, end: float) -> list[RawEvent]:
     shipped = rng.sample(FEATURES[:10], 4)
     out = []
     for feature in shipped:
-        t = t0 + rng.uniform(0.3, 0.95) * (end - t0)
+        t = t0 + rng.uniform(0.6, 0.95) * (end - t0)
         props = {"feature_id": feature, "name": f"Feature {feature}"}
         out.append(RawEvent(t, ev.FEATURE_RELEASED, ev.RELEASE_SOURCE_ID, None, props))
     return sorted(out, key=lambda r: r.t)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from journeys import CustomerState, Journey, Outcome, driver, fanout_event, fanout_keys
+from journeys import CustomerState, Journey, Outcome, driver, fanout, fanout_keys
+from journeys.fanout import FanoutIndex
 from schemas.codec import isoformat_utc
 from schemas.events import TouchpointEvent
 from schemas.triggers import Trigger
@@ -71,8 +72,10 @@ class Replayer:
       ``MergeRequest``/``MergeState`` messages, so it lands later there: see
       ``journeys/README.md`` ("Replay and live") for exactly where the two can differ;
     * with ``fanout`` (input not read from the keyed topic, where the worker already wrote
-      the derived events), a publishing event derives one event per subscriber
-      (``journeys.fanout_event``), stepped right after it;
+      the derived events), subscribing and publishing events go through the same
+      ``journeys.fanout.subscribe``/``publish`` as in the worker (event-time rule:
+      subscribers since at or before a publication get it, whichever comes first in the
+      input); the events they derive are stepped right after the event;
     * ``advance`` wakes every key whose ``next_due`` is at or before the time given
       (``driver.on_time``).
     """
@@ -81,7 +84,7 @@ class Replayer:
         self.definitions = list(definitions)
         self.fanout = fanout
         self.states: dict[str, dict[str, CustomerState]] = {}
-        self.index: dict[str, list[str]] = {}
+        self.index: dict[str, FanoutIndex] = {}
 
     def event(self, event: TouchpointEvent) -> list[Step]:
         key = event.key
@@ -105,17 +108,16 @@ class Replayer:
         for definition in self.definitions:
             for action in fanout_keys(definition, event):
                 index_key = f"{action.index}:{action.key}"
-                subscribers = self.index.setdefault(index_key, [])
-                if action.action == "subscribe":
-                    if action.customer_id is not None and action.customer_id not in subscribers:
-                        subscribers.append(action.customer_id)
-                        subscribers.sort()
+                index = self.index.get(index_key) or FanoutIndex()
+                if action.action == "publish":
+                    index, derived = fanout.publish(index, action, event)
+                elif action.customer_id is not None:
+                    index, derived = fanout.subscribe(index, action.customer_id, event.event_time)
+                else:
                     continue
-                for customer in list(subscribers):
-                    derived = fanout_event(action, event, customer)
-                    steps.extend(replace(s, derived=True) for s in self.event(derived))
-                if action.clear:
-                    self.index.pop(index_key, None)
+                self.index[index_key] = index
+                for one in derived:
+                    steps.extend(replace(s, derived=True) for s in self.event(one))
         return steps
 
     def advance(

@@ -231,3 +231,54 @@ def test_a_feature_release_fans_out_to_every_customer_who_asked(worker: WorkerPr
     assert ids_kinds(got) == expected
     assert len(got) == len(expected)
     assert {t["attributes"]["feature_id"] for t in got} == {feature}
+
+
+def test_requests_indexed_after_the_release_are_served_in_event_time(
+    worker: WorkerProcess,
+) -> None:
+    """The release is produced (and processed) first; requests made before it in event
+    time still get it, exactly once each; a request made after it gets nothing."""
+    feature = f"g-{worker.prefix}"
+    team = f"product2-{worker.prefix}"
+    release_at = T0 + timedelta(days=1)
+    release = event("rel-2", team, "feature_released", release_at, feature_id=feature)
+    worker.produce([(team, release)])
+
+    def released() -> bool:
+        status, body = worker.get(f"/customers/{team}")
+        return status == 200 and "rel-2" in body["journeys"]["lifecycle"]["seen"]
+
+    assert wait_for(released)
+    time.sleep(1.5)  # let the publication reach the index first (the test holds either way)
+    early = [name_on(worker, f"early{i}", i % PARTITIONS) for i in range(3)]
+    late = name_on(worker, "late", 3)
+    times = {early[0]: T0, early[1]: release_at - timedelta(hours=1), early[2]: release_at}
+    times[late] = release_at + timedelta(minutes=1)
+    worker.produce(
+        [
+            (c, event(f"req2-{c}", c, "feature_requested", at, feature_id=feature))
+            for c, at in times.items()
+        ]
+    )
+    expected = {
+        (
+            c,
+            "voc.you_asked_we_built",
+            on_event(c, "you_asked_we_built", f"rel-2/feature_requests/{c}"),
+        )
+        for c in early
+    }
+    got = triggers_of(worker, "triggers.voc", {*early, late, team}, expect=len(expected))
+    assert ids_kinds(got) == expected
+    assert len(got) == len(expected)
+
+    def late_processed() -> bool:
+        status, body = worker.get(f"/customers/{late}")
+        return status == 200 and f"req2-{late}" in body["journeys"]["lifecycle"]["seen"]
+
+    assert wait_for(late_processed)
+    records = worker.read_records(
+        "triggers.voc", expect=len(expected) + 1, timeout=5, keys={*early, late}
+    )
+    again = [json.loads(v) for _, v in records]
+    assert ids_kinds(again) == expected  # still none for the late requester, none twice
