@@ -35,6 +35,9 @@ class Offsets:
         self.config = settings.kafka_python_config()
         self.admin = KafkaAdminClient(**self.config)
         self.consumer = KafkaConsumer(**self.config, enable_auto_commit=False)
+        self.reader = KafkaConsumer(
+            **self.config, enable_auto_commit=False, isolation_level="read_committed"
+        )
 
     def partitions(self, topic: str) -> list[TopicPartition]:
         deadline = time.monotonic() + 30
@@ -58,17 +61,37 @@ class Offsets:
         return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
 
     def lag(self, group: str, topics: Iterable[str], markers: bool = False) -> int:
-        """Records still to process; ``markers``: ignore a trailing transaction marker."""
+        """Records still to process. ``markers``: the topic is written in transactions,
+        whose commit markers (any number of them) and aborted records take offsets but
+        are no records: count only what a ``read_committed`` reader would get."""
         committed = self.committed(group)
         total = 0
         for tp, end in self.ends(topics).items():
-            behind = end - committed.get(tp, 0)
-            total += max(0, behind - 1) if markers and behind >= 0 else behind
+            start = committed.get(tp, 0)
+            if end <= start:
+                continue
+            total += self._records_between(tp, start, end) if markers else end - start
         return total
+
+    def _records_between(self, tp: TopicPartition, start: int, end: int) -> int:
+        """Committed records in [start, end); ``end - start`` when that can't be told in
+        a short, bounded read (never less than the truth)."""
+        reader = self.reader
+        reader.assign([tp])
+        reader.seek(tp, start)
+        count = 0
+        deadline = time.monotonic() + 2.0
+        while reader.position(tp) < end and time.monotonic() < deadline:
+            for records in reader.poll(timeout_ms=200).values():
+                count += sum(1 for record in records if record.offset < end)
+        if reader.position(tp) < end:
+            return end - start
+        return count
 
     def close(self) -> None:
         self.admin.close()
         self.consumer.close()
+        self.reader.close()
 
 
 @dataclass
