@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from journeys.predicates import EventMatch
@@ -33,6 +34,27 @@ class CompiledRule:
 
 
 @dataclass(slots=True)
+class TimedRule:
+    """A time rule's parameters flattened for ``timers.rearm``, plus memos of its pure
+    date arithmetic: (raw attribute, zone name) -> local day, and (raw attribute, zone
+    name, year) -> due time (year 0: the one-off date). Memos are cleared when large."""
+
+    crule: CompiledRule
+    id: str
+    stages: frozenset[str] | None
+    inactivity: bool
+    for_: timedelta  # inactivity
+    since_entry: bool  # inactivity since: stage_entry
+    attribute: str  # date rules from here on
+    datetime_attr: bool
+    offset: timedelta
+    at: time
+    yearly: bool
+    days: dict[tuple[str, str | None], date | None] = field(default_factory=dict)
+    dues: dict[tuple[str, str | None, int], datetime] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Compiled:
     rules: tuple[CompiledRule, ...]
     by_id: dict[str, CompiledRule]
@@ -43,6 +65,8 @@ class Compiled:
     exits: tuple[tuple[ExitCondition, tuple[EventMatch, ...]], ...]
     reentry: tuple[EventMatch, ...] | None  # None: any event
     stages: frozenset[str]
+    timed_rules: tuple[TimedRule, ...] = ()  # the ``timed`` rules, flattened
+    timed_by_id: dict[str, TimedRule] = field(default_factory=dict)
     _reactive_by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
     _inactivity_by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
 
@@ -102,6 +126,7 @@ def compile_journey(journey: Journey) -> Compiled:
             )
         )
     reentry = journey.guard_rails.reentry.on
+    timed = tuple(_timed(journey, r) for r in rules if r.kind in ("inactivity", "date"))
     return Compiled(
         rules=tuple(rules),
         by_id={r.id: r for r in rules},
@@ -112,6 +137,28 @@ def compile_journey(journey: Journey) -> Compiled:
         exits=tuple((e, resolve(journey, e.event)) for e in journey.exits if e.event),
         reentry=resolve(journey, reentry) if reentry is not None else None,
         stages=frozenset(journey.stages),
+        timed_rules=timed,
+        timed_by_id={t.id: t for t in timed},
+    )
+
+
+def _timed(journey: Journey, crule: CompiledRule) -> TimedRule:
+    when = crule.rule.when
+    inactivity, dated = when.inactivity, when.date
+    attribute = dated.attribute if dated is not None else ""
+    spec = journey.attributes.get(attribute)
+    return TimedRule(
+        crule=crule,
+        id=crule.id,
+        stages=crule.stages,
+        inactivity=inactivity is not None,
+        for_=inactivity.for_ if inactivity is not None else timedelta(0),
+        since_entry=inactivity is not None and inactivity.since == "stage_entry",
+        attribute=attribute,
+        datetime_attr=spec is not None and spec.type == "datetime",
+        offset=timedelta(days=dated.offset_days if dated is not None else 0),
+        at=dated.at if dated is not None else time(0),
+        yearly=dated is not None and dated.yearly,
     )
 
 

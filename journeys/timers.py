@@ -16,22 +16,44 @@ recomputes them after anything that changed the state, at engine time ``at``:
 ``state.fired[rule]`` holds the anchor of the last firing (inactivity: the time counted
 from; date: the due time), so each occurrence fires once. Stage filters are checked when
 arming; a stage change re-arms.
+
+Two implementations give the same results: the reference (``full=True``: every rule
+recomputed from the definition's models, as specified above) and the default, which
+reads the rules' flattened parameters (``Compiled.timed_rules``) and memoizes the pure
+date arithmetic (attribute -> local day -> due time per zone and year), so a rule whose
+date inputs did not change costs a few dictionary lookups. The default runs the same
+decisions in the same order; tests/journeys/test_timers_incremental.py checks, over
+random event sequences, that states and outcomes are identical to the reference.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from journeys.compiled import CompiledRule
+from journeys.compiled import CompiledRule, TimedRule
 from journeys.definition import DateWhen, Journey
 from journeys.state import CustomerState
 from journeys.timeutil import local_date, local_instant, parse_day, parse_instant, yearly_date, zone
 
+_MEMO_LIMIT = 50_000  # entries per memo of one rule; cleared (not evicted) beyond it
+
 
 def candidate(
-    definition: Journey, crule: CompiledRule, state: CustomerState, at: datetime
+    definition: Journey,
+    crule: CompiledRule,
+    state: CustomerState,
+    at: datetime,
+    *,
+    full: bool = False,
 ) -> tuple[datetime, datetime] | None:
-    """(raw due time, anchor) of the rule's next occurrence, or None if not armed."""
+    """(raw due time, anchor) of the rule's next occurrence, or None if not armed.
+
+    ``full``: the reference computation (no flattened parameters, no memo)."""
+    if not full:
+        t = definition.compiled().timed_by_id.get(crule.id)
+        if t is None or t.crule is not crule:
+            raise ValueError(f"{crule.id!r} is not a time rule of {definition.name!r}")
+        return _candidate(t, state, at)
     if not crule.in_stage(state.stage):
         return None
     when = crule.rule.when
@@ -80,8 +102,13 @@ def attribute_day(definition: Journey, state: CustomerState, name: str) -> date 
     return parse_day(raw)
 
 
-def rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
-    """Recompute ``state.timers`` (the working copy's own dict) at engine time ``at``."""
+def rearm(definition: Journey, state: CustomerState, at: datetime, *, full: bool = False) -> None:
+    """Recompute ``state.timers`` (the working copy's own dict) at engine time ``at``.
+
+    ``full``: the reference computation; the default gives the same timers faster."""
+    if not full:
+        _rearm(definition, state, at)
+        return
     timers = state.timers
     if state.exited_at is not None:
         timers.clear()
@@ -100,6 +127,135 @@ def rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
             timers[rid] = stored if stored is not None else at
         else:
             timers.pop(rid, None)  # a date already past when it became known: stale
+
+
+def _rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
+    """``rearm`` from the flattened rules; each decision as in the reference."""
+    timers = state.timers
+    if state.exited_at is not None:
+        timers.clear()
+        return
+    stage = state.stage
+    fired = state.fired
+    for t in definition.compiled().timed_rules:
+        rid = t.id
+        if t.stages is not None and stage not in t.stages:
+            if rid in timers:
+                del timers[rid]
+            continue
+        if t.inactivity:
+            last = state.last_match.get(rid)
+            if t.since_entry:
+                if last is not None and last >= state.stage_entered_at:
+                    timers.pop(rid, None)
+                    continue
+                base = state.stage_entered_at
+            else:
+                base = last if last is not None else state.stage_entered_at
+            if fired.get(rid) == base:
+                timers.pop(rid, None)
+                continue
+            due = base + t.for_
+            stored = timers.get(rid)
+            if due >= at or stored == due:
+                timers[rid] = due
+            else:
+                timers[rid] = stored if stored is not None else at
+            continue
+        found = _date_candidate(t, state, at)
+        if found is None or fired.get(rid) == found:
+            timers.pop(rid, None)
+        elif found >= at or timers.get(rid) == found:
+            timers[rid] = found
+        else:
+            timers.pop(rid, None)  # a date already past when it became known: stale
+
+
+def _candidate(
+    t: TimedRule, state: CustomerState, at: datetime
+) -> tuple[datetime, datetime] | None:
+    """``candidate`` from the flattened rule ``t``."""
+    if t.stages is not None and state.stage not in t.stages:
+        return None
+    if t.inactivity:
+        last = state.last_match.get(t.id)
+        if t.since_entry:
+            if last is not None and last >= state.stage_entered_at:
+                return None
+            base = state.stage_entered_at
+        else:
+            base = last if last is not None else state.stage_entered_at
+        return base + t.for_, base
+    due = _date_candidate(t, state, at)
+    return None if due is None else (due, due)
+
+
+def _date_candidate(t: TimedRule, state: CustomerState, at: datetime) -> datetime | None:
+    """``_date_due``'s due time (its anchor is the same), memoized per raw value and zone."""
+    raw = state.attributes.get(t.attribute)
+    if raw is None:
+        return None
+    name = state.timezone
+    fired = state.fired.get(t.id)
+    if type(raw) is not str:  # not memoized (equal keys of other types can differ)
+        return _date_plain(t, raw, name, fired, at)
+    key = (raw, name)
+    days = t.days
+    if key in days:
+        day = days[key]
+    else:
+        if len(days) >= _MEMO_LIMIT:
+            days.clear()
+        day = days[key] = _day(t, raw, name)
+    if day is None:
+        return None
+    dues = t.dues
+    if not t.yearly:
+        dkey = (raw, name, 0)
+        due = dues.get(dkey)
+        if due is None:
+            if len(dues) >= _MEMO_LIMIT:
+                dues.clear()
+            due = dues[dkey] = local_instant(day + t.offset, t.at, zone(name))
+        return None if due == fired else due
+    after = at if fired is None or fired < at else fired
+    year = max(day.year + 1, local_date(after, zone(name)).year - 1)
+    for y in range(year, year + 4):
+        dkey = (raw, name, y)
+        due = dues.get(dkey)
+        if due is None:
+            if len(dues) >= _MEMO_LIMIT:
+                dues.clear()
+            due = dues[dkey] = local_instant(yearly_date(day, y) + t.offset, t.at, zone(name))
+        if due >= at and (fired is None or due > fired):
+            return due
+    return None  # pragma: no cover - four consecutive years always hold one
+
+
+def _day(t: TimedRule, raw: object, name: str | None) -> date | None:
+    if t.datetime_attr:
+        moment = parse_instant(raw)
+        return local_date(moment, zone(name)) if moment is not None else None
+    return parse_day(raw)
+
+
+def _date_plain(
+    t: TimedRule, raw: object, name: str | None, fired: datetime | None, at: datetime
+) -> datetime | None:
+    day = _day(t, raw, name)
+    if day is None:
+        return None
+    tz = zone(name)
+    if not t.yearly:
+        due = local_instant(day + t.offset, t.at, tz)
+        return None if due == fired else due
+    after = at if fired is None or fired < at else fired
+    year = max(day.year + 1, local_date(after, tz).year - 1)
+    for y in range(year, year + 4):
+        due = local_instant(yearly_date(day, y) + t.offset, t.at, tz)
+        if due >= at and (fired is None or due > fired):
+            return due
+    return None  # pragma: no cover - four consecutive years always hold one
 
 
 def earliest(definition: Journey, state: CustomerState, limit: datetime) -> CompiledRule | None:
