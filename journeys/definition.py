@@ -243,6 +243,11 @@ class GuardRails(_Model):
     frequency_cap: FrequencyCap | None = None
     quiet_hours: QuietHours | None = None
     holdout_percent: float = Field(default=0.0, ge=0.0, le=100.0)
+    holdout_priorities: list[Priority] = Field(
+        default_factory=_marketing,
+        description="Priorities the control group is held out of; service messages "
+        "(recovery, dunning) reach every customer by default",
+    )
     reentry: Reentry = Field(default_factory=Reentry)
 
 

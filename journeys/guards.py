@@ -8,7 +8,9 @@ In this order, the first that applies decides:
 3. ``frequency_cap``: a capped priority (marketing by default; service is exempt) and
    the customer already has ``max`` capped triggers in some window of length ``within``
    that contains this one;
-4. ``holdout``: the customer is in the journey's control group; the trigger is marked
+4. ``holdout``: the customer is in the journey's control group and the trigger's
+   priority is one the group is held out of (``holdout_priorities``, marketing by
+   default: service messages reach everyone); the trigger is marked
    ``holdout=True`` and reported as suppressed. It still counts for cooldowns and the
    cap, so the control group's would-be sequence is exactly the treated one's.
 
@@ -53,8 +55,13 @@ def guard(
     capped = cap is not None and emit.resolved_priority in cap.priorities
     if capped and cap is not None and not _fits(state.cap_history, at, cap):
         return "frequency_cap"
-    percent = definition.guard_rails.holdout_percent
-    if percent and in_holdout(state.customer_id, definition.name, percent):
+    rails = definition.guard_rails
+    held_priority = emit.resolved_priority in rails.holdout_priorities
+    if (
+        rails.holdout_percent
+        and held_priority
+        and in_holdout(state.customer_id, definition.name, rails.holdout_percent)
+    ):
         return "holdout"
     return None
 

@@ -166,6 +166,34 @@ def test_holdout_is_deterministic_marked_and_counted() -> None:
     assert not in_holdout(treated, "lifecycle", 5)
 
 
+def test_service_triggers_reach_the_holdout_group_by_default() -> None:
+    journey = default_journey()
+    held = customer_in_holdout(journey)
+    played = play(
+        journey,
+        [
+            make_event("csat_submitted", at(), customer=held, score=1),
+            make_event("nps_submitted", at(1), customer=held, score=10),
+        ],
+    )
+    assert [(t.rule, t.priority, t.holdout) for t in played.triggers] == [
+        ("low_csat", "service", False)
+    ]
+    assert [(s.rule, s.reason) for s in played.suppressed] == [("review_ask", "holdout")]
+
+
+def test_holdout_can_cover_service_triggers_too() -> None:
+    base = default_journey()
+    rails = base.guard_rails.model_copy(update={"holdout_priorities": ["marketing", "service"]})
+    journey = base.model_copy(update={"guard_rails": rails})
+    held = customer_in_holdout(journey)
+    played = play(journey, [make_event("csat_submitted", at(), customer=held, score=1)])
+    assert played.triggers == []
+    assert [(s.rule, s.reason, s.trigger.holdout) for s in played.suppressed] == [
+        ("low_csat", "holdout", True)
+    ]
+
+
 def test_holdout_share_is_close_to_the_percentage() -> None:
     held = sum(in_holdout(f"cust-{i}", "lifecycle", 5) for i in range(20_000))
     assert 900 <= held <= 1100
