@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from journeys import in_holdout
+from journeys import default_journey, in_holdout
 from schemas.triggers import Cause, trigger_id
 from tests.live.worker_harness import WorkerProcess
 
@@ -66,12 +66,22 @@ def story(customer: str, n: int) -> list[dict[str, Any]]:
 
 
 def expected_ids(customers: list[str]) -> Counter[str]:
+    """The trigger ids of the four rules; the control group (holdout) gets only the
+    rules whose priority it is not held out of (service: ``low_csat``)."""
     rules = ("welcome", "activated", "low_csat", "vip")
+    journey = default_journey()
+    rails = journey.guard_rails
+    held = {
+        r.id
+        for r in journey.rules
+        if r.then.emit is not None and r.then.emit.resolved_priority in rails.holdout_priorities
+    }
     ids: Counter[str] = Counter()
     for c in customers:
-        if in_holdout(c, "lifecycle", 5):
-            continue
+        control = in_holdout(c, journey.name, rails.holdout_percent)
         for i, rule in enumerate(rules, start=1):
+            if control and rule in held:
+                continue
             cause = Cause(type="event", event_ids=[f"{c}-e{i}"]).key
             ids[trigger_id(c, "lifecycle", 1, rule, cause)] += 1
     return ids
