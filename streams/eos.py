@@ -19,8 +19,7 @@ exactly-once; each is fixed here, where it happens:
    them all before committing.
 3. The commit runs concurrently with the agents, so a transaction could hold half of
    an event's output. Agents process each event under :attr:`Guard.lock` and ack it
-   before releasing the lock; the consumer reads the acked offsets and commits under
-   the same lock (:meth:`StableOffsetConsumer.force_commit`), so a transaction holds
+   before releasing the lock; the commit takes the same lock, so a transaction holds
    whole events, with their offsets.
 
 With several workers (rebalances), four more: the changelog end that table recovery
@@ -209,15 +208,10 @@ class SourceTransactionManager(TransactionManager):
         await super().on_rebalance(assigned, set(), newly_assigned)
 
     async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
-        """Commit ``offsets`` in their partitions' transactions.
-
-        Called by :meth:`StableOffsetConsumer.force_commit`, which holds
-        :attr:`Guard.lock` from before faust reads the acked offsets until the commit is
-        done (finding 10); taking the lock here, after faust has read them, let an event
-        acked in between put its output in the transaction without its offset.
-        """
-        await guard_of(self.app).drain()
-        return bool(await super().commit(offsets, start_new_transaction))
+        guard = guard_of(self.app)
+        async with guard.lock:
+            await guard.drain()
+            return bool(await super().commit(offsets, start_new_transaction))
 
 
 class StableOffsetConsumerThread(AIOKafkaConsumerThread):
@@ -239,27 +233,8 @@ class StableOffsetConsumerThread(AIOKafkaConsumerThread):
 
 
 class StableOffsetConsumer(AIOKafkaConsumer):
-    """faust's consumer with the stable-offset thread, and commits that snapshot the
-    acked offsets under :attr:`Guard.lock`."""
-
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return StableOffsetConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-    async def force_commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
-        """Read the acked offsets and commit them under :attr:`Guard.lock` (finding 10).
-
-        faust reads the offsets to commit (``_filter_committable_offsets``) first and
-        only then calls the transaction manager. When the commit waited for the lock
-        there, the agent holding it finished its event meanwhile: the event's output
-        (a dead letter, a re-keyed event, triggers) went into the transaction being
-        committed, its offset did not (it was acked after the read). A crash before the
-        next commit then processed it again: a second, committed copy of its output.
-        Under the lock no event is half done, and every acked event's offset is read.
-        """
-        if not self.in_transaction:
-            return bool(await super().force_commit(topics, start_new_transaction))
-        async with guard_of(self.app).lock:
-            return bool(await super().force_commit(topics, start_new_transaction))
 
 
 def install(app: faust.App) -> Guard:
