@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from journeys import default_journey, in_holdout
 from schemas.triggers import Cause, trigger_id
 from tests.live.worker_harness import WorkerProcess
 
@@ -43,7 +44,12 @@ def test_renewal_reminder_fires_from_the_wall_clock_on_an_idle_partition(
     yesterday = (now - timedelta(days=1)).date()
     due = datetime.combine(yesterday, time(10, 0), tzinfo=UTC)
     renewal = yesterday + timedelta(days=30)
-    customer = f"frank-{worker.prefix}"
+    # a customer outside the 5% control group, whose marketing triggers are held out
+    customer = next(
+        name
+        for name in (f"frank-{worker.prefix}-{n}" for n in range(100))
+        if not in_holdout(name, "lifecycle", default_journey().guard_rails.holdout_percent)
+    )
     start = {
         "event_id": "live-1",
         "customer_id": customer,
