@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from journeys.definition import Journey
 from journeys.engine import advance, step
@@ -36,7 +36,6 @@ from journeys.timers import next_due
 from schemas import TouchpointEvent
 
 States = Mapping[str, CustomerState]  # journey name -> state
-_NEVER_LATE = timedelta(days=36_500)  # the allowed lateness of a fan-out derived event
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +63,9 @@ def on_event(definitions: Sequence[Journey], states: States, event: TouchpointEv
     for definition in definitions:
         name = definition.name
         before = new.get(name)
-        after, outcome = step(_for(definition, event), before, event)
+        after, outcome = step(
+            definition, before, event, bounded_lateness=not _derived(definition, event)
+        )
         if after is not before:
             new[name] = after
             changed.append(name)
@@ -74,13 +75,9 @@ def on_event(definitions: Sequence[Journey], states: States, event: TouchpointEv
     return Driven(new, tuple(changed), outcomes, status)
 
 
-def _for(definition: Journey, event: TouchpointEvent) -> Journey:
-    """The definition to step ``event`` with: itself, or for a fan-out derived event the
-    same definition without a lateness bound."""
-    if "fanout_index" not in event.properties or not is_derived(definition, event):
-        return definition
-    time = definition.time.model_copy(update={"allowed_lateness": _NEVER_LATE})
-    return definition.model_copy(update={"time": time})
+def _derived(definition: Journey, event: TouchpointEvent) -> bool:
+    """Whether ``event`` is a fan-out derived event (stepped with no lateness bound)."""
+    return "fanout_index" in event.properties and is_derived(definition, event)
 
 
 def on_time(definitions: Sequence[Journey], states: States, now: datetime) -> Driven:

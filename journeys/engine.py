@@ -47,9 +47,16 @@ def new_state(definition: Journey, customer_id: str, at: datetime) -> CustomerSt
 
 
 def step(
-    definition: Journey, state: CustomerState | None, event: TouchpointEvent
+    definition: Journey,
+    state: CustomerState | None,
+    event: TouchpointEvent,
+    *,
+    bounded_lateness: bool = True,
 ) -> tuple[CustomerState, Outcome]:
-    """Apply one event. ``state`` None: the customer is new (keyed by ``event.key``)."""
+    """Apply one event. ``state`` None: the customer is new (keyed by ``event.key``).
+
+    ``bounded_lateness`` False: never ``late`` (fan-out derived events, which reach the
+    customer long after their event time and are never derived twice)."""
     at = event.event_time
     if state is None:
         state = new_state(definition, event.key, at)
@@ -57,7 +64,7 @@ def step(
         _check_journey(definition, state)
     if event.event_id in state.seen:
         return state, Outcome(status="duplicate")
-    if at < state.watermark - definition.time.allowed_lateness:
+    if bounded_lateness and at < state.watermark - definition.time.allowed_lateness:
         return state.model_copy(update={"late_events": state.late_events + 1}), Outcome(
             status="late"
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 import orjson
 
 from streams.bench_kafka import Offsets, create_topics, peak_rss_bytes, percentile, read_outputs
+from streams.demo import stop_process
 from streams.settings import Settings
 from streams.sim import DEFAULT_START, generate_load
 from streams.sim_io import produce, producer_config
@@ -156,16 +156,6 @@ async def _caught_up(system: System, offsets: Offsets, proc: subprocess.Popen[by
     raise TimeoutError(f"{system.name} did not catch up in {DRAIN_TIMEOUT_S:.0f} s")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 async def measure(
     system: System,
     *,
@@ -194,7 +184,7 @@ async def measure(
         except Exception as exc:  # reported in the result, the other systems still run
             result.error = f"{type(exc).__name__}: {exc}"
         finally:
-            _stop(proc)
+            stop_process(proc, grace=30.0)
             offsets.close()
     return result
 

@@ -123,7 +123,7 @@ def main(args: argparse.Namespace) -> int:
 
             state = asyncio.run(run(args, settings, worker, metrics_url, _scrape_stages))
         finally:
-            _stop(worker)
+            stop_process(worker)
     elapsed = time.monotonic() - state.started
     for line in summary(state, args.customers, metrics_url, elapsed):
         print(line)
@@ -136,11 +136,12 @@ def main(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """SIGTERM (a worker's graceful stop), then SIGKILL after ``grace`` seconds."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(20)
+            proc.wait(grace)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
