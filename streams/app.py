@@ -87,6 +87,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "web_enabled": True,
         "autodiscover": False,
         "Table": eos.TrackedTable,
+        "TableManager": eos.SeekFirstTableManager,
         "worker_redirect_stdouts": False,
         "topic_disable_leader": True,
         "stream_wait_empty": True,

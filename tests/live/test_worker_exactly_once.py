@@ -87,13 +87,6 @@ def expected_ids(customers: list[str]) -> Counter[str]:
     return ids
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open, streams/EXACTLY_ONCE.md finding 11: on a fresh broker, a SIGKILL can leave "
-    "touchpoint offsets committed whose re-keyed events were never committed (6 of 1,000 "
-    "events lost in one run, 13-38 triggers missing; 3 of 4 fresh-clone CI runs, 0 of ~10 "
-    "runs on a long-running broker)",
-)
 def test_sigkill_mid_stream_then_restart_gives_each_trigger_exactly_once(
     worker: WorkerProcess,
 ) -> None:
