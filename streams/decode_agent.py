@@ -59,6 +59,6 @@ def register(rt: Runtime) -> Any:
         async for event in stream.events():
             async with rt.guard.lock:
                 await decode_one(rt, event.message, event.value)
-                event.ack()  # inside the lock: a commit sees whole events only
+                rt.guard.finish(event)  # inside the lock: a commit sees whole events only
 
     return decode

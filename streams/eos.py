@@ -51,11 +51,20 @@ log = logging.getLogger(__name__)
 
 
 class Guard:
-    """One per app: an agent holds the lock for one event, a commit for the commit."""
+    """One per app: an agent holds the lock for one event, a commit for the commit.
+
+    It also keeps, per source partition, the offset after the last event an agent
+    finished (:meth:`finish`, under the lock). The commit sends *these* offsets to the
+    transactions, read under the same lock, instead of the ones faust read before the
+    lock was taken (finding 10): so a transaction holds exactly the output of the events
+    whose offsets it commits.
+    """
 
     def __init__(self) -> None:
         self._lock: asyncio.Lock | None = None
         self.pending: set[asyncio.Future[Any]] = set()
+        self.finished: dict[TP, int] = {}
+        self.committed: dict[TP, int] = {}
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -71,6 +80,28 @@ class Guard:
         """Wait until every tracked changelog write is acknowledged by the broker."""
         while self.pending:
             await asyncio.gather(*list(self.pending))
+
+    def finish(self, event: Any) -> None:
+        """``event`` is processed and all its output sent: ack it, record its offset.
+
+        Call it while holding :attr:`lock`, after the event's last send."""
+        event.ack()
+        message = event.message
+        self.finished[message.tp] = message.offset + 1
+
+    def to_commit(self, assigned: set[TP]) -> dict[TP, int]:
+        """The offsets finished since the last commit, of partitions still assigned."""
+        return {
+            tp: offset
+            for tp, offset in self.finished.items()
+            if tp in assigned and self.committed.get(tp) != offset
+        }
+
+    def keep_only(self, assigned: set[TP]) -> None:
+        """Forget the offsets of partitions no longer assigned here (a rebalance)."""
+        for book in (self.finished, self.committed):
+            for tp in [tp for tp in book if tp not in assigned]:
+                del book[tp]
 
 
 def guard_of(app: Any) -> Guard:
@@ -207,13 +238,24 @@ class SourceTransactionManager(TransactionManager):
                 log.warning("stopping transactional producer %s failed", tid, exc_info=True)
         if stale:
             log.info("stopped %d transactional producers of moved partitions", len(stale))
+        guard_of(self.app).keep_only(assigned)
         await super().on_rebalance(assigned, set(), newly_assigned)
 
     async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
+        """Commit, in each source partition's transaction, the offsets of the events
+        finished so far (read under :attr:`Guard.lock`, see :class:`Guard`), after every
+        changelog write is in its transaction. ``offsets`` (read by faust before the lock
+        was taken, possibly older) is not used."""
         guard = guard_of(self.app)
         async with guard.lock:
             await guard.drain()
-            return bool(await super().commit(offsets, start_new_transaction))
+            fresh = guard.to_commit(set(self.app.consumer.assignment()))
+            if not fresh:
+                return True
+            done = bool(await super().commit(fresh, start_new_transaction))
+            if done:
+                guard.committed.update(fresh)
+            return done
 
 
 class StableOffsetConsumerThread(AIOKafkaConsumerThread):

@@ -231,6 +231,6 @@ def register(rt: Runtime) -> Any:
         async for event in stream.events():
             async with rt.guard.lock:
                 await handle(rt, event)
-                event.ack()  # inside the lock: a commit sees whole events only
+                rt.guard.finish(event)  # inside the lock: a commit sees whole events only
 
     return journey

@@ -134,9 +134,4 @@ def test_sigkill_mid_stream_then_restart_gives_each_trigger_exactly_once(
     offsets = Counter((json.loads(v)["partition"], json.loads(v)["offset"]) for _, v in letters)
     assert len(offsets) == bad  # every bad message dead-lettered, none lost
     twice = {o: n for o, n in offsets.items() if n > 1}
-    if twice:
-        # Known and open: streams/EXACTLY_ONCE.md finding 10 (faust reads the offsets to
-        # commit before the commit takes the agents' lock). Reported, not hidden: the run
-        # shows XFAIL with the offsets; the trigger assertions above stay strict.
-        pytest.xfail(f"finding 10: dead letters committed twice for source offsets {twice}")
-    assert max(offsets.values()) == 1
+    assert not twice, f"dead letters committed twice for source offsets {twice}"
