@@ -283,6 +283,12 @@ stop_pid() {
 
 died() { rm -f "$PID_FILE"; die "broker exited during start$(log_cause)"; }
 
+recovery_hint() { # why a broker can be slow to open its port: log recovery after an unclean stop
+    if [[ -f "$SERVER_LOG" ]] && tail -n 50 "$SERVER_LOG" 2>/dev/null | grep -q "Recovering unflushed segment\|Loading producer state"; then
+        printf '%s' "; it was still recovering its logs after an unclean stop: raise KAFKA_START_TIMEOUT, or start --clean to discard the data"
+    fi
+}
+
 give_up() { # pid cause: a start that timed out leaves nothing running
     stop_pid "$1" 10 >/dev/null 2>&1 || true
     rm -f "$PID_FILE"
@@ -294,8 +300,8 @@ wait_ready() { # pid [owned=1: we launched it, so kill it on timeout]
     while ! port_open "$KAFKA_PORT"; do
         is_our_broker "$pid" || died
         if ((SECONDS >= deadline)); then
-            [[ $owned -eq 1 ]] && give_up "$pid" "broker did not open $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s"
-            die "broker (pid $pid) did not open $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s"
+            [[ $owned -eq 1 ]] && give_up "$pid" "broker did not open $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s$(recovery_hint)"
+            die "broker (pid $pid) did not open $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s$(recovery_hint)"
         fi
         sleep 0.3
     done
