@@ -84,10 +84,15 @@ class Guard:
     def finish(self, event: Any) -> None:
         """``event`` is processed and all its output sent: ack it, record its offset.
 
-        Call it while holding :attr:`lock`, after the event's last send."""
+        Call it while holding :attr:`lock`, after the event's last send. The recorded
+        offset never goes back: after a rebalance that leaves a partition here, faust seeks
+        it to its committed offset and the agents see events again whose output is already
+        in the open transaction; committing a lower offset after that would make a restart
+        process them once more, though their output is committed."""
         event.ack()
         message = event.message
-        self.finished[message.tp] = message.offset + 1
+        tp = message.tp
+        self.finished[tp] = max(self.finished.get(tp, 0), message.offset + 1)
 
     def to_commit(self, assigned: set[TP]) -> dict[TP, int]:
         """The offsets finished since the last commit, of partitions still assigned."""

@@ -62,3 +62,14 @@ def test_a_rebalance_forgets_partitions_that_moved_away() -> None:
     # back here later, from a lower committed offset: nothing stale is committed
     guard.keep_only({A0, A1})
     assert guard.to_commit({A0, A1}) == {}
+
+
+def test_events_seen_again_after_a_seek_never_move_the_commit_back() -> None:
+    guard = Guard()
+    for offset in range(10, 20):
+        guard.finish(Event(Message(A0, offset)))
+    assert guard.to_commit({A0}) == {A0: 20}
+    guard.finish(Event(Message(A0, 12)))  # a rebalance kept A0 here; faust sought it back
+    assert guard.to_commit({A0}) == {A0: 20}
+    guard.finish(Event(Message(A0, 20)))
+    assert guard.to_commit({A0}) == {A0: 21}
