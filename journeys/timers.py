@@ -28,7 +28,9 @@ random event sequences, that states and outcomes are identical to the reference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from journeys.compiled import CompiledRule, TimedRule
 from journeys.definition import DateWhen, Journey
@@ -36,6 +38,7 @@ from journeys.state import CustomerState
 from journeys.timeutil import local_date, local_instant, parse_day, parse_instant, yearly_date, zone
 
 _MEMO_LIMIT = 50_000  # entries per memo of one rule; cleared (not evicted) beyond it
+V = TypeVar("V")
 
 
 def candidate(
@@ -135,38 +138,19 @@ def _rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
     if state.exited_at is not None:
         timers.clear()
         return
-    stage = state.stage
     fired = state.fired
     for t in definition.compiled().timed_rules:
         rid = t.id
-        if t.stages is not None and stage not in t.stages:
-            if rid in timers:
-                del timers[rid]
-            continue
-        if t.inactivity:
-            last = state.last_match.get(rid)
-            if t.since_entry:
-                if last is not None and last >= state.stage_entered_at:
-                    timers.pop(rid, None)
-                    continue
-                base = state.stage_entered_at
-            else:
-                base = last if last is not None else state.stage_entered_at
-            if fired.get(rid) == base:
-                timers.pop(rid, None)
-                continue
-            due = base + t.for_
-            stored = timers.get(rid)
-            if due >= at or stored == due:
-                timers[rid] = due
-            else:
-                timers[rid] = stored if stored is not None else at
-            continue
-        found = _date_candidate(t, state, at)
-        if found is None or fired.get(rid) == found:
+        found = _candidate(t, state, at)
+        if found is None or fired.get(rid) == found[1]:
             timers.pop(rid, None)
-        elif found >= at or timers.get(rid) == found:
-            timers[rid] = found
+            continue
+        due = found[0]
+        stored = timers.get(rid)
+        if due >= at or stored == due:
+            timers[rid] = due
+        elif t.inactivity:
+            timers[rid] = stored if stored is not None else at
         else:
             timers.pop(rid, None)  # a date already past when it became known: stale
 
@@ -191,45 +175,46 @@ def _candidate(
 
 
 def _date_candidate(t: TimedRule, state: CustomerState, at: datetime) -> datetime | None:
-    """``_date_due``'s due time (its anchor is the same), memoized per raw value and zone."""
+    """``_date_due``'s due time (its anchor is the same), memoized per raw value and zone
+    when the raw value is a string (equal keys of other types can differ)."""
     raw = state.attributes.get(t.attribute)
     if raw is None:
         return None
     name = state.timezone
-    fired = state.fired.get(t.id)
-    if type(raw) is not str:  # not memoized (equal keys of other types can differ)
-        return _date_plain(t, raw, name, fired, at)
-    key = (raw, name)
-    days = t.days
-    if key in days:
-        day = days[key]
-    else:
-        if len(days) >= _MEMO_LIMIT:
-            days.clear()
-        day = days[key] = _day(t, raw, name)
+    memo = type(raw) is str
+    day = _memo(t.days, (raw, name), memo, lambda: _day(t, raw, name))
     if day is None:
         return None
-    dues = t.dues
+
+    def due_in(year: int) -> datetime:  # year 0: the one-off date
+        on = yearly_date(day, year) if year else day
+        return _memo(
+            t.dues, (raw, name, year), memo, lambda: local_instant(on + t.offset, t.at, zone(name))
+        )
+
+    fired = state.fired.get(t.id)
     if not t.yearly:
-        dkey = (raw, name, 0)
-        due = dues.get(dkey)
-        if due is None:
-            if len(dues) >= _MEMO_LIMIT:
-                dues.clear()
-            due = dues[dkey] = local_instant(day + t.offset, t.at, zone(name))
+        due = due_in(0)
         return None if due == fired else due
     after = at if fired is None or fired < at else fired
     year = max(day.year + 1, local_date(after, zone(name)).year - 1)
     for y in range(year, year + 4):
-        dkey = (raw, name, y)
-        due = dues.get(dkey)
-        if due is None:
-            if len(dues) >= _MEMO_LIMIT:
-                dues.clear()
-            due = dues[dkey] = local_instant(yearly_date(day, y) + t.offset, t.at, zone(name))
+        due = due_in(y)
         if due >= at and (fired is None or due > fired):
             return due
     return None  # pragma: no cover - four consecutive years always hold one
+
+
+def _memo(cache: dict[Any, V], key: object, use: bool, compute: Callable[[], V]) -> V:
+    """``compute()``, kept in ``cache`` under ``key`` when ``use`` (cleared when large)."""
+    if not use:
+        return compute()
+    if key in cache:
+        return cache[key]
+    if len(cache) >= _MEMO_LIMIT:
+        cache.clear()
+    value = cache[key] = compute()
+    return value
 
 
 def _day(t: TimedRule, raw: object, name: str | None) -> date | None:
@@ -237,25 +222,6 @@ def _day(t: TimedRule, raw: object, name: str | None) -> date | None:
         moment = parse_instant(raw)
         return local_date(moment, zone(name)) if moment is not None else None
     return parse_day(raw)
-
-
-def _date_plain(
-    t: TimedRule, raw: object, name: str | None, fired: datetime | None, at: datetime
-) -> datetime | None:
-    day = _day(t, raw, name)
-    if day is None:
-        return None
-    tz = zone(name)
-    if not t.yearly:
-        due = local_instant(day + t.offset, t.at, tz)
-        return None if due == fired else due
-    after = at if fired is None or fired < at else fired
-    year = max(day.year + 1, local_date(after, tz).year - 1)
-    for y in range(year, year + 4):
-        due = local_instant(yearly_date(day, y) + t.offset, t.at, tz)
-        if due >= at and (fired is None or due > fired):
-            return due
-    return None  # pragma: no cover - four consecutive years always hold one
 
 
 def earliest(definition: Journey, state: CustomerState, limit: datetime) -> CompiledRule | None:

@@ -199,7 +199,14 @@ def play(
     return states, outcomes
 
 
-def both(journey: Journey, items: Sequence[TouchpointEvent | datetime]) -> None:
+def both(
+    journey: Journey, items: Sequence[TouchpointEvent | datetime], days: int | None = None
+) -> None:
+    """The same states and outcomes from both implementations; with ``days``, time then
+    advances that many days past the last item."""
+    if days is not None:
+        last = max(i.event_time if isinstance(i, TouchpointEvent) else i for i in items)
+        items = [*items, last + timedelta(days=days)]
     fast = play(journey, items)
     with reference():
         ref = play(journey, items)
@@ -215,8 +222,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 def test_default_journey_same_as_reference(
     items: list[TouchpointEvent | datetime], days: int
 ) -> None:
-    last = max(i.event_time if isinstance(i, TouchpointEvent) else i for i in items)
-    both(DEFAULT, [*items, last + timedelta(days=days)])
+    both(DEFAULT, items, days)
 
 
 @SETTINGS
@@ -224,8 +230,7 @@ def test_default_journey_same_as_reference(
 def test_odd_definition_same_as_reference(
     items: list[TouchpointEvent | datetime], days: int
 ) -> None:
-    last = max(i.event_time if isinstance(i, TouchpointEvent) else i for i in items)
-    both(ODD, [*items, last + timedelta(days=days)])
+    both(ODD, items, days)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
