@@ -3,7 +3,7 @@
 No Kafka, no faust, no clock: time is always passed in. See journeys/README.md.
 """
 
-from journeys.definition import TRIGGER_FAMILIES, Journey, Rule
+from journeys.definition import Journey, Rule
 from journeys.engine import advance, new_state, step
 from journeys.fanout import FanoutAction, fanout_event, fanout_keys
 from journeys.guards import holdout_bucket, in_holdout
@@ -18,6 +18,7 @@ from journeys.merge import merge
 from journeys.outcome import AttributeChange, Outcome, Suppressed, Transition
 from journeys.state import STATE_SCHEMA_VERSION, CustomerState, load_state, migrate
 from journeys.timers import next_due
+from schemas.triggers import TRIGGER_FAMILIES
 
 __all__ = [
     "STATE_SCHEMA_VERSION",

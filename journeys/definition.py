@@ -18,17 +18,6 @@ from journeys.timeutil import Duration, LocalTime
 if TYPE_CHECKING:
     from journeys.compiled import Compiled
 
-# Trigger families; streams.topics gives each its own topic.
-TRIGGER_FAMILIES: tuple[str, ...] = (
-    "onboarding",
-    "renewal",
-    "engagement",
-    "recovery",
-    "advocacy",
-    "voc",
-    "moments",
-    "growth",
-)
 NAME = r"^[a-z][a-z0-9_]*$"
 Name = Annotated[str, Field(pattern=NAME)]
 Priority = Literal["service", "marketing"]

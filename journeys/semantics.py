@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from journeys.definition import TRIGGER_FAMILIES, Journey, Rule, ValueSpec, When
+from journeys.definition import Journey, Rule, ValueSpec, When
 from journeys.predicates import EventMatch
+from schemas.triggers import TRIGGER_FAMILIES
 
 Issue = tuple[str, str]
 _KIND = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$")

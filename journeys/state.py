@@ -115,3 +115,8 @@ def fresh_state(
         events=0,
         late_events=0,
     )
+
+
+def dump_state(state: CustomerState) -> dict[str, Any]:
+    """The stored (table) JSON of a state: the one way the stream layer writes a state."""
+    return state.model_dump(mode="json")

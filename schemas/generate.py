@@ -97,8 +97,8 @@ def schema_file(name: str) -> str:
 
 
 def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document for every topic of ``streams.topics.topic_specs()``."""
-    from streams.topics import topic_specs
+    """The AsyncAPI 3.0 document for every topic of ``schemas.topics.topic_specs()``."""
+    from schemas.topics import topic_specs
 
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}

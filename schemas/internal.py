@@ -16,6 +16,7 @@ from schemas.events import TouchpointEvent, UtcDatetime
 INTERNAL_SCHEMA_VERSION: Final = 1
 
 __all__ = [
+    "INTERNAL_KINDS",
     "FanoutPublish",
     "FanoutSubscribe",
     "InternalMessage",
@@ -85,6 +86,12 @@ InternalMessage = Annotated[
     Wakeup | MergeRequest | MergeState | FanoutSubscribe | FanoutPublish,
     Field(discriminator="kind"),
 ]
+
+INTERNAL_KINDS: Final[frozenset[str]] = frozenset(
+    str(m.model_fields["kind"].default)
+    for m in (Wakeup, MergeRequest, MergeState, FanoutSubscribe, FanoutPublish)
+)
+"""The ``kind`` values of internal messages (a touchpoint has no ``kind``)."""
 
 _ADAPTER: TypeAdapter[InternalMessage] = TypeAdapter(InternalMessage)
 

@@ -16,6 +16,19 @@ TRIGGER_ID_NAMESPACE = uuid.UUID("5f0c7a52-2b1e-4d8a-9a57-3f3c1f4e9b10")
 
 Priority = Literal["service", "marketing"]
 
+# The trigger families: a rule's ``emit.family`` names one; each has its own topic
+# (schemas.topics). Part of the contract: consumers subscribe per family.
+TRIGGER_FAMILIES: Final[tuple[str, ...]] = (
+    "onboarding",
+    "renewal",
+    "engagement",
+    "recovery",
+    "advocacy",
+    "voc",
+    "moments",
+    "growth",
+)
+
 
 def trigger_id(customer_id: str, journey: str, version: int, rule: str, cause_key: str) -> str:
     """Deterministic id of the trigger for one cause: the same inputs give the same id."""

@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 
 # (subcommand, module providing register()) in the order shown by --help.
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("demo", "streams.demo"),
-    ("worker", "streams.worker"),
-    ("replay", "streams.replay"),
-    ("diff", "streams.diff"),
+    ("demo", "streams.demo.cli"),
+    ("worker", "streams.worker.main"),
+    ("replay", "streams.replay.cli"),
+    ("diff", "streams.replay.diff"),
     ("lint", "journeys.lint"),
-    ("simulate", "streams.sim"),
-    ("bench", "streams.bench"),
+    ("simulate", "streams.sim.cli"),
+    ("bench", "streams.bench.cli"),
     ("schemas", "schemas.generate"),
 )
 

@@ -39,7 +39,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from streams.logging import LogFormat
+from streams.ops.logs import LogFormat
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -181,23 +181,6 @@ class Settings(BaseSettings):
                 password=password,
             )
         return context
-
-    def faust_credentials(self) -> Any:
-        """faust credentials (``broker_credentials``), or ``None`` for PLAINTEXT."""
-        import faust
-
-        context = self.ssl_context()
-        if self.security_protocol.startswith("SASL_"):
-            assert self.sasl_password is not None  # checked by _sasl_complete
-            return faust.SASLCredentials(
-                username=self.sasl_username,
-                password=self.sasl_password.get_secret_value(),
-                ssl_context=context,
-                mechanism=self.sasl_mechanism,
-            )
-        if context is not None:
-            return faust.SSLCredentials(context)
-        return None
 
     def kafka_python_config(self) -> dict[str, Any]:
         """Keyword arguments for kafka-python clients (admin, test consumers)."""

@@ -35,7 +35,7 @@ NewTopicFactory = Callable[..., str]
 # kafka-python 3.0.x builds its protocol classes at import time with
 # importlib.resources.read_text/open_text, deprecated since Python 3.11; under
 # the project's "error" warning filter any first `import kafka` (test module or
-# code under test, e.g. streams.kafka_read) would fail collection.  Import it
+# code under test, e.g. streams.kafka.reader) would fail collection.  Import it
 # once here with exactly that warning ignored; `import kafka` loads every
 # protocol module the clients use, so later imports are warning-free.
 with warnings.catch_warnings():

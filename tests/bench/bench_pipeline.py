@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from streams.bench import add_arguments, main
+from streams.bench.cli import add_arguments, main
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="bench_pipeline.py", description=main.__module__)

@@ -33,8 +33,8 @@ from journeys.state import load_state
 from schemas import codec
 from schemas.decode import decode_touchpoints
 from schemas.events import TouchpointEvent
-from streams.journey_agent import DEFAULT_CACHE_SIZE, StateCache
-from streams.sim import generate_load
+from streams.sim.population import generate_load
+from streams.worker.journey_agent import DEFAULT_CACHE_SIZE, StateCache
 
 STAGES = (
     "decode (json + validate)",

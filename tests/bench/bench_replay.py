@@ -36,7 +36,7 @@ from kafka.admin import NewTopic  # noqa: E402
 
 from streams.cli import main as journeys  # noqa: E402
 from streams.settings import Settings  # noqa: E402
-from streams.sim import generate_load  # noqa: E402
+from streams.sim.population import generate_load  # noqa: E402
 
 TARGET = "target-customer"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from tests.deploy.files import ALERTS, COMPOSE_FILE, COMPOSE_PROMETHEUS, compose
-from tests.observability.prom import require
+from tests.ops.prom import require
 
 PINNED = re.compile(r"^[\w./-]+:v?\d+(\.\d+)+$")
 

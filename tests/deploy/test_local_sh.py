@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.files import LOCAL_SH, REPO_ROOT
-from tests.observability.prom import require
+from tests.ops.prom import require
 
 
 def free_port() -> int:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from journeys import DefinitionError, default_journey, json_schema, load_definition
-from journeys.definition import TRIGGER_FAMILIES
 from journeys.lint import main, register
 from journeys.loader import SCHEMA_FILE, schema_text
+from schemas.triggers import TRIGGER_FAMILIES
 
 HEAD = "name: demo\nversion: 1\nstages: [a, b]\ninitial_stage: a\n"
 ATTRS = "attributes:\n  spend: {type: number}\n  label: {type: string}\n"
@@ -149,7 +149,7 @@ def test_schema_file_is_in_sync() -> None:
 
 
 def test_trigger_families_match_the_topic_registry() -> None:
-    from streams.topics import TRIGGER_FAMILIES as TOPIC_FAMILIES
+    from schemas.topics import TRIGGER_FAMILIES as TOPIC_FAMILIES
 
     assert TRIGGER_FAMILIES == TOPIC_FAMILIES
 

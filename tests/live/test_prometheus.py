@@ -26,8 +26,8 @@ import pytest
 import yaml
 from kafka import KafkaProducer
 
-from streams.topics import by_role, topic_specs
-from tests.observability.prom import (
+from schemas.topics import by_role, topic_specs
+from tests.ops.prom import (
     PROMETHEUS_DIR,
     REPO_ROOT,
     by_label,

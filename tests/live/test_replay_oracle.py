@@ -21,11 +21,12 @@ import pytest
 
 from journeys import default_journey
 from schemas.codec import isoformat_utc
-from streams import kafka_read
 from streams.cli import main
-from streams.replay_input import record_items
-from streams.sim import generate
-from streams.timeline import Arrival, Replayer, delivered
+from streams.kafka.partitioner import partition_for
+from streams.kafka.reader import KafkaReader
+from streams.replay.inputs import record_items
+from streams.replay.timeline import Arrival, Replayer, delivered
+from streams.sim.population import generate
 from tests.live.worker_harness import WorkerProcess
 
 PARTITIONS = int(os.environ.get("ORACLE_PARTITIONS", "2"))
@@ -67,7 +68,7 @@ def test_live_triggers_equal_replay(worker: WorkerProcess, kafka_bootstrap: str,
     live = _settled_triggers(worker)
     assert live, "the population should trigger something"
 
-    with kafka_read.KafkaReader({"bootstrap_servers": kafka_bootstrap}) as reader:
+    with KafkaReader({"bootstrap_servers": kafka_bootstrap}) as reader:
         records = list(reader.read_topic(worker.topics["keyed"]))
     # The worker's timers use the partition watermark: the latest event time seen there.
     watermark: dict[int, datetime] = {}
@@ -106,7 +107,7 @@ def test_live_triggers_equal_replay(worker: WorkerProcess, kafka_bootstrap: str,
     # The CLI, one customer at a time, gives exactly that customer's triggers.
     customers = sorted({t["customer_id"] for t in live})[:4]
     for customer in customers:
-        until = watermark[kafka_read.partition_for(customer, PARTITIONS)]
+        until = watermark[partition_for(customer, PARTITIONS)]
         capsys.readouterr()
         code = main(
             [

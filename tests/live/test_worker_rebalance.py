@@ -4,7 +4,7 @@ Worker A starts alone on 4 partitions; a population streams in; worker B joins
 mid-stream (two partitions move to B with their state: changelog restore; A becomes
 their standby); then B is SIGKILLed mid-stream and A takes its partitions back.
 Every trigger topic read with ``read_committed`` must hold exactly the triggers that the
-pure engine (``streams.timeline.Replayer``) gives for the same events: none missing, no
+pure engine (``streams.replay.timeline.Replayer``) gives for the same events: none missing, no
 duplicate. A timer due after the moves (day-1 nudges of customers who signed up while
 A owned everything) fires once, and ``/customers/{id}`` answers the same from both
 workers (faust's ``table_route`` forwards to the owner). streams/EXACTLY_ONCE.md tells
@@ -26,7 +26,7 @@ import pytest
 
 from journeys import default_journey
 from schemas.decode import decode_touchpoints
-from streams.timeline import Replayer
+from streams.replay.timeline import Replayer
 from tests.live.worker_harness import WorkerProcess
 
 pytestmark = pytest.mark.slow

@@ -22,8 +22,8 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.kafka_read import partition_for
-from streams.topics import by_role, topic_specs
+from schemas.topics import by_role, topic_specs
+from streams.kafka.partitioner import partition_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.replay import table_row
-from streams.replay_input import ProgressBar, parse_time
+from streams.replay.cli import table_row
+from streams.replay.inputs import ProgressBar, parse_time
 
 NOW = datetime(2026, 11, 2, 9, 15, tzinfo=UTC)
 

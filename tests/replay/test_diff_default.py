@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from journeys import default_journey
-from streams.sim import generate
+from streams.sim.population import generate
 from tests.replay.conftest import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]

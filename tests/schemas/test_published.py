@@ -10,7 +10,7 @@ import orjson
 import yaml
 
 from schemas import generate
-from streams.topics import topic_specs
+from schemas.topics import topic_specs
 from tests.schemas.payloads import CANONICAL
 
 

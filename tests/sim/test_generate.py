@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from schemas.decode import decode_touchpoints
-from streams import sim_names as ev
-from streams.sim import MALFORMED_PREFIX, generate, generate_load
+from streams.sim import names as ev
+from streams.sim.population import MALFORMED_PREFIX, generate, generate_load
 
 RECEIVED = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -1,0 +1,103 @@
+"""Benchmark baselines: pass every record from one topic to another, nothing else.
+
+* ``faust``: a faust agent (concurrency 1, at least once, memory store, no web server);
+* ``aiokafka``: a raw consume-and-produce loop (manual commit after each batch's sends).
+
+Run as ``python -m streams.bench.baselines {faust|aiokafka} INPUT OUTPUT GROUP``; the
+bootstrap servers and security come from the ``JOURNEYS_*`` settings. SIGTERM stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from typing import Any
+
+from streams.settings import Settings
+
+
+def run_faust(settings: Settings, source: str, sink: str, group: str) -> int:
+    import faust
+
+    from streams.worker.config import faust_credentials
+
+    app = faust.App(
+        group,
+        broker=settings.broker_url,
+        broker_credentials=faust_credentials(settings),
+        store="memory://",
+        processing_guarantee="at_least_once",
+        broker_commit_interval=0.2,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        autodiscover=False,
+        topic_disable_leader=True,
+        worker_redirect_stdouts=False,
+    )
+    src = app.topic(source, key_serializer="raw", value_serializer="raw")
+    dst = app.topic(sink, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(src)
+    async def passthrough(stream: Any) -> None:
+        async for event in stream.events():
+            await dst.send(key=event.key, value=event.value)
+
+    worker = faust.Worker(app, loglevel="warning", redirect_stdouts=False)
+    worker.execute_from_commandline()
+    return 0
+
+
+async def run_aiokafka(settings: Settings, source: str, sink: str, group: str) -> int:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    common: dict[str, Any] = dict(settings.kafka_python_config())
+    consumer = AIOKafkaConsumer(
+        source,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=2_000,
+        **common,
+    )
+    producer = AIOKafkaProducer(linger_ms=5, max_batch_size=256 * 1024, acks=1, **common)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await consumer.start()
+    await producer.start()
+    try:
+        while not stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=100, max_records=2_000)
+            sends = [
+                await producer.send(sink, record.value, key=record.key)
+                for records in batches.values()
+                for record in records
+            ]
+            if sends:
+                await asyncio.gather(*sends)
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m streams.bench.baselines")
+    parser.add_argument("kind", choices=("faust", "aiokafka"))
+    parser.add_argument("source")
+    parser.add_argument("sink")
+    parser.add_argument("group")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.kind == "faust":
+        sys.argv = [sys.argv[0], "worker"]  # faust's worker reads its own argv
+        return run_faust(settings, args.source, args.sink, args.group)
+    return asyncio.run(run_aiokafka(settings, args.source, args.sink, args.group))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""``journeys bench``: the journey worker against two pass-through baselines, same input.
+
+Systems, each on its own copy of the same topic content, on the same broker:
+(a) ``journeys``: the journey worker, default journey, exactly once, event clock;
+(b) ``faust``: a faust agent passing records through; (c) ``aiokafka``: a raw
+consume-and-produce loop. Per system: (1) maximum throughput: ``--events`` records are
+written first, then the system starts, and events/s = events / (time its group has
+committed them all - time of its first output record); (2) latency at a fixed offered
+load, the same for every system (half the journey worker's maximum): event-to-output
+time from the moment the harness sends an event to the moment a ``read_committed``
+reader gets the record it caused (a trigger for (a), the copy for (b) and (c));
+(3) the process's peak RSS. Writes a JSON file and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from streams.bench.run import System, journeys_system, measure, passthrough_system
+from streams.settings import Settings
+
+SYSTEMS = ("journeys", "faust", "aiokafka")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--events", type=int, default=50_000, help="events per run (50000)")
+    parser.add_argument(
+        "--customers", type=int, default=10_000, help="population size (10000; try 100000, 1000000)"
+    )
+    parser.add_argument("--store", choices=("memory", "rocksdb"), default="memory")
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset")
+    parser.add_argument(
+        "--offered-rate", type=float, default=None, help="events/s (default: half of (a)'s max)"
+    )
+    parser.add_argument("--output", type=Path, default=Path("bench-results/pipeline.json"))
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="benchmark the journey worker against faust and aiokafka pass-through",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    settings = Settings()
+    run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = set(wanted) - set(SYSTEMS)
+    if unknown:
+        print(f"bench: unknown systems {sorted(unknown)}", file=sys.stderr)
+        return 2
+    logs = args.output.parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    results: dict[str, Any] = {}
+    offered = args.offered_rate
+    for name in sorted(wanted, key=SYSTEMS.index):
+        system: System
+        if name == "journeys":
+            system = journeys_system(settings, run_id, args.store, args.partitions, logs)
+        else:
+            system = passthrough_system(settings, run_id, name, args.partitions, logs)
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        result = asyncio.run(
+            measure(
+                system,
+                events=args.events,
+                customers=args.customers,
+                seed=args.seed,
+                offered_rate=offered,
+                latency_seconds=args.latency_seconds,
+            )
+        )
+        if offered is None and result.events_per_s:
+            offered = round(result.events_per_s / 2, 1)
+        results[name] = asdict(result)
+        print(f"bench: {name}: {result.summary()}", file=sys.stderr, flush=True)
+    report: dict[str, Any] = {
+        "run": run_id,
+        "parameters": {
+            "events": args.events,
+            "customers": args.customers,
+            "store": args.store,
+            "partitions": args.partitions,
+            "latency_seconds": args.latency_seconds,
+            "offered_rate": offered,
+            "seed": args.seed,
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "bootstrap_servers": settings.bootstrap_servers,
+        },
+        "systems": results,
+        "ratios": ratios(results),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    import orjson
+
+    args.output.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    print(table(report))
+    print(f"\nwritten: {args.output} in {timedelta(seconds=int(report['seconds']))}")
+    return 0 if all(r["error"] is None for r in results.values()) else 1
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float | None]:
+    a = results.get("journeys", {}).get("events_per_s")
+    out: dict[str, float | None] = {}
+    for label, other in (("a/b", "faust"), ("a/c", "aiokafka")):
+        b = results.get(other, {}).get("events_per_s")
+        out[label] = round(a / b, 4) if a and b else None
+    return out
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}{unit}" if value < 100 else f"{value:,.0f}{unit}"
+    return f"{value:,}{unit}"
+
+
+def table(report: dict[str, Any]) -> str:
+    p = report["parameters"]
+    head = (
+        f"events={p['events']:,} customers={p['customers']:,} store={p['store']} "
+        f"partitions={p['partitions']} offered={_fmt(p['offered_rate'])}/s "
+        f"cpus={report['machine']['cpus']}"
+    )
+    cols = ("system", "events/s", "p50 ms", "p95 ms", "p99 ms", "outputs", "peak RSS MiB")
+    rows = [cols]
+    for name, r in report["systems"].items():
+        mib = r["peak_rss_bytes"] / 2**20 if r["peak_rss_bytes"] else None
+        rows.append(
+            (
+                name,
+                _fmt(r["events_per_s"]),
+                _fmt(r["latency_ms"].get("p50")),
+                _fmt(r["latency_ms"].get("p95")),
+                _fmt(r["latency_ms"].get("p99")),
+                _fmt(r["outputs"]),
+                _fmt(mib),
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(cols))]
+    lines = [head, ""]
+    for n, row in enumerate(rows):
+        lines.append(
+            "  ".join(
+                str(c).rjust(w) if i else str(c).ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    r = report["ratios"]
+    ab, ac = (f"{x:.3g}" if x is not None else "-" for x in (r.get("a/b"), r.get("a/c")))
+    lines.append(f"\nthroughput ratio a/b (journeys/faust) = {ab}, a/c (journeys/aiokafka) = {ac}")
+    return "\n".join(lines)

@@ -1,0 +1,248 @@
+"""One benchmark run of one system: prefill, maximum throughput, latency, memory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from streams.bench.outputs import Offsets, create_topics, peak_rss_bytes, percentile, read_outputs
+from streams.kafka.config import producer_config
+from streams.ops.processes import free_port, stop_process
+from streams.settings import Settings
+from streams.sim.output import produce
+from streams.sim.population import DEFAULT_START, generate_load
+
+LOAD_DAYS = 90.0
+DRAIN_TIMEOUT_S = 600.0
+
+
+@dataclass
+class System:
+    """How to start a system and where to look at its progress and its output."""
+
+    name: str
+    settings: Settings
+    input_topic: str
+    output_topics: list[str]
+    group: str
+    progress: list[tuple[str, bool]]  # (topic the group consumes, written transactionally)
+    argv: list[str]
+    env: dict[str, str]
+    cause_ids: Callable[[bytes], list[str]]
+    log: Path
+    setup: Callable[[], None]
+
+
+@dataclass
+class Result:
+    events: int
+    events_per_s: float | None = None
+    drain_s: float | None = None
+    outputs: int | None = None
+    offered_rate: float | None = None
+    latency_events: int = 0
+    latency_ms: dict[str, float | None] = field(default_factory=dict)
+    peak_rss_bytes: int | None = None
+    error: str | None = None
+
+    def summary(self) -> str:
+        if self.error:
+            return f"error: {self.error}"
+        return (
+            f"{self.events_per_s or 0:,.0f} events/s, latency {self.latency_ms}, "
+            f"peak RSS {(self.peak_rss_bytes or 0) / 2**20:,.0f} MiB"
+        )
+
+
+def journeys_system(base: Settings, run_id: str, store: str, partitions: int, logs: Path) -> System:
+    from schemas.topics import by_role, topic_specs
+    from streams.kafka.admin import ensure_topics
+
+    prefix = f"bench-{run_id}-journeys"
+    data_dir = tempfile.mkdtemp(prefix="journeys-bench-")
+    env = {
+        "JOURNEYS_TOPIC_PREFIX": prefix,
+        "JOURNEYS_APP_ID": prefix,
+        "JOURNEYS_PARTITIONS": str(partitions),
+        "JOURNEYS_STORE": f"{store}://",
+        "JOURNEYS_DATA_DIR": data_dir,
+        "JOURNEYS_CLOCK": "event",
+        "JOURNEYS_PROCESSING_GUARANTEE": "exactly_once",
+        "JOURNEYS_WEB_PORT": str(free_port()),
+        "JOURNEYS_LOG_LEVEL": "warning",
+        "JOURNEYS_STANDBY_REPLICAS": "0",
+    }
+    settings = base.model_copy(
+        update={"topic_prefix": prefix, "app_id": prefix, "partitions": partitions}
+    )
+    specs = by_role(topic_specs(prefix, partitions))
+
+    def trigger_causes(value: bytes) -> list[str]:
+        ids: list[str] = orjson.loads(value)["cause"]["event_ids"]
+        return ids
+
+    def setup() -> None:
+        ensure_topics(settings)
+
+    return System(
+        name="journeys",
+        settings=settings,
+        input_topic=specs["touchpoints"].name,
+        output_topics=[specs["triggers"].name],
+        group=prefix,
+        progress=[(specs["touchpoints"].name, False), (specs["keyed"].name, True)],
+        argv=[sys.executable, "-m", "streams.cli", "worker"],
+        env=env,
+        cause_ids=trigger_causes,
+        log=logs / f"{prefix}.log",
+        setup=setup,
+    )
+
+
+def passthrough_system(
+    base: Settings, run_id: str, kind: str, partitions: int, logs: Path
+) -> System:
+    name = f"bench-{run_id}-{kind}"
+    source, sink = f"{name}.in", f"{name}.out"
+
+    def event_id(value: bytes) -> list[str]:
+        return [orjson.loads(value)["event_id"]]
+
+    return System(
+        name=kind,
+        settings=base,
+        input_topic=source,
+        output_topics=[sink],
+        group=name,
+        progress=[(source, False)],
+        argv=[sys.executable, "-m", "streams.bench.baselines", kind, source, sink, name],
+        env={},
+        cause_ids=event_id,
+        log=logs / f"{name}.log",
+        setup=lambda: create_topics(base, [source, sink], partitions),
+    )
+
+
+async def _caught_up(system: System, offsets: Offsets, proc: subprocess.Popen[bytes]) -> float:
+    """Wait until the group has committed everything; returns that wall-clock time."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{system.name} exited with {proc.returncode}, see {system.log}")
+        lag = 0
+        for topic, markers in system.progress:
+            lag += await asyncio.to_thread(offsets.lag, system.group, [topic], markers)
+        if lag == 0:
+            return time.time()
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"{system.name} did not catch up in {DRAIN_TIMEOUT_S:.0f} s")
+
+
+async def measure(
+    system: System,
+    *,
+    events: int,
+    customers: int,
+    seed: int,
+    offered_rate: float | None,
+    latency_seconds: float,
+) -> Result:
+    result = Result(events=events)
+    system.setup()
+    config = producer_config(system.settings)
+    await produce(generate_load(seed, events, customers), system.input_topic, config)
+    offsets = Offsets(system.settings)
+    env = {**os.environ, **system.env}
+    with system.log.open("wb") as log:
+        launched = time.time()
+        proc = await asyncio.to_thread(
+            subprocess.Popen, system.argv, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            await _throughput(system, offsets, proc, result, launched)
+            rate = offered_rate or (result.events_per_s or 0) / 2
+            await _latency(system, offsets, proc, result, rate, latency_seconds, seed, customers)
+            result.peak_rss_bytes = peak_rss_bytes(proc.pid)
+        except Exception as exc:  # reported in the result, the other systems still run
+            result.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            stop_process(proc, grace=30.0)
+            offsets.close()
+    return result
+
+
+async def _throughput(
+    system: System,
+    offsets: Offsets,
+    proc: subprocess.Popen[bytes],
+    result: Result,
+    launched: float,
+) -> None:
+    done = await _caught_up(system, offsets, proc)
+    # Read the outputs afterwards, so that the reader takes no CPU from the system.
+    seen = await read_outputs(system.settings, system.output_topics, asyncio.Event(), idle_s=3.0)
+    result.outputs = seen.count
+    result.drain_s = round(done - launched, 2)
+    first = seen.first_ms / 1000 if seen.first_ms is not None else launched
+    result.events_per_s = round(result.events / max(done - first, 1e-3), 1)
+
+
+async def _latency(
+    system: System,
+    offsets: Offsets,
+    proc: subprocess.Popen[bytes],
+    result: Result,
+    rate: float,
+    seconds: float,
+    seed: int,
+    customers: int,
+) -> None:
+    count = max(1, int(rate * seconds))
+    result.offered_rate = round(rate, 1)
+    result.latency_events = count
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+
+    def on_value(value: bytes, now: float) -> None:
+        times = [sent[i] for i in system.cause_ids(value) if i in sent]
+        if times:
+            latencies.append((now - max(times)) * 1000)
+
+    def on_sent(message: Any) -> None:
+        sent[orjson.loads(message.value)["event_id"]] = time.monotonic()
+
+    stop = asyncio.Event()
+    reader = asyncio.create_task(
+        read_outputs(system.settings, system.output_topics, stop, on_value, from_end=True)
+    )
+    await asyncio.sleep(3.0)  # the reader is positioned at the end before anything is sent
+    # Event time goes on where the prefill ended, at the prefill's pace (so timers fire
+    # at the same rate per event as in the throughput phase).
+    start = DEFAULT_START + timedelta(days=LOAD_DAYS)
+    days = LOAD_DAYS * count / max(result.events, 1)
+    load = generate_load(seed + 1, count, customers, days, start=start, tag="P", signed_up=True)
+    await produce(load, system.input_topic, {**config_low_latency(system)}, rate, on_sent)
+    await _caught_up(system, offsets, proc)
+    await asyncio.sleep(2.0)
+    stop.set()
+    await reader
+    result.latency_ms = {
+        f"p{q}": round(v, 1) if (v := percentile(latencies, q)) is not None else None
+        for q in (50, 95, 99)
+    }
+    result.latency_ms["samples"] = float(len(latencies))
+
+
+def config_low_latency(system: System) -> dict[str, Any]:
+    return {**producer_config(system.settings), "linger_ms": 1}

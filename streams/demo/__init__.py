@@ -1,0 +1,6 @@
+"""``journeys demo``: a simulated population through a real worker on a local broker.
+
+:mod:`~streams.demo.cli` (broker, topics, worker subprocess, summary),
+:mod:`~streams.demo.session` (produce and follow the outputs), :mod:`~streams.demo.view`
+(the live progress and the summary).
+"""

@@ -1,0 +1,134 @@
+"""``journeys demo``: a simulated population streamed through a real worker, shown live.
+
+Starts the local broker when ``JOURNEYS_BOOTSTRAP_SERVERS`` is unset, creates topics under
+a fresh prefix, starts ``journeys worker`` (event clock, memory store) as a subprocess,
+writes a simulated population to the touchpoints topic, shows progress every second and
+ends with a summary: the stage funnel, triggers per kind, dead letters per reason and
+where the metrics were. It stops the worker and ends by itself (``--max-seconds``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from streams.demo.view import dead_letters_match, summary
+from streams.ops.processes import free_port, stop_process
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
+_STAGE = re.compile(r'^journeys_stage_customers\{[^}]*stage="([^"]+)"[^}]*\}\s+(\S+)', re.M)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="stream a simulated population through a worker and show what happens",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--customers", type=int, default=1_000, help="population (1000)")
+    parser.add_argument("--days", type=float, default=90.0, help="simulated period (90)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--format", choices=("canonical", "segment"), default="canonical")
+    parser.add_argument("--max-seconds", type=float, default=300.0, help="hard stop (300)")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--stop-broker", action="store_true", help="stop a broker we started")
+    parser.set_defaults(func=main)
+
+
+def _kafka_sh(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(KAFKA_SH), *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def ensure_broker() -> tuple[str, bool]:
+    """(bootstrap servers, whether this demo started the local broker)."""
+    configured = os.environ.get("JOURNEYS_BOOTSTRAP_SERVERS", "").strip()
+    if configured:
+        return configured, False
+    running = _kafka_sh("status").returncode == 0
+    if not running:
+        print("demo: starting the local broker (deploy/kafka/kafka.sh start) ...", flush=True)
+        started = _kafka_sh("start")
+        if started.returncode != 0:
+            raise RuntimeError(f"kafka.sh start failed:\n{started.stdout}{started.stderr}")
+    return _kafka_sh("bootstrap").stdout.strip() or "127.0.0.1:9092", not running
+
+
+def _scrape_stages(url: str) -> dict[str, int]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return {}
+    stages: dict[str, int] = {}
+    for stage, value in _STAGE.findall(text):
+        stages[stage] = stages.get(stage, 0) + int(float(value))
+    return stages
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        bootstrap, started_broker = ensure_broker()
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(f"demo: no broker: {exc}", file=sys.stderr)
+        return 1
+    prefix = "demo-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    port = free_port()
+    env = {
+        **os.environ,
+        "JOURNEYS_BOOTSTRAP_SERVERS": bootstrap,
+        "JOURNEYS_TOPIC_PREFIX": prefix,
+        "JOURNEYS_APP_ID": prefix,
+        "JOURNEYS_PARTITIONS": str(args.partitions),
+        "JOURNEYS_STORE": "memory://",
+        "JOURNEYS_CLOCK": "event",
+        "JOURNEYS_STANDBY_REPLICAS": "0",
+        "JOURNEYS_WEB_PORT": str(port),
+        "JOURNEYS_LOG_LEVEL": "warning",
+    }
+    from streams.kafka.admin import ensure_topics
+    from streams.settings import Settings
+
+    settings = Settings(
+        bootstrap_servers=bootstrap, topic_prefix=prefix, app_id=prefix, partitions=args.partitions
+    )
+    ensure_topics(settings)
+    log_path = REPO_ROOT / "var" / "demo" / f"{prefix}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    metrics_url = f"http://127.0.0.1:{port}/metrics"
+    print(f"demo: topics {prefix}.*, worker log {log_path}, metrics {metrics_url}", flush=True)
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
+        try:
+            from streams.demo.session import run
+
+            state = asyncio.run(run(args, settings, worker, metrics_url, _scrape_stages))
+        finally:
+            stop_process(worker)
+    elapsed = time.monotonic() - state.started
+    for line in summary(state, args.customers, metrics_url, elapsed):
+        print(line)
+    if started_broker and args.stop_broker:
+        _kafka_sh("stop", timeout=60)
+        print("the local broker was stopped (--stop-broker).")
+    else:
+        print("the broker keeps running: stop it with deploy/kafka/kafka.sh stop")
+    ok = state.produced_done and dead_letters_match(state) and sum(state.triggers.values()) > 0
+    return 0 if ok else 1

@@ -1,0 +1,81 @@
+"""Topic creation from the registry with kafka-python's admin client (idempotent).
+
+faust creates only its own internal topics (table changelogs); every topic of the
+registry is created here, before the worker starts, with its partitions, cleanup
+policy and retention.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from schemas.topics import TopicSpec, topic_specs
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def new_topic(spec: TopicSpec, replication_factor: int) -> NewTopic:
+    configs: dict[str, str] = {"cleanup.policy": spec.cleanup, **spec.configs}
+    if spec.retention_ms is not None:
+        configs["retention.ms"] = str(spec.retention_ms)
+    return NewTopic(
+        name=spec.name,
+        num_partitions=spec.partitions or 1,
+        replication_factor=replication_factor,
+        topic_configs=configs,
+    )
+
+
+def ensure_topics(
+    settings: Settings, specs: Iterable[TopicSpec] | None = None, timeout_s: float = 30.0
+) -> list[str]:
+    """Create the registry's topics that do not exist yet; returns the names created."""
+    wanted = list(
+        specs if specs is not None else topic_specs(settings.topic_prefix, settings.partitions)
+    )
+    config: dict[str, Any] = {
+        **settings.kafka_python_config(),
+        "client_id": f"{settings.app_id}-admin",
+        "request_timeout_ms": int(timeout_s * 1000),
+    }
+    admin = KafkaAdminClient(**config)
+    try:
+        existing = set(admin.list_topics())
+        missing = [s for s in wanted if s.name not in existing]
+        created: list[str] = []
+        for spec in missing:
+            try:
+                admin.create_topics(
+                    [new_topic(spec, settings.replication_factor)],
+                    timeout_ms=int(timeout_s * 1000),
+                )
+                created.append(spec.name)
+            except TopicAlreadyExistsError:
+                pass
+        _wait_for_leaders(admin, [s.name for s in wanted], timeout_s)
+        if created:
+            log.info("created topics: %s", ", ".join(created))
+        return created
+    finally:
+        admin.close()
+
+
+def _wait_for_leaders(admin: KafkaAdminClient, names: list[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        descriptions = admin.describe_topics(names)
+        ready = all(
+            d.get("error_code") == 0 and all(p.get("leader_id", -1) >= 0 for p in d["partitions"])
+            for d in descriptions
+        )
+        if ready or time.monotonic() > deadline:
+            return
+        time.sleep(0.2)

@@ -1,0 +1,300 @@
+"""Prometheus metrics of a worker, counted at the adapter edges.
+
+One :class:`Metrics` object per worker process owns its own
+``prometheus_client.CollectorRegistry`` (tests create fresh ones). The stream layer
+calls the hook methods below with what the engine returned; the engine itself knows
+nothing of metrics. Naming follows Prometheus' conventions: one prefix
+(``journeys_``), base units (seconds, bytes), ``_total`` on counters, and only
+bounded label values (event types from the loaded definitions, others as
+``other``; never a customer id).
+
+Hooks, and who calls them:
+* decode/journey agents: :meth:`Metrics.event_consumed` once per input event that
+  reached the engine (``processed``, ``duplicate`` or ``late``);
+  :meth:`Metrics.dead_lettered` once per rejected message (it also counts the message
+  as consumed with outcome ``dead_lettered``, so do not call both).
+* journey agent: :meth:`Metrics.outcome` per (journey, engine Outcome) of ``step`` or
+  ``advance``; :meth:`Metrics.time_step` (or :meth:`Metrics.step_duration`) around the
+  engine call; :meth:`Metrics.event_age` with ``wall_now - event.event_time``.
+* periodic task (every few seconds): :meth:`Metrics.set_stage_counts`,
+  :meth:`Metrics.set_timers`, :meth:`Metrics.set_store`.
+* app start: :meth:`Metrics.describe_definitions` (or :meth:`Metrics.build_info` and
+  :meth:`Metrics.set_known_event_types`), :meth:`Metrics.set_lag_source`;
+  on partitions assigned: :meth:`Metrics.rebalance`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from streams.ops import labels as ml
+
+if TYPE_CHECKING:
+    from schemas.triggers import Trigger
+
+__all__ = ["LagSource", "Metrics", "OutcomeLike"]
+
+log = logging.getLogger(__name__)
+
+PREFIX = "journeys"
+STEP_BUCKETS = (
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+)  # fmt: skip
+LATENCY_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0,
+    3600.0,
+)  # fmt: skip
+AGE_BUCKETS = (*LATENCY_BUCKETS, 21600.0, 86400.0)
+
+LagSource = Callable[[], Mapping[tuple[str, int], int]]
+"""Returns ``{(topic, partition): end offset - position}`` for the assigned partitions."""
+
+
+class _Suppressed(Protocol):
+    """What :meth:`Metrics.outcome` reads of an engine ``Suppressed``."""
+
+    @property
+    def reason(self) -> str: ...
+    @property
+    def trigger(self) -> Trigger: ...
+
+
+class OutcomeLike(Protocol):
+    """What :meth:`Metrics.outcome` reads of an engine ``Outcome`` (``journeys.Outcome``)."""
+
+    @property
+    def triggers(self) -> Sequence[Trigger]: ...
+    @property
+    def suppressed(self) -> Sequence[_Suppressed]: ...
+    @property
+    def deferred(self) -> Sequence[Trigger]: ...
+
+
+class _ScrapeCollector(Collector):
+    """Gauges computed at scrape time: consumer lag, and customers per stage."""
+
+    def __init__(self) -> None:
+        self.lag_source: LagSource | None = None
+        self.stage_counts: dict[str, dict[str, int]] = {}
+
+    def collect(self) -> Iterable[Metric]:
+        lag = GaugeMetricFamily(
+            f"{PREFIX}_consumer_lag_messages",
+            "Consumer lag: end offset minus position, per assigned topic partition.",
+            labels=["topic", "partition"],
+        )
+        lags: dict[tuple[str, int], int] = {}
+        if self.lag_source is not None:
+            try:
+                lags = dict(self.lag_source())
+            except Exception:  # a scrape must never fail because the consumer is busy
+                log.warning("lag source failed", exc_info=True)
+        for (topic, partition), n in sorted(lags.items()):
+            lag.add_metric([topic, str(partition)], float(max(n, 0)))
+        yield lag
+        stages = GaugeMetricFamily(
+            f"{PREFIX}_stage_customers",
+            "Customers currently in each stage of each journey, over this worker's partitions.",
+            labels=["journey", "stage"],
+        )
+        for journey, counts in sorted(self.stage_counts.items()):
+            for stage, n in sorted(counts.items()):
+                stages.add_metric([journey, stage], float(n))
+        yield stages
+
+
+class Metrics:
+    """Every metric of one worker, on a registry of its own."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        known_event_types: Iterable[str] = (),
+    ) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self._event_types: frozenset[str] = frozenset()
+        r = self.registry
+
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(f"{PREFIX}_{name}", doc, labels, registry=r)
+
+        def gauge(name: str, doc: str, *labels: str) -> Gauge:
+            return Gauge(f"{PREFIX}_{name}", doc, labels, registry=r)
+
+        def histogram(name: str, doc: str, buckets: Sequence[float], *labels: str) -> Histogram:
+            return Histogram(f"{PREFIX}_{name}", doc, labels, registry=r, buckets=buckets)
+
+        self.events_consumed = counter(
+            "events_consumed", "Input events consumed, by event type and outcome.",
+            "event_type", "outcome",
+        )  # fmt: skip
+        self.dead_letters = counter(
+            "dead_letters", "Messages sent to the dead-letter topic, by reason code.", "reason"
+        )
+        self.triggers_emitted = counter(
+            "triggers_emitted", "Triggers emitted, by journey, kind and priority.",
+            "journey", "kind", "priority",
+        )  # fmt: skip
+        self.triggers_suppressed = counter(
+            "triggers_suppressed",
+            "Triggers suppressed or deferred by a guard rail, by journey, kind and reason "
+            "(quiet_hours: deferred, still emitted with deliver_after).",
+            "journey", "kind", "reason",
+        )  # fmt: skip
+        self.step_seconds = histogram(
+            "engine_step_duration_seconds", "Duration of one engine step or advance.",
+            STEP_BUCKETS,
+        )  # fmt: skip
+        self.trigger_latency = histogram(
+            "event_to_trigger_latency_seconds",
+            "Wall-clock time from the cause's event time to the emission of the trigger.",
+            LATENCY_BUCKETS, "journey",
+        )  # fmt: skip
+        self.event_age_seconds = histogram(
+            "event_age_seconds", "Age of an event (wall clock minus event time) when processed.",
+            AGE_BUCKETS,
+        )  # fmt: skip
+        self.rebalances = counter("rebalances", "Partition assignments received (rebalances).")
+        self.timers_pending = gauge(
+            "timers_pending", "Timers scheduled and not fired yet (overdue ones included)."
+        )
+        self.timers_overdue = gauge(
+            "timers_overdue",
+            "Pending timers whose due time is past by more than the idle grace plus two "
+            "timer intervals.",
+        )
+        self.store_keys = gauge("state_store_keys", "Keys in this worker's state store.")
+        self.store_bytes = gauge(
+            "state_store_size_bytes", "Size on disk of the worker's data dir (state stores)."
+        )
+        self.build = gauge(
+            "build_info", "Build information: 1, labelled with the version.", "version"
+        )
+        self.definitions = gauge(
+            "journey_definition_info",
+            "Loaded journey definitions: 1, labelled with journey and version.",
+            "journey", "version",
+        )  # fmt: skip
+        self._scrape = _ScrapeCollector()
+        r.register(self._scrape)
+        self.set_known_event_types(known_event_types)
+
+    def set_known_event_types(self, event_types: Iterable[str]) -> None:
+        """The bounded set of event type labels (from the loaded definitions).
+
+        Their consumed counters (and those of ``other``) are created at zero, so that
+        rates and alerts see a series before the first event of a type arrives.
+        """
+        self._event_types = frozenset(event_types)
+        for event_type in (*sorted(self._event_types), ml.OTHER):
+            for outcome in ml.CONSUMED_OUTCOMES:
+                self.events_consumed.labels(event_type, outcome)
+
+    def set_lag_source(self, source: LagSource | None) -> None:
+        """Give the callable that returns ``{(topic, partition): lag}`` at scrape time."""
+        self._scrape.lag_source = source
+
+    def describe_definitions(self, definitions: Iterable[Any], version: str | None = None) -> None:
+        """Known event types and build info from the loaded ``journeys.Journey`` objects.
+
+        ``version`` defaults to the installed package's.
+        """
+        definitions = list(definitions)
+        self.set_known_event_types(set().union(*map(ml.event_types_of, definitions)))
+        self.build_info(version or ml.package_version(), {d.name: d.version for d in definitions})
+
+    def build_info(self, version: str, definitions: Mapping[str, int | str]) -> None:
+        """Publish the build version and the loaded journey definitions with versions."""
+        self.build.clear()
+        self.build.labels(version=version).set(1)
+        self.definitions.clear()
+        for journey, v in definitions.items():
+            self.definitions.labels(journey=journey, version=str(v)).set(1)
+
+    def event_type_label(self, event_type: str | None) -> str:
+        """The label for an event type: itself when known, else ``other``."""
+        return event_type if event_type in self._event_types else ml.OTHER
+
+    def event_consumed(self, event_type: str | None, outcome: str) -> None:
+        """Count one consumed input event; ``outcome`` is processed, duplicate or late."""
+        if outcome not in ml.CONSUMED_OUTCOMES or outcome == "dead_lettered":
+            raise ValueError(f"unknown consumed outcome {outcome!r}; use dead_lettered()")
+        self.events_consumed.labels(self.event_type_label(event_type), outcome).inc()
+
+    def dead_lettered(self, reason: str, event_type: str | None = None) -> None:
+        """Count one message sent to the dead-letter topic with its reason code.
+
+        Also counts it in ``journeys_events_consumed_total{outcome="dead_lettered"}``.
+        ``reason`` must be a short code (``invalid_json``), never an error message:
+        anything that does not look like a code is counted as ``other``.
+        """
+        self.dead_letters.labels(ml.reason_code(reason)).inc()
+        self.events_consumed.labels(self.event_type_label(event_type), "dead_lettered").inc()
+
+    def outcome(self, journey: str, outcome: OutcomeLike, *, wall_now: datetime) -> None:
+        """Count what one engine call returned for ``journey``.
+
+        Every trigger in ``outcome.triggers`` counts as emitted (by kind and priority)
+        and observes the latency ``wall_now - trigger.cause_time``. Every suppressed
+        trigger counts by its reason (holdout included); every deferred trigger counts
+        as suppressed with reason ``quiet_hours`` (it is emitted too, with
+        ``deliver_after``). Call it once the triggers are sent.
+        """
+        for trigger in outcome.triggers:
+            self.triggers_emitted.labels(journey, trigger.kind, trigger.priority).inc()
+            latency = (wall_now - trigger.cause_time).total_seconds()
+            self.trigger_latency.labels(journey).observe(max(latency, 0.0))
+        for suppressed in outcome.suppressed:
+            reason = suppressed.reason if suppressed.reason in ml.SUPPRESSION_REASONS else ml.OTHER
+            self.triggers_suppressed.labels(journey, suppressed.trigger.kind, reason).inc()
+        for deferred in outcome.deferred:
+            self.triggers_suppressed.labels(journey, deferred.kind, "quiet_hours").inc()
+
+    def step_duration(self, seconds: float) -> None:
+        """Observe the duration of one engine ``step`` or ``advance``."""
+        self.step_seconds.observe(seconds)
+
+    @contextmanager
+    def time_step(self) -> Iterator[None]:
+        """``with metrics.time_step(): step(...)`` observes the engine step duration."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.step_seconds.observe(time.perf_counter() - start)
+
+    def event_age(self, seconds: float) -> None:
+        """Observe an event's age when processed: wall clock minus event time."""
+        self.event_age_seconds.observe(max(seconds, 0.0))
+
+    def rebalance(self) -> None:
+        """Count one rebalance (a new partition assignment)."""
+        self.rebalances.inc()
+
+    def set_stage_counts(self, journey: str, counts: Mapping[str, int]) -> None:
+        """Replace the customers-per-stage counts of ``journey`` on this worker."""
+        self._scrape.stage_counts[journey] = dict(counts)
+
+    def set_timers(self, pending: int, overdue: int) -> None:
+        """Set the number of pending (not fired yet) timers and of the overdue ones among them."""
+        self.timers_pending.set(pending)
+        self.timers_overdue.set(overdue)
+
+    def set_store(self, keys: int, size_bytes: int) -> None:
+        """Set the state store's key count and the size of the worker's data dir in bytes."""
+        self.store_keys.set(keys)
+        self.store_bytes.set(size_bytes)
+
+    def render(self) -> bytes:
+        """The registry in the Prometheus text exposition format."""
+        return generate_latest(self.registry)

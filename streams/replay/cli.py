@@ -1,0 +1,171 @@
+"""``journeys replay CUSTOMER_ID``: one customer's journey, step by step, from Kafka or a file.
+
+Reads the customer's touchpoints (only the key's partition of the keyed topic, from a
+start time found with offsets-for-times up to the end captured at start, or ``--until``),
+or a file, runs the same engine and definition as the worker and prints a timeline.
+Writes nothing anywhere unless ``--emit TOPIC`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from schemas.codec import dumps
+from schemas.triggers import Trigger
+from streams.kafka.reader import KafkaReadError
+from streams.replay.inputs import (
+    add_common_options,
+    customer_items,
+    derives_fanout,
+    engine_until,
+    kafka_config,
+    linked_anonymous,
+    load_definitions,
+    parse_time,
+    read_file,
+    topic_name,
+    utcnow,
+)
+from streams.replay.timeline import Arrival, Record, timeline
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "replay",
+        help="replay one customer's journey from Kafka or a file and print the timeline",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("customer_id", metavar="CUSTOMER_ID")
+    add_common_options(parser)
+    parser.add_argument(
+        "--json", action="store_true", help="JSON Lines, one record per step, instead of a table"
+    )
+    parser.add_argument(
+        "--show-properties",
+        action="store_true",
+        help="include event properties and traits (and raw dead-letter bytes)",
+    )
+    parser.add_argument(
+        "--emit",
+        metavar="TOPIC",
+        help="also send the replayed triggers to TOPIC (keyed by customer id)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        now = utcnow()
+        since = parse_time(args.since, now)
+        until = parse_time(args.until, now)
+        clock = engine_until(args, now)
+        definitions = load_definitions(args.definition)
+        customer: str = args.customer_id
+        if args.file:
+            items = read_file(args.file, received_at=clock or now)
+        else:
+            items = list(customer_items(args, customer, since=since, until=until))
+    except KafkaReadError as exc:
+        print(f"journeys replay: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except (ValueError, OSError) as exc:
+        print(f"journeys replay: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    keys = {customer} | linked_anonymous(items, customer)
+    if not any(isinstance(i, Arrival) and i.event.key in keys for i in items):
+        where = args.file or topic_name(args)
+        print(f"journeys replay: no events for customer {customer!r} in {where}", file=sys.stderr)
+        return EXIT_OK
+    records = timeline(
+        definitions,
+        items,
+        until=clock,
+        fanout=derives_fanout(args),
+        show_properties=args.show_properties,
+        keep=keys.__contains__,
+    )
+    triggers = print_records(records, as_json=args.json, show_properties=args.show_properties)
+    if args.emit:
+        try:
+            emit(args, args.emit, triggers)
+        except Exception as exc:  # kafka-python raises many types; report them all the same
+            print(f"journeys replay: --emit to {args.emit} failed: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"journeys replay: sent {len(triggers)} triggers to {args.emit}", file=sys.stderr)
+    return EXIT_OK
+
+
+def print_records(
+    records: Iterable[Record], *, as_json: bool, show_properties: bool
+) -> list[Trigger]:
+    """Write the timeline to stdout (table or JSON Lines); return the triggers in it."""
+    triggers: list[Trigger] = []
+    out = sys.stdout
+    if not as_json:
+        out.write(f"{'time':<27} {'type':<10} detail\n")
+    for record in records:
+        if record["type"] == "trigger":
+            triggers.append(Trigger.model_validate(record["trigger"]))
+        if as_json:
+            out.write(orjson.dumps(record).decode() + "\n")
+        else:
+            out.write(table_row(record, show_properties=show_properties) + "\n")
+    out.flush()
+    return triggers
+
+
+def table_row(record: Record, *, show_properties: bool = False) -> str:
+    """One line of the readable table: time | type | detail."""
+    kind = record["type"]
+    detail: str
+    if kind == "event":
+        detail = f"{record['event_type']} ({record['event_id']})"
+        if record["customer_id"] is None:
+            detail += f" anonymous {record['anonymous_id']}"
+        if record["status"] != "processed":
+            detail += f" [{record['status']}]"
+        if show_properties:
+            props = {"properties": record["properties"], "traits": record["traits"]}
+            detail += " " + orjson.dumps(props).decode()
+    elif kind == "transition":
+        detail = f"{record['rule']}: {record['stage_before']} -> {record['stage_after']}"
+        if record["kind"] != "move":
+            detail += f" ({record['kind']})"
+    elif kind == "trigger":
+        t: dict[str, Any] = record["trigger"]
+        detail = f"{t['kind']} by {t['rule']} id={t['trigger_id']}"
+        if t.get("deliver_after"):
+            detail += f" deferred until {t['deliver_after']} (quiet hours)"
+        if t.get("holdout"):
+            detail += " holdout"
+    elif kind == "suppressed":
+        detail = f"{record['kind']} by {record['rule']}: {record['reason']}"
+    else:
+        detail = f"{record['origin']}: {record['reason']}: {record['message']}"
+    return f"{record['time'] or '-':<27} {kind:<10} {detail}"
+
+
+def emit(args: argparse.Namespace, topic: str, triggers: Sequence[Trigger]) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(
+        **kafka_config(args),
+        acks="all",
+        bootstrap_timeout_ms=int(args.timeout * 1000),
+        request_timeout_ms=int(args.timeout * 1000),
+    )
+    try:
+        for trigger in triggers:
+            producer.send(topic, key=trigger.customer_id.encode(), value=dumps(trigger))
+        producer.flush(timeout=args.timeout)
+    finally:
+        producer.close(timeout=args.timeout)

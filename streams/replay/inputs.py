@@ -1,0 +1,291 @@
+"""Where replay and diff get their events: a file or Kafka, and the options that say which.
+
+Shared by ``journeys replay`` and ``journeys diff``: the input, time range, definition
+and broker options; reading and decoding a file (JSON Lines of canonical or Segment
+messages, or a Segment batch export); reading one customer's or a whole topic's records.
+Decoding goes through :func:`schemas.decode.decode_touchpoints`, as in the worker, and
+every unreadable part becomes an ``Unreadable`` item (a dead-letter record), never an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+from pydantic import ValidationError
+
+from journeys import Journey, default_journey, load_definition
+from schemas import codec
+from schemas.decode import decode_touchpoints
+from schemas.events import TouchpointEvent
+from schemas.topics import by_role, topic_specs
+from streams.kafka.config import client_config, default_topic
+from streams.kafka.reader import KafkaReader, KafkaRecord
+from streams.replay.timeline import Arrival, Item, Unreadable
+
+_RELATIVE = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_time(text: str | None, now: datetime) -> datetime | None:
+    """ISO-8601 (naive means UTC), ``now``, or a duration back from now: 90s, 15m, 12h, 7d, 2w."""
+    if text is None:
+        return None
+    if text == "now":
+        return now
+    relative = _RELATIVE.match(text)
+    if relative:
+        return now - timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (ISO-8601, 'now', or 30m, 12h, 7d)") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def deployed_definitions() -> list[Journey]:
+    """What the worker runs: the files in JOURNEYS_JOURNEY_PATHS, else the built-in default."""
+    from streams.settings import Settings
+
+    paths = Settings().journey_paths
+    return [load_definition(p) for p in paths] if paths else [default_journey()]
+
+
+def load_definitions(paths: Sequence[str] | None) -> list[Journey]:
+    """The ``--definition`` files, else the deployed definitions."""
+    return [load_definition(Path(p)) for p in paths] if paths else deployed_definitions()
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Input, time range, definition and broker options shared by replay and diff."""
+    source = parser.add_argument_group("input (a file, or Kafka)")
+    source.add_argument(
+        "--file",
+        metavar="PATH",
+        help="JSON Lines of canonical or Segment messages, or a Segment batch export ('-': stdin)",
+    )
+    source.add_argument(
+        "--topic",
+        help="topic to read (default: the keyed touchpoints topic, JOURNEYS_TOPIC_PREFIX)",
+    )
+    source.add_argument(
+        "--bootstrap",
+        metavar="SERVERS",
+        help="host:port[,host:port] (default: JOURNEYS_BOOTSTRAP_SERVERS)",
+    )
+    source.add_argument(
+        "--since", metavar="TIME", help="first record time: ISO-8601 or 7d, 12h (default: all)"
+    )
+    source.add_argument("--until", metavar="TIME", help="last record time (default: the end, now)")
+    source.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up on an unreachable or stalled broker after this long (default 10)",
+    )
+    progress = source.add_mutually_exclusive_group()
+    progress.add_argument("--progress", action="store_true", default=None, help="always")
+    progress.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="never (default: on a tty)"
+    )
+    parser.add_argument(
+        "--definition",
+        metavar="PATH",
+        action="append",
+        help="journey definition file, repeatable (default: the deployed ones, "
+        "JOURNEYS_JOURNEY_PATHS, else the built-in default journey)",
+    )
+    timers = parser.add_mutually_exclusive_group()
+    timers.add_argument(
+        "--advance-to",
+        metavar="TIME",
+        help="engine time reached after the last event: time-based rules due by then fire "
+        "(default: --until, else now)",
+    )
+    timers.add_argument(
+        "--no-timers",
+        action="store_true",
+        help="do not advance engine time after the last event",
+    )
+
+
+def engine_until(args: argparse.Namespace, now: datetime) -> datetime | None:
+    """Where engine time goes after the last event: None with ``--no-timers``."""
+    if args.no_timers:
+        return None
+    return parse_time(args.advance_to or args.until, now) or now
+
+
+def kafka_config(args: argparse.Namespace) -> dict[str, Any]:
+    return client_config(args.bootstrap)
+
+
+def derives_fanout(args: argparse.Namespace) -> bool:
+    """Whether replay must derive fan-out events itself: not when reading the keyed topic,
+    where the worker already wrote them (any prefix: ``*.touchpoints-keyed.v1``)."""
+    if args.file:
+        return True
+    keyed = by_role(topic_specs("p"))["keyed"].name.removeprefix("p")
+    return not topic_name(args).endswith(keyed)
+
+
+def topic_name(args: argparse.Namespace) -> str:
+    return str(args.topic) if args.topic else default_topic("keyed")
+
+
+def decode_items(raw: bytes, origin: str, *, received_at: datetime) -> Iterator[Item]:
+    """The events (and unreadable parts) of one message: canonical, Segment or batch."""
+    decoded = decode_touchpoints(raw, received_at=received_at)
+    for event in decoded.events:
+        yield Arrival(event, origin)
+    for rejection in decoded.rejections:
+        where = origin if rejection.item_index is None else f"{origin}#{rejection.item_index}"
+        yield Unreadable(where, rejection.reason.value, rejection.message, raw)
+
+
+def decode_file(data: bytes, name: str, *, received_at: datetime) -> Iterator[Item]:
+    """A file of JSON Lines (canonical or Segment messages), or one JSON document.
+
+    A file that is a single JSON object (a Segment batch export, pretty-printed or not) is
+    decoded as one message; a JSON array as one message per element; anything else line
+    by line, blank lines skipped, each bad line a dead letter.
+    """
+    stripped = data.strip()
+    if stripped[:1] in (b"{", b"["):
+        try:
+            whole = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            whole = None
+        if isinstance(whole, dict):
+            yield from decode_items(stripped, f"{name}:1", received_at=received_at)
+            return
+        if isinstance(whole, list):
+            for index, element in enumerate(whole):
+                raw = orjson.dumps(element)
+                yield from decode_items(raw, f"{name}[{index}]", received_at=received_at)
+            return
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line.strip():
+            yield from decode_items(line, f"{name}:{number}", received_at=received_at)
+
+
+def read_file(path: str, *, received_at: datetime) -> list[Item]:
+    """Every item of the file (``-``: stdin); ``OSError`` with the path when unreadable."""
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise OSError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return list(decode_file(data, Path(path).name, received_at=received_at))
+
+
+def linked_anonymous(items: Sequence[Item], customer: str) -> set[str]:
+    """Anonymous ids that events of ``customer`` link to it."""
+    return {
+        i.event.anonymous_id
+        for i in items
+        if isinstance(i, Arrival) and i.event.customer_id == customer and i.event.anonymous_id
+    }
+
+
+def customer_items(
+    args: argparse.Namespace, customer: str, *, since: datetime | None, until: datetime | None
+) -> Iterator[Item]:
+    """The customer's records from its partition, then those of its anonymous ids.
+
+    Anonymous records (keyed by the anonymous id, so on another partition) are placed
+    before the customer's records by Kafka timestamp; the worker merges their state when
+    the linking event arrives, which ``Replayer`` mirrors.
+    """
+    topic, keyed = topic_name(args), not derives_fanout(args)
+    bar = ProgressBar(f"scanning {topic}", enabled=args.progress)
+    reader = KafkaReader(kafka_config(args), timeout_s=args.timeout)
+    try:
+        own = list(reader.read_key(topic, customer, since=since, until=until, progress=bar))
+        bar.close()
+        own_items = [record_items(r, keyed=keyed) for r in own]
+        anonymous = linked_anonymous([i for items in own_items for i in items], customer)
+        extra: list[tuple[int, list[Item]]] = []
+        for anon in sorted(anonymous):
+            bar = ProgressBar(f"scanning {topic} for {anon}", enabled=args.progress)
+            for record in reader.read_key(topic, anon, since=since, until=until, progress=bar):
+                extra.append((record.timestamp_ms, record_items(record, keyed=keyed)))
+            bar.close()
+    finally:
+        reader.close()
+    merged = [(r.timestamp_ms, 1, items) for r, items in zip(own, own_items, strict=True)]
+    merged.extend((ts, 0, items) for ts, items in extra)
+    if extra:
+        merged.sort(key=lambda entry: (entry[0], entry[1]))
+    for _, _, items in merged:
+        yield from items
+
+
+def record_items(record: KafkaRecord, *, keyed: bool) -> list[Item]:
+    """The items of one Kafka record.
+
+    ``keyed``: a record of the keyed topic, read as the journey agent reads it (a
+    canonical event written by our codec); else decoded like a raw touchpoint, with the
+    record timestamp as the receive time, as the decode agent does.
+    """
+    raw = record.value or b""
+    if keyed:
+        try:
+            return [Arrival(TouchpointEvent.model_validate(codec.loads(raw)), record.origin)]
+        except (ValueError, ValidationError) as exc:  # orjson errors are ValueErrors
+            return [Unreadable(record.origin, "schema_violation", f"$: {exc}"[:500], raw)]
+    received = datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC)
+    return list(decode_items(raw, record.origin, received_at=received))
+
+
+def topic_items(
+    args: argparse.Namespace, *, since: datetime | None, until: datetime | None
+) -> Iterator[Item]:
+    topic, keyed = topic_name(args), not derives_fanout(args)
+    bar = ProgressBar(f"scanning {topic}", enabled=args.progress)
+    reader = KafkaReader(kafka_config(args), timeout_s=args.timeout)
+    try:
+        for record in reader.read_topic(topic, since=since, until=until, progress=bar):
+            yield from record_items(record, keyed=keyed)
+    finally:
+        bar.close()
+        reader.close()
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, label: str, *, enabled: bool | None = None, stream: TextIO | None = None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.label = label
+        self._drawn = 0.0
+        self._shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._drawn < 0.1 and done < total):
+            return
+        self._drawn, self._shown = now, True
+        fraction = done / total if total else 1.0
+        filled = int(fraction * 30)
+        bar = "#" * filled + "-" * (30 - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total} {fraction:4.0%}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._shown = False

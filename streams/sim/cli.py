@@ -1,0 +1,106 @@
+"""``journeys simulate``: a seeded population (or a flat load) to Kafka, a file or stdout."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from schemas.topics import by_role, topic_specs
+from streams.kafka.config import producer_config
+from streams.settings import Settings
+from streams.sim.formats import FORMATS
+from streams.sim.output import produce, write_lines
+from streams.sim.population import DEFAULT_START, Message, generate, generate_load
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="generate a seeded customer population to Kafka or a file",
+        description="Write simulated touchpoints (canonical or Segment JSON) to the "
+        "touchpoints topic, a file (JSON lines) or stdout.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=main)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument("--customers", type=int, default=1_000, help="population size")
+    parser.add_argument("--days", type=float, default=90.0, help="simulated period (days)")
+    parser.add_argument(
+        "--start",
+        type=datetime.fromisoformat,
+        default=DEFAULT_START,
+        help="period start, ISO 8601 with offset (default 2026-01-05T00:00Z)",
+    )
+    parser.add_argument("--malformed-share", type=float, default=0.01)
+    parser.add_argument("--anonymous-share", type=float, default=0.3)
+    parser.add_argument("--format", choices=FORMATS, default="canonical")
+    parser.add_argument(
+        "--load",
+        type=int,
+        metavar="EVENTS",
+        default=None,
+        help="flat benchmark load: EVENTS events over --customers customers",
+    )
+    parser.add_argument("--id-prefix", default="c", help="customer id prefix")
+    parser.add_argument(
+        "--output",
+        default="kafka",
+        help="'kafka' (the touchpoints topic), a file path, or '-' for stdout",
+    )
+    parser.add_argument("--topic", help="topic (default: touchpoints under JOURNEYS_TOPIC_PREFIX)")
+    parser.add_argument("--bootstrap-servers", help="Kafka (default: JOURNEYS_BOOTSTRAP_SERVERS)")
+    parser.add_argument("--rate", type=float, default=None, help="messages/s (default: max)")
+
+
+def messages_from(args: argparse.Namespace) -> Iterator[Message]:
+    if args.load is not None:
+        return generate_load(
+            args.seed,
+            args.load,
+            args.customers,
+            args.days,
+            args.start,
+            args.format,
+            args.id_prefix,
+        )
+    return generate(
+        args.seed,
+        args.customers,
+        args.days,
+        args.start,
+        args.malformed_share,
+        args.format,
+        anonymous_share=args.anonymous_share,
+        id_prefix=args.id_prefix,
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    messages = messages_from(args)
+    if args.output == "kafka":
+        overrides = {"bootstrap_servers": args.bootstrap_servers} if args.bootstrap_servers else {}
+        settings = Settings(**overrides)
+        topic = args.topic or by_role(topic_specs(settings.topic_prefix))["touchpoints"].name
+        stats = asyncio.run(produce(messages, topic, producer_config(settings), args.rate))
+        where = f"{topic} on {settings.bootstrap_servers}"
+    elif args.output == "-":
+        stats = write_lines(messages, sys.stdout.buffer)
+        where = "stdout"
+    else:
+        with Path(args.output).open("wb") as out:
+            stats = write_lines(messages, out)
+        where = args.output
+    rate = stats.messages / stats.seconds if stats.seconds else 0.0
+    print(
+        f"simulate: {stats.messages} messages ({stats.malformed} malformed) to {where} "
+        f"in {stats.seconds:.1f} s ({rate:,.0f}/s)",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,15 @@
+"""The stream worker: the faust app and everything that runs in production.
+
+Read in this order: :mod:`~streams.worker.main` (``journeys worker``: settings, local
+state, start and stop), :mod:`~streams.worker.app` (the one composition root: topics,
+tables, the :class:`~streams.worker.runtime.Runtime`, every agent registered),
+:mod:`~streams.worker.runtime` (what agents share, typed; the engine contract),
+:mod:`~streams.worker.decode_agent` and :mod:`~streams.worker.journey_agent` (the two
+agents), :mod:`~streams.worker.links` (merges and fan-out between customers),
+:mod:`~streams.worker.customers` (the state table, its cache, the stage counts),
+:mod:`~streams.worker.outputs` (where agents write), :mod:`~streams.worker.wakeups` and
+:mod:`~streams.worker.timer_index` (time-based rules), :mod:`~streams.worker.views` and
+:mod:`~streams.worker.probes` (web views, readiness, lag, store size),
+:mod:`~streams.worker.eos` (what exactly-once took on top of faust) and
+:mod:`~streams.worker.local_state` (local stores after a crash).
+"""

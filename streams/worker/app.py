@@ -1,0 +1,164 @@
+"""The app factory, the worker's one composition root: a faust app built from Settings.
+
+Nothing here runs at import time; ``create_app(settings)`` builds the app, its topics
+and tables, the :class:`~streams.worker.runtime.Runtime` its agents share, and
+registers every agent, the timer and the views. Nothing imports this module but the
+worker's entry point and tests: agents import the runtime, never the app. Topic names
+come from the registry in :mod:`schemas.topics`.
+
+Tests pass ``sinks``: recording stand-ins for output topics by registry role (for
+example ``{"keyed": RecordingSink()}``), and read what each topic would have received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import faust
+from faust.types import TableT, TopicT
+
+import journeys
+from journeys import Journey, driver
+from schemas.topics import TopicSpec, by_role, topic_specs
+from schemas.triggers import TRIGGER_FAMILIES
+from streams import __version__
+from streams.ops.health import dir_size_bytes
+from streams.ops.metrics import Metrics
+from streams.settings import Settings
+from streams.worker import decode_agent, eos, faust_codec, journey_agent, probes, views, wakeups
+from streams.worker.config import faust_config
+from streams.worker.customers import CustomerStore
+from streams.worker.outputs import Outputs, Sink
+from streams.worker.runtime import Clocks, Runtime
+from streams.worker.timer_index import TimerIndex
+
+
+def load_definitions(settings: Settings) -> list[Journey]:
+    """The journey definitions to run: the files in settings, else the default journey."""
+    if settings.journey_paths:
+        return [journeys.load_definition(path) for path in settings.journey_paths]
+    return [journeys.default_journey()]
+
+
+def outputs(app: faust.App, specs: Mapping[str, TopicSpec], sinks: Mapping[str, Sink]) -> Outputs:
+    """A sink per output role: the one given in ``sinks``, else the role's faust topic."""
+
+    def sink(role: str) -> Sink:
+        given = sinks.get(role)
+        if given is not None:
+            return given
+        spec = specs[role]
+        if role == "deadletters":
+            topic: Sink = app.topic(spec.name, key_type=bytes)
+            return topic
+        keyed_topic: Sink = app.topic(
+            spec.name, partitions=spec.partitions, key_type=str, internal=False
+        )
+        return keyed_topic
+
+    return Outputs(
+        keyed=sink("keyed"),
+        wakeups=sink("wakeups"),
+        triggers=sink("triggers"),
+        families={f: sink(f"triggers.{f}") for f in TRIGGER_FAMILIES},
+        deadletters=sink("deadletters"),
+    )
+
+
+def journey_table(app: faust.App, name: str, keyed: TopicSpec) -> TableT[str, Any]:
+    """A table co-partitioned with the keyed topic (its changelog has as many partitions)."""
+    return app.Table(name, key_type=str, default=None, partitions=keyed.partitions)
+
+
+def journey_input(app: faust.App, keyed: TopicSpec, wakeups: TopicSpec) -> TopicT:
+    """The journey agent's input: keyed touchpoints and internal messages, as raw bytes."""
+    return app.topic(
+        keyed.name,
+        wakeups.name,
+        key_type=str,
+        value_serializer="raw",
+        partitions=keyed.partitions,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    definitions: Sequence[Journey] | None = None,
+    metrics: Metrics | None = None,
+    clocks: Clocks | None = None,
+    sinks: Mapping[str, Sink] | None = None,
+) -> Runtime:
+    """Build the app for ``settings`` with its topics, tables, agents, timers and views."""
+    faust_codec.register()
+    app = faust.App(settings.app_id, **faust_config(settings))
+    guard = eos.install(app)
+    specs = by_role(topic_specs(settings.topic_prefix, settings.partitions))
+    clocks = clocks if clocks is not None else Clocks()
+    defs = list(definitions) if definitions is not None else load_definitions(settings)
+    customers = journey_table(app, "customers", specs["keyed"])
+    rt = Runtime(
+        settings=settings,
+        app=app,
+        specs=specs,
+        touchpoints=app.topic(specs["touchpoints"].name, key_type=bytes, value_serializer="raw"),
+        journey_input=journey_input(app, specs["keyed"], specs["wakeups"]),
+        out=outputs(app, specs, sinks or {}),
+        customers=CustomerStore(customers, defs, settings.state_cache_size),
+        fanout_index=journey_table(app, "fanout-index", specs["keyed"]),
+        definitions=defs,
+        engine=driver,
+        metrics=metrics if metrics is not None else Metrics(),
+        guard=guard,
+        timers=TimerIndex(
+            clock=settings.clock,
+            idle_grace_seconds=settings.idle_grace_seconds,
+            monotonic=clocks.monotonic,
+        ),
+        clocks=clocks,
+    )
+    rt.registered.decode_agent = decode_agent.register(rt)
+    rt.registered.journey_agent = journey_agent.register(rt)
+    wakeups.register(rt, customers)
+    views.register(rt, customers)
+    observe(rt, customers)
+    return rt
+
+
+def observe(rt: Runtime, customers: TableT[str, Any]) -> None:
+    """Wire the metrics that no agent counts: definitions and build, lag, rebalances, store.
+
+    Consumer lag is read at scrape time from the consumer's position (past EOS
+    transaction markers) per assigned partition of the three input topics; the state
+    store gauges are refreshed every ``stats_interval_seconds``. The timer gauges are
+    set by the timer's tick (:mod:`streams.worker.wakeups`), the stage gauge too.
+    """
+    app, metrics = rt.app, rt.metrics
+    metrics.describe_definitions(rt.definitions, version=__version__)
+    inputs = {rt.specs[role].name for role in ("touchpoints", "keyed", "wakeups")}
+    metrics.set_lag_source(probes.faust_lag_source(app, inputs))
+
+    @app.on_partitions_assigned.connect
+    def count_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        metrics.rebalance()
+
+    tables = (customers, rt.fanout_index)
+
+    # faust types timer() as returning an untyped callable
+    @app.timer(  # type: ignore[untyped-decorator]
+        interval=rt.settings.stats_interval_seconds, name="journeys.store-stats"
+    )
+    async def store_stats() -> None:
+        await publish_store_stats(rt, tables)
+
+    rt.registered.store_stats_timer = store_stats
+
+
+async def publish_store_stats(rt: Runtime, tables: Sequence[TableT[str, Any]]) -> None:
+    """Set the state store gauges: keys of the local tables, bytes of the data dir."""
+    keys = await probes.faust_store_keys(tables)
+    size = await asyncio.to_thread(dir_size_bytes, Path(rt.app.conf.datadir))
+    rt.metrics.set_store(keys, size)

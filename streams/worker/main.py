@@ -1,0 +1,138 @@
+"""``journeys worker``: run one stream-processing worker.
+
+Options override the ``JOURNEYS_*`` environment variables named in their help, which
+override the settings file (``--settings FILE``, see :mod:`streams.settings`). SIGTERM
+(or SIGINT) stops the worker gracefully: faust commits, flushes and leaves the group;
+if that takes longer than ``JOURNEYS_SHUTDOWN_TIMEOUT_SECONDS`` the process exits anyway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from streams.settings import ENV_PREFIX, Settings
+
+log = logging.getLogger(__name__)
+
+# (option, settings field, help); type conversions are left to the settings model
+OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("--settings", "settings_file", "settings file: .toml, .yaml, .json or .env"),
+    ("--bootstrap-servers", "bootstrap_servers", "Kafka bootstrap servers, host:port[,...]"),
+    ("--app-id", "app_id", "consumer group and transactional id prefix"),
+    ("--topic-prefix", "topic_prefix", "prefix of every topic name"),
+    ("--partitions", "partitions", "partitions of the processor's topics"),
+    ("--store", "store", "state store: rocksdb:// or memory://"),
+    ("--data-dir", "data_dir", "where RocksDB state lives"),
+    ("--clock", "clock", "live (wall clock when idle) or event (event time only)"),
+    ("--processing-guarantee", "processing_guarantee", "exactly_once or at_least_once"),
+    ("--web-port", "web_port", "port of the customer view, /healthz, /readyz, /metrics"),
+    ("--metrics-port", "metrics_port", "extra port serving /metrics only"),
+    ("--log-level", "log_level", "debug, info, warning, error"),
+    ("--log-format", "log_format", "text, or json: one JSON object a line"),
+)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        field: getattr(args, field)
+        for _, field, _ in OPTIONS
+        if getattr(args, field, None) is not None
+    }
+    if getattr(args, "journey", None):
+        overrides["journey_paths"] = args.journey
+    return Settings(**overrides)
+
+
+def run(settings: Settings) -> int:
+    """Create the topics, build the app and run it until stopped."""
+    import faust
+    import prometheus_client
+
+    from streams.kafka import admin
+    from streams.ops.logs import configure_logging, logging_config
+    from streams.worker import local_state
+    from streams.worker.app import create_app
+
+    # the same configuration faust's worker applies, already for what happens before it
+    configure_logging(settings.log_level, settings.log_format)
+    # no ``*_created`` gauge beside every counter and histogram: in the text format each
+    # is one more series per label set for Prometheus to store, and nothing reads them
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
+    admin.ensure_topics(settings)
+    rt = create_app(settings)
+    log.info("worker settings: %s", settings.describe())
+    Path(rt.app.conf.datadir).mkdir(parents=True, exist_ok=True)
+    local_state.prepare_local_state(rt.app, settings)
+    if settings.metrics_port is not None:
+        from streams.ops.health import serve_metrics
+
+        serve_metrics(rt.metrics, settings.web_host, settings.metrics_port)
+
+    class BoundedWorker(faust.Worker):
+        """faust's worker, with a hard deadline on the graceful stop."""
+
+        def _on_sigterm(self) -> None:
+            _arm_deadline(settings.shutdown_timeout_seconds)
+            super()._on_sigterm()
+
+        def _on_sigint(self) -> None:
+            _arm_deadline(settings.shutdown_timeout_seconds)
+            super()._on_sigint()
+
+    worker = BoundedWorker(
+        rt.app,
+        loglevel=settings.log_level,
+        logging_config=logging_config(settings.log_level, settings.log_format),
+        redirect_stdouts=False,
+        override_logging=True,
+    )
+    # faust's terminal spinner sets the root logger to DEBUG, which makes every library
+    # debug call build a log record (about 8% of the event loop's time, profiled).
+    worker.spinner = None
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        if exc.code in (0, None) and rt.app.crash_reason is None:
+            local_state.mark_clean_shutdown(rt.app, settings)
+        raise
+    return 0
+
+
+def _arm_deadline(seconds: float) -> None:
+    def expire() -> None:
+        log.error("graceful stop exceeded %.1f s, exiting", seconds)
+        logging.shutdown()
+        os._exit(3)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+
+
+def main(args: argparse.Namespace) -> int:
+    return run(settings_from_args(args))
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``worker`` subcommand."""
+    parser = subparsers.add_parser(
+        "worker",
+        help="run a stream-processing worker",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for option, field, text in OPTIONS:
+        env = ENV_PREFIX + field.upper()
+        parser.add_argument(option, dest=field, default=None, help=f"{text} (env {env})")
+    parser.add_argument(
+        "--journey",
+        action="append",
+        default=None,
+        help=f"journey definition file, repeatable (env {ENV_PREFIX}JOURNEY_PATHS)",
+    )
+    parser.set_defaults(func=main)

@@ -1,0 +1,88 @@
+"""Where the worker's agents write: one :class:`Sink` per output topic, by registry role.
+
+In the worker each sink is the faust topic of that role, so a send made while an event
+is processed joins the event's transaction (:mod:`streams.worker.eos`). Tests build the
+worker with recording sinks in their place (the ``sinks`` argument of
+:func:`streams.worker.app.create_app`) and read what each topic would have received.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from schemas.deadletters import Rejection, dead_letter
+from schemas.triggers import Trigger
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """An output topic: faust's ``Topic.send`` signature, as far as the agents use it."""
+
+    async def send(
+        self, *, key: Any = None, value: Any = None, partition: int | None = None
+    ) -> Any: ...
+
+
+class RecordingSink:
+    """A sink that keeps what it was sent, as (key, value) pairs, for tests."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[Any, Any]] = []
+
+    async def send(
+        self, *, key: Any = None, value: Any = None, partition: int | None = None
+    ) -> Any:
+        self.messages.append((key, value))
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a rejected input came from (a dead letter says so)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | str | None
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Every topic the agents write, by what it is for."""
+
+    keyed: Sink  # canonical touchpoints keyed by customer (decode -> journey agent)
+    wakeups: Sink  # internal messages of the journey agent (timers, merges, fan-out)
+    triggers: Sink  # every trigger
+    families: Mapping[str, Sink]  # one trigger topic per family
+    deadletters: Sink
+
+    async def send_triggers(self, triggers: Sequence[Trigger]) -> None:
+        """Each trigger to the all-triggers topic and to its family's, keyed by customer."""
+        for trigger in triggers:
+            if trigger.holdout:  # the engine lists holdouts as suppressed; never deliver one
+                continue
+            await self.triggers.send(key=trigger.customer_id, value=trigger)
+            family = self.families.get(trigger.family)
+            if family is not None:
+                await family.send(key=trigger.customer_id, value=trigger)
+            else:
+                log.warning("trigger kind %s has no family topic", trigger.kind)
+
+    async def send_dead_letter(
+        self, origin: Origin, raw: bytes, rejection: Rejection, seen_at: datetime
+    ) -> None:
+        """One dead letter for ``raw``, keyed like the input it came from."""
+        letter = dead_letter(
+            raw,
+            rejection,
+            topic=origin.topic,
+            partition=origin.partition,
+            offset=origin.offset,
+            key=origin.key,
+            seen_at=seen_at,
+        )
+        await self.deadletters.send(key=origin.key, value=letter)

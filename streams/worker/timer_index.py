@@ -1,0 +1,106 @@
+"""The timer index: due times per partition (a heap with lazy invalidation) and each
+partition's watermark, the time that has advanced there.
+
+Watermark of a partition: the latest event time seen there. With ``clock="live"``, a
+partition idle for ``idle_grace_seconds`` (measured on the injected monotonic clock) also
+follows the wall clock (minus the grace); with ``clock="event"`` (simulation, replay)
+only event time moves it. Pure bookkeeping: no faust, no I/O; the tick that reads it is
+in :mod:`streams.worker.wakeups`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Literal
+
+
+class TimerIndex:
+    """Due times per partition: a heap with lazy invalidation, plus watermarks."""
+
+    def __init__(
+        self,
+        *,
+        clock: Literal["live", "event"],
+        idle_grace_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        self.monotonic = monotonic
+        self.idle_grace = timedelta(seconds=idle_grace_seconds)
+        self._heaps: dict[int, list[tuple[datetime, str]]] = {}
+        self._due: dict[str, datetime] = {}
+        self._event_time: dict[int, datetime] = {}
+        self._last_event_mono: dict[int, float] = {}
+        self.partitions: frozenset[int] = frozenset()
+
+    def schedule(self, partition: int, customer: str, due: datetime | None) -> None:
+        """Record ``customer``'s next due time (``None``: nothing due)."""
+        if due is None:
+            self._due.pop(customer, None)
+            return
+        if self._due.get(customer) == due:
+            return
+        self._due[customer] = due
+        heapq.heappush(self._heaps.setdefault(partition, []), (due, customer))
+
+    def observe(self, partition: int, event_time: datetime) -> None:
+        """An event with ``event_time`` was processed on ``partition``."""
+        self._last_event_mono[partition] = self.monotonic()
+        current = self._event_time.get(partition)
+        if current is None or event_time > current:
+            self._event_time[partition] = event_time
+
+    def watermark(self, partition: int, wall_now: datetime) -> datetime | None:
+        """How far time has advanced on ``partition``."""
+        event_wm = self._event_time.get(partition)
+        if self.clock == "event":
+            return event_wm
+        last = self._last_event_mono.get(partition)
+        idle = last is None or self.monotonic() - last >= self.idle_grace.total_seconds()
+        if not idle:
+            return event_wm
+        wall_wm = wall_now - self.idle_grace
+        return wall_wm if event_wm is None or wall_wm > event_wm else event_wm
+
+    def pop_due(self, partition: int, watermark: datetime) -> list[str]:
+        """Customers of ``partition`` due at or before ``watermark`` (removed from the index)."""
+        heap = self._heaps.get(partition)
+        woken: list[str] = []
+        while heap and heap[0][0] <= watermark:
+            due, customer = heapq.heappop(heap)
+            if self._due.get(customer) == due:  # else superseded by a later schedule
+                del self._due[customer]
+                woken.append(customer)
+        return woken
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def overdue(self, before: datetime) -> int:
+        """Pending customers whose due time is earlier than ``before``.
+
+        Walks only the heap entries earlier than ``before`` (a heap's subtree under an
+        entry holds later times only), so the cost follows the overdue count, not the
+        number of customers.
+        """
+        counted: set[str] = set()
+        for heap in self._heaps.values():
+            stack = [0] if heap else []
+            while stack:
+                i = stack.pop()
+                due, customer = heap[i]
+                if due >= before:
+                    continue
+                if self._due.get(customer) == due:  # else superseded
+                    counted.add(customer)
+                stack.extend(child for child in (2 * i + 1, 2 * i + 2) if child < len(heap))
+        return len(counted)
+
+    def reset(self, partitions: Iterable[int]) -> None:
+        """Forget everything; the given partitions are now ours (heaps to be rebuilt)."""
+        self._heaps.clear()
+        self._due.clear()
+        self.partitions = frozenset(partitions)

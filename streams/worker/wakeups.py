@@ -1,0 +1,122 @@
+"""Time-based rules: the timer that wakes customers whose due time has come.
+
+The journey agent tells the index each customer's ``next_due`` after every write; the
+timer pops, per assigned partition, the customers whose due time the partition's
+watermark has passed and sends them a ``Wakeup`` through the wakeups topic, which the
+journey agent consumes (faust timers cannot write tables). Nothing scans all customers
+on a tick; the heap of a partition is rebuilt from the table only on assignment.
+
+Watermark of a partition: the latest event time seen there. With ``clock="live"``, a
+partition idle for ``idle_grace_seconds`` also follows the wall clock (minus the grace);
+with ``clock="event"`` (simulation, replay) only event time moves it.
+
+Gauges, set at every tick: ``journeys_timers_pending`` counts the customers with a
+scheduled due time not fired yet; ``journeys_timers_overdue`` counts those of them whose
+due time is earlier than the reference time minus a slack of ``idle_grace_seconds`` plus
+two timer intervals. The reference is the wall clock (``clock="live"``) or the highest
+watermark of the assigned partitions (``clock="event"``: an idle partition lags the
+others). A healthy live worker fires a timer at most ``idle_grace`` plus one interval
+after its due time, so a non-zero value means timers are late: the worker is behind
+(its partitions' event time trails the wall clock) or the timer does not run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from faust.types import TableT
+
+from schemas.internal import Wakeup
+from streams.kafka.partitioner import partition_for
+from streams.worker.probes import state_recovered
+from streams.worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def _assigned_partitions(rt: Runtime) -> frozenset[int]:
+    name = rt.specs["keyed"].name
+    actives = rt.app.assignor.assigned_actives()
+    return frozenset(tp.partition for tp in actives if tp.topic == name)
+
+
+def _recovered(rt: Runtime) -> bool:
+    return state_recovered(rt.app)
+
+
+def rebuild(rt: Runtime, partitions: frozenset[int]) -> None:
+    """Rebuild the index from the local table (on assignment only)."""
+    index, store = rt.timers, rt.customers
+    index.reset(partitions)
+    store.stages.reset()
+    n = rt.settings.partitions
+    for key, record in store.records():
+        partition = partition_for(key, n)
+        if partition in partitions:
+            index.schedule(partition, key, rt.engine.due(store.decode(record)))
+            store.stages.update({}, record)
+    log.info("timer index rebuilt for partitions %s", sorted(partitions))
+
+
+async def tick(rt: Runtime) -> int:
+    """One timer tick: wake the due customers of every assigned partition."""
+    if not rt.app.consumer or not _recovered(rt):
+        return 0
+    partitions = _assigned_partitions(rt)
+    if partitions != rt.timers.partitions:
+        rebuild(rt, partitions)
+    wall_now = rt.wall()
+    sent = 0
+    watermarks: list[datetime] = []
+    for partition in sorted(partitions):
+        watermark = rt.timers.watermark(partition, wall_now)
+        if watermark is None:
+            continue
+        watermarks.append(watermark)
+        for customer in rt.timers.pop_due(partition, watermark):
+            wakeup = Wakeup(customer_id=customer, at=watermark)
+            await rt.out.wakeups.send(key=customer, value=wakeup, partition=partition)
+            sent += 1
+    publish_timers(rt, wall_now, watermarks)
+    for journey, counts in rt.customers.stages.current().items():
+        rt.metrics.set_stage_counts(journey, counts)
+    return sent
+
+
+def overdue_before(rt: Runtime, wall_now: datetime, watermarks: list[datetime]) -> datetime | None:
+    """Due times earlier than this are overdue (see the module's docstring)."""
+    reference = wall_now if rt.timers.clock == "live" else max(watermarks, default=None)
+    if reference is None:
+        return None
+    slack = rt.timers.idle_grace + 2 * timedelta(seconds=rt.settings.timer_interval_seconds)
+    return reference - slack
+
+
+def publish_timers(rt: Runtime, wall_now: datetime, watermarks: list[datetime]) -> None:
+    """Set the pending and overdue timer gauges after a tick."""
+    before = overdue_before(rt, wall_now, watermarks)
+    overdue = 0 if before is None else rt.timers.overdue(before)
+    rt.metrics.set_timers(pending=len(rt.timers), overdue=overdue)
+
+
+def register(rt: Runtime, customers: TableT[str, Any]) -> None:
+    """Add the timer (one per worker) to the app; ``customers`` is the journey table."""
+
+    # faust types timer() as returning an untyped callable
+    @rt.app.timer(  # type: ignore[untyped-decorator]
+        interval=rt.settings.timer_interval_seconds, name="journeys.wakeups"
+    )
+    async def wake_due_customers() -> None:
+        await tick(rt)
+
+    rt.registered.wakeup_timer = wake_due_customers
+
+    # the index is rebuilt by the tick after a rebalance
+    @customers.on_recover
+    async def rebuild_after_recovery() -> None:
+        # faust sets recovery "completed" once and never clears it, so the first tick after
+        # an assignment may rebuild the index from a table still being restored: forget the
+        # index after every restore so that the next tick rebuilds it from restored state.
+        rt.timers.reset(())

@@ -1,0 +1,51 @@
+"""The benchmark's pure parts: percentiles, ratios and the printed table."""
+
+from __future__ import annotations
+
+from streams.bench.cli import ratios, table
+from streams.bench.outputs import percentile
+
+
+def test_nearest_rank_percentile():
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 95) == 95.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([], 50) is None
+
+
+def _result(rate, p50):
+    return {
+        "events_per_s": rate,
+        "latency_ms": {"p50": p50, "p95": p50, "p99": p50},
+        "outputs": 10,
+        "peak_rss_bytes": 2**20 * 100,
+        "error": None,
+    }
+
+
+def test_ratios_and_table():
+    systems = {
+        "journeys": _result(500.0, 900.0),
+        "faust": _result(2500.0, 12.0),
+        "aiokafka": _result(50000.0, 9.0),
+    }
+    assert ratios(systems) == {"a/b": 0.2, "a/c": 0.01}
+    assert ratios({"journeys": _result(500.0, 1.0)}) == {"a/b": None, "a/c": None}
+    report = {
+        "parameters": {
+            "events": 1000,
+            "customers": 100,
+            "store": "memory",
+            "partitions": 8,
+            "offered_rate": 250.0,
+        },
+        "machine": {"cpus": 2},
+        "systems": systems,
+        "ratios": ratios(systems),
+    }
+    text = table(report)
+    assert "events=1,000 customers=100 store=memory" in text
+    assert "journeys       500     900" in text
+    assert "a/b (journeys/faust) = 0.2, a/c (journeys/aiokafka) = 0.01" in text

@@ -1,0 +1,93 @@
+"""The journey agent in-process: state written back, triggers sent, duplicates ignored."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from journeys import default_journey, in_holdout
+from schemas import codec
+from schemas.events import TouchpointEvent
+from schemas.internal import MergeRequest
+from tests.worker.fixtures import close, runtime
+
+T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+def event(event_id: str, customer: str, type_: str, **fields: object) -> bytes:
+    e = TouchpointEvent(
+        event_id=event_id, customer_id=customer, type=type_, event_time=T0, **fields
+    )
+    return codec.dumps(e)
+
+
+def test_a_signup_writes_state_and_sends_the_welcome_to_both_topics() -> None:
+    asyncio.run(_signup())
+
+
+async def _signup() -> None:
+    rt = runtime([default_journey()])
+    customer = next(f"c{i}" for i in range(100) if not in_holdout(f"c{i}", "lifecycle", 5))
+    agent = rt.registered.journey_agent
+    async with agent.test_context() as a:
+        for _ in range(2):  # the second is a redelivery: a duplicate, nothing sent
+            await a.put(event("e1", customer, "signed_up"), key=customer)
+    close(rt)
+    [(key, trigger)] = rt.out.triggers.messages
+    assert key == customer and trigger.kind == "onboarding.welcome"
+    assert rt.out.families["onboarding"].messages == [(customer, trigger)]
+    assert rt.customers.table[customer]["lifecycle"]["stage"] == "onboarding"
+    assert len(rt.timers) == 1  # the day-1 nudge is scheduled
+    text = rt.metrics.render().decode()
+    assert 'journeys_events_consumed_total{event_type="signed_up",outcome="duplicate"} 1.0' in text
+
+
+def test_an_identify_asks_the_anonymous_key_for_its_state() -> None:
+    asyncio.run(_identify())
+
+
+async def _identify() -> None:
+    rt = runtime([default_journey()])
+    agent = rt.registered.journey_agent
+    async with agent.test_context() as a:
+        raw = event("e2", "cust-9", "identify", anonymous_id="anon-9")
+        await a.put(raw, key="cust-9")
+    close(rt)
+    [(key, request)] = rt.out.wakeups.messages
+    assert key == "anon-9"
+    assert request == MergeRequest(anonymous_id="anon-9", customer_id="cust-9", event_id="e2")
+
+
+def test_the_state_cache_is_the_table_and_follows_merges_and_clears() -> None:
+    asyncio.run(_cache())
+
+
+async def _cache() -> None:
+    from journeys.state import load_state
+    from schemas.internal import MergeState
+
+    rt = runtime([default_journey()])
+    agent = rt.registered.journey_agent
+    cache, table = rt.customers.cache, rt.customers.table
+    async with agent.test_context() as a:
+        anonymous = TouchpointEvent(
+            event_id="p1", anonymous_id="anon-5", type="page_viewed", event_time=T0
+        )
+        await a.put(codec.dumps(anonymous), key="anon-5")
+        await a.put(event("s1", "cust-5", "signed_up"), key="cust-5")
+        for key in ("anon-5", "cust-5"):  # cached states are what the table holds
+            record, states = cache.get(key) or ({}, {})
+            assert record == table[key]
+            assert states == {n: load_state(obj) for n, obj in table[key].items()}
+        # internal messages are told apart by their kind, whatever topic they come from
+        request = MergeRequest(anonymous_id="anon-5", customer_id="cust-5", event_id="i1")
+        await a.put(codec.dumps(request), key="anon-5")
+        [(key, forwarded)] = [m for m in rt.out.wakeups.messages if isinstance(m[1], MergeState)]
+        assert key == "cust-5" and forwarded.anonymous_id == "anon-5"
+        assert "anon-5" not in table and cache.get("anon-5") is None
+        await a.put(codec.dumps(forwarded), key="cust-5")
+        record, states = cache.get("cust-5") or ({}, {})
+        assert record == table["cust-5"] and states["lifecycle"].events == 2
+        rt.customers.reset()
+        assert len(cache) == 0
+    close(rt)

@@ -1,0 +1,152 @@
+"""/healthz, /readyz and /metrics on a faust app's web server, and the metrics port."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import urllib.request
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from faust.types import TP
+
+from streams.ops.health import Readiness, broker_reachable, serve_metrics
+from streams.ops.metrics import Metrics
+from streams.worker.probes import faust_lag_source, register_views
+
+
+@pytest.fixture
+def readiness() -> Readiness:
+    return Readiness()
+
+
+async def _client(metrics: Metrics, readiness: Readiness) -> AsyncIterator[TestClient[Any, Any]]:
+    app = faust.App("obs-health-test", broker="memory://", store="memory://")
+    register_views(app, metrics, readiness)
+    web_app = app.web.web_app  # type: ignore[attr-defined]  # the aiohttp driver's app
+    async with TestClient(TestServer(web_app)) as client:
+        yield client
+
+
+def test_views(metrics: Metrics) -> None:
+    state = {"assigned": False}
+    readiness = Readiness({"partitions_assigned": lambda: state["assigned"]})
+
+    async def broker() -> bool:
+        return True
+
+    readiness.add("broker_reachable", broker)
+    metrics.event_consumed("signed_up", "processed")
+
+    async def scenario() -> None:
+        async for client in _client(metrics, readiness):
+            health = await client.get("/healthz")
+            assert health.status == 200
+            assert await health.json() == {"status": "ok"}
+
+            not_ready = await client.get("/readyz")
+            assert not_ready.status == 503
+            assert await not_ready.json() == {
+                "ready": False,
+                "checks": {"partitions_assigned": False, "broker_reachable": True},
+            }
+            state["assigned"] = True
+            ready = await client.get("/readyz")
+            assert ready.status == 200
+            assert (await ready.json())["ready"] is True
+
+            scrape = await client.get("/metrics")
+            assert scrape.status == 200
+            assert scrape.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+            body = await scrape.text()
+            assert (
+                'journeys_events_consumed_total{event_type="signed_up",outcome="processed"} 1.0'
+                in body
+            )
+
+    asyncio.run(scenario())
+
+
+def test_a_check_that_raises_is_not_ready() -> None:
+    def boom() -> bool:
+        raise RuntimeError("no consumer yet")
+
+    ready, body = asyncio.run(Readiness({"x": boom}).report())
+    assert not ready
+    assert body == {"ready": False, "checks": {"x": False}}
+
+
+def test_no_checks_is_not_ready() -> None:
+    ready, _ = asyncio.run(Readiness().report())
+    assert not ready
+
+
+def test_broker_reachable() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    open_port = listener.getsockname()[1]
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    try:
+        assert asyncio.run(broker_reachable([f"127.0.0.1:{open_port}"]))
+        assert asyncio.run(broker_reachable([f"127.0.0.1:{closed_port}", f"127.0.0.1:{open_port}"]))
+        assert not asyncio.run(broker_reachable([f"127.0.0.1:{closed_port}"]))
+        assert not asyncio.run(broker_reachable(["no-port"]))
+    finally:
+        listener.close()
+
+
+def test_separate_metrics_port(metrics: Metrics) -> None:
+    metrics.rebalance()
+    server = serve_metrics(metrics, "127.0.0.1", 0)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = response.read().decode()
+        assert "journeys_rebalances_total 1.0" in body
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _State:
+    def __init__(self, position: int | None, highwater: int | None, lso: int | None) -> None:
+        self.position, self.highwater, self.lso = position, highwater, lso
+        self.has_valid_position = position is not None
+
+
+class _FakeAiokafka:
+    """The few attributes of aiokafka's consumer that faust_lag_source reads."""
+
+    def __init__(self, states: dict[TP, _State]) -> None:
+        self._states = states
+        assignment = SimpleNamespace(state_value=states.__getitem__)
+        self._subscription = SimpleNamespace(subscription=SimpleNamespace(assignment=assignment))
+
+    def assignment(self) -> set[TP]:
+        return set(self._states)
+
+
+def test_faust_lag_source_reads_end_minus_position() -> None:
+    states = {
+        TP("in", 0): _State(position=10, highwater=15, lso=-1),  # read_uncommitted
+        TP("in", 1): _State(position=7, highwater=9, lso=8),  # read_committed: lso
+        TP("in", 2): _State(position=None, highwater=3, lso=-1),  # no position yet
+        TP("in", 3): _State(position=4, highwater=None, lso=None),  # not fetched yet
+        TP("changelog", 0): _State(position=0, highwater=100, lso=-1),  # not wanted
+    }
+    consumer = _FakeAiokafka(states)
+    app = SimpleNamespace(consumer=SimpleNamespace(_thread=SimpleNamespace(_consumer=consumer)))
+    assert faust_lag_source(app, ["in"])() == {("in", 0): 5, ("in", 1): 1}
+
+
+def test_faust_lag_source_is_empty_before_the_consumer_starts() -> None:
+    app = SimpleNamespace(consumer=SimpleNamespace(_thread=SimpleNamespace(_consumer=None)))
+    assert faust_lag_source(app, ["in"])() == {}

@@ -1,0 +1,58 @@
+"""The timer index: due customers per partition, lazy invalidation, watermarks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from streams.worker.timer_index import TimerIndex
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def test_pops_only_due_customers_of_the_partition_in_due_order() -> None:
+    index = TimerIndex(clock="event", idle_grace_seconds=5)
+    index.schedule(0, "b", T0 + timedelta(hours=2))
+    index.schedule(0, "a", T0 + timedelta(hours=1))
+    index.schedule(1, "c", T0)
+    assert index.pop_due(0, T0) == []
+    assert index.pop_due(0, T0 + timedelta(hours=2)) == ["a", "b"]
+    assert index.pop_due(0, T0 + timedelta(days=9)) == []
+    assert index.pop_due(1, T0) == ["c"]
+
+
+def test_a_rescheduled_or_cleared_customer_is_not_woken_for_the_old_time() -> None:
+    index = TimerIndex(clock="event", idle_grace_seconds=5)
+    index.schedule(0, "a", T0)
+    index.schedule(0, "a", T0 + timedelta(days=1))
+    index.schedule(0, "b", T0)
+    index.schedule(0, "b", None)
+    assert index.pop_due(0, T0 + timedelta(hours=1)) == []
+    assert index.pop_due(0, T0 + timedelta(days=1)) == ["a"]
+
+
+def test_event_clock_moves_only_with_event_time() -> None:
+    index = TimerIndex(clock="event", idle_grace_seconds=0)
+    assert index.watermark(0, T0) is None
+    index.observe(0, T0 - timedelta(days=3))
+    index.observe(0, T0 - timedelta(days=5))  # late event: no step back
+    assert index.watermark(0, T0) == T0 - timedelta(days=3)
+
+
+def test_live_clock_follows_the_wall_clock_when_idle() -> None:
+    index = TimerIndex(clock="live", idle_grace_seconds=0)
+    index.observe(0, T0 - timedelta(days=3))
+    assert index.watermark(0, T0) == T0
+    assert index.watermark(1, T0) == T0
+    busy = TimerIndex(clock="live", idle_grace_seconds=3600)
+    busy.observe(0, T0 - timedelta(days=3))
+    assert busy.watermark(0, T0) == T0 - timedelta(days=3)
+
+
+def test_live_clock_counts_idleness_on_the_injected_monotonic_clock() -> None:
+    now = [1000.0]
+    index = TimerIndex(clock="live", idle_grace_seconds=60, monotonic=lambda: now[0])
+    index.observe(0, T0 - timedelta(days=3))
+    now[0] += 59.0  # busy: the partition's own event time
+    assert index.watermark(0, T0) == T0 - timedelta(days=3)
+    now[0] += 1.0  # idle for the grace: the wall clock minus the grace
+    assert index.watermark(0, T0) == T0 - timedelta(seconds=60)
