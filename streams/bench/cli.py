@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import os
 import platform
+import pstats
 import sys
 import time
 from dataclasses import asdict
@@ -45,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--offered-rate", type=float, default=None, help="events/s (default: half of (a)'s max)"
     )
     parser.add_argument("--output", type=Path, default=Path("bench-results/pipeline.json"))
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="run the journey worker under cProfile, write its stats to FILE and print the top",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,7 +82,9 @@ def main(args: argparse.Namespace) -> int:
     for name in sorted(wanted, key=SYSTEMS.index):
         system: System
         if name == "journeys":
-            system = journeys_system(settings, run_id, args.store, args.partitions, logs)
+            system = journeys_system(
+                settings, run_id, args.store, args.partitions, logs, profile=args.profile
+            )
         else:
             system = passthrough_system(settings, run_id, name, args.partitions, logs)
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
@@ -118,6 +128,9 @@ def main(args: argparse.Namespace) -> int:
 
     args.output.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     print(table(report))
+    if args.profile is not None and args.profile.exists():
+        print(f"\njourney worker profile ({args.profile}), top 15 by own time:")
+        pstats.Stats(str(args.profile)).sort_stats("tottime").print_stats(15)
     print(f"\nwritten: {args.output} in {timedelta(seconds=int(report['seconds']))}")
     return 0 if all(r["error"] is None for r in results.values()) else 1
 

@@ -65,7 +65,15 @@ class Result:
         )
 
 
-def journeys_system(base: Settings, run_id: str, store: str, partitions: int, logs: Path) -> System:
+def journeys_system(
+    base: Settings,
+    run_id: str,
+    store: str,
+    partitions: int,
+    logs: Path,
+    *,
+    profile: Path | None = None,
+) -> System:
     from schemas.topics import by_role, topic_specs
     from streams.kafka.admin import ensure_topics
 
@@ -102,12 +110,21 @@ def journeys_system(base: Settings, run_id: str, store: str, partitions: int, lo
         output_topics=[specs["triggers"].name],
         group=prefix,
         progress=[(specs["touchpoints"].name, False), (specs["keyed"].name, True)],
-        argv=[sys.executable, "-m", "streams.cli", "worker"],
+        argv=[sys.executable, *profiled(profile), "-m", "streams.cli", "worker"],
         env=env,
         cause_ids=trigger_causes,
         log=logs / f"{prefix}.log",
         setup=setup,
     )
+
+
+def profiled(profile: Path | None) -> list[str]:
+    """Interpreter arguments that run the module under cProfile, stats to ``profile``
+    (written when the worker stops gracefully)."""
+    if profile is None:
+        return []
+    profile.parent.mkdir(parents=True, exist_ok=True)
+    return ["-m", "cProfile", "-o", str(profile.resolve())]
 
 
 def passthrough_system(

@@ -118,7 +118,7 @@ class KafkaReader:
 
     def partitions(self, topic: str) -> list[int]:
         """The partition numbers of ``topic``; ``KafkaReadError`` when it does not exist."""
-        client = self._consumer._client  # aiokafka keeps its metadata on the client
+        client = self._consumer._client  # noqa: SLF001  aiokafka keeps its metadata on the client
 
         async def lookup() -> set[int] | None:
             cluster = await client.fetch_all_metadata()
@@ -197,10 +197,8 @@ class KafkaReader:
             bounds = self._run(self._bounds(tps, since, until))
         except (KafkaError, TimeoutError) as exc:
             raise KafkaReadError(f"cannot look up offsets: {exc}") from exc
-        total = sum(stop - start for start, stop in bounds.values())
-        done = 0
-        if progress is not None:
-            progress(0, total)
+        done = _Done(sum(stop - start for start, stop in bounds.values()), progress)
+        done.add(0)
         consumer = self._consumer
         # One partition at a time keeps each partition's records in offset order.
         for tp in tps:
@@ -208,35 +206,61 @@ class KafkaReader:
             if start >= stop:
                 continue
             self._run(_assign(consumer, tp, start))
-            position, last_data = start, time.monotonic()
-            while position < stop:
-                try:
-                    polled = self._loop.run_until_complete(
-                        consumer.getmany(tp, timeout_ms=500, max_records=_BATCH)
-                    )
-                    # Transaction markers and aborted records have offsets but no records.
-                    new_position = min(stop, int(self._run(consumer.position(tp))))
-                except (KafkaError, TimeoutError) as exc:
-                    where = f"{tp.topic}[{tp.partition}]"
-                    raise KafkaReadError(f"read failed at {where}: {exc}") from exc
-                for msg in polled.get(tp, ()):
-                    if msg.offset >= stop:
-                        break
-                    if wanted is None or msg.key == wanted:
-                        yield KafkaRecord(
-                            tp.topic, tp.partition, msg.offset, msg.timestamp, msg.key, msg.value
-                        )
-                if new_position > position:
-                    done += new_position - position
-                    position, last_data = new_position, time.monotonic()
-                    if progress is not None:
-                        progress(done, total)
-                elif time.monotonic() - last_data > stall_s:
-                    raise KafkaReadError(
-                        f"no progress reading {tp.topic}[{tp.partition}] at offset {position} "
-                        f"(stop {stop}) for {stall_s:.0f} s"
-                    )
+            yield from self._scan_partition(tp, start, stop, stall_s, wanted, done)
         self._run(_assign(consumer, None, 0))
+
+    def _scan_partition(
+        self,
+        tp: TopicPartition,
+        start: int,
+        stop: int,
+        stall_s: float,
+        wanted: bytes | None,
+        done: _Done,
+    ) -> Iterator[KafkaRecord]:
+        """The records of ``tp`` (assigned at ``start``) before ``stop``, of key ``wanted``
+        (any key if ``None``), the offsets passed counted in ``done``."""
+        consumer = self._consumer
+        position, last_data = start, time.monotonic()
+        while position < stop:
+            try:
+                polled = self._loop.run_until_complete(
+                    consumer.getmany(tp, timeout_ms=500, max_records=_BATCH)
+                )
+                # Transaction markers and aborted records have offsets but no records.
+                new_position = min(stop, int(self._run(consumer.position(tp))))
+            except (KafkaError, TimeoutError) as exc:
+                where = f"{tp.topic}[{tp.partition}]"
+                raise KafkaReadError(f"read failed at {where}: {exc}") from exc
+            for msg in polled.get(tp, ()):
+                if msg.offset >= stop:
+                    break
+                if wanted is None or msg.key == wanted:
+                    yield KafkaRecord(
+                        tp.topic, tp.partition, msg.offset, msg.timestamp, msg.key, msg.value
+                    )
+            if new_position > position:
+                done.add(new_position - position)
+                position, last_data = new_position, time.monotonic()
+            elif time.monotonic() - last_data > stall_s:
+                raise KafkaReadError(
+                    f"no progress reading {tp.topic}[{tp.partition}] at offset {position} "
+                    f"(stop {stop}) for {stall_s:.0f} s"
+                )
+
+
+@dataclass
+class _Done:
+    """Offsets read so far, of ``total``, reported to ``progress`` at each step."""
+
+    total: int
+    progress: Progress | None
+    done: int = 0
+
+    def add(self, offsets: int) -> None:
+        self.done += offsets
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 async def _assign(consumer: AIOKafkaConsumer, tp: TopicPartition | None, offset: int) -> None:

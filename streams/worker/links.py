@@ -16,7 +16,7 @@ partition of the message being processed:
   to the keyed topic. Who gets a publication is decided in event time (subscribed at or
   before it), whatever order the two messages arrive in from their partitions: see
   :mod:`journeys.fanout`. The sends happen while the wakeups message is processed, so
-  they join its partition's transaction with the index write (streams/EXACTLY_ONCE.md).
+  they join its partition's transaction with the index write (streams/worker/eos/DESIGN.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ store can therefore hold state of aborted transactions: the input is processed a
 the engine sees its own event ids in that state, calls the events duplicates, and
 the triggers of the aborted transaction are lost. Kafka Streams has the same problem
 and the same answer: without a clean-shutdown checkpoint, wipe the local store and
-restore it from the (read_committed) changelog. See streams/EXACTLY_ONCE.md.
+restore it from the (read_committed) changelog. See streams/worker/eos/DESIGN.md.
 """
 
 from __future__ import annotations

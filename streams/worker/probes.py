@@ -78,11 +78,13 @@ def faust_lag_source(app: Any, topics: Collection[str]) -> LagSource:
     wanted = frozenset(topics)
 
     def lags() -> dict[tuple[str, int], int]:
+        # private (no noqa: ruff sees no attribute access in getattr): faust's consumer
+        # thread and its aiokafka consumer, the only holders of fetch positions
         thread = getattr(app.consumer, "_thread", None)
         consumer = getattr(thread, "_consumer", None)  # aiokafka's AIOKafkaConsumer
         if consumer is None:  # not started yet: no assignment, no lag
             return {}
-        assignment = consumer._subscription.subscription.assignment
+        assignment = consumer._subscription.subscription.assignment  # noqa: SLF001  lso, position
         out: dict[tuple[str, int], int] = {}
         for tp in consumer.assignment():
             if tp.topic not in wanted:
@@ -108,7 +110,7 @@ async def faust_store_keys(tables: Iterable[Any], chunk: int = 20_000) -> int:
     total = 0
     for table in tables:
         store = table.data
-        dbs = getattr(store, "_dbs", None)
+        dbs = getattr(store, "_dbs", None)  # private: faust's open RocksDB per partition
         if dbs is None:  # memory://
             total += len(store)
             continue

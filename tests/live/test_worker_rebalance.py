@@ -7,7 +7,7 @@ Every trigger topic read with ``read_committed`` must hold exactly the triggers 
 pure engine (``streams.replay.timeline.Replayer``) gives for the same events: none missing, no
 duplicate. A timer due after the moves (day-1 nudges of customers who signed up while
 A owned everything) fires once, and ``/customers/{id}`` answers the same from both
-workers (faust's ``table_route`` forwards to the owner). streams/EXACTLY_ONCE.md tells
+workers (faust's ``table_route`` forwards to the owner). streams/worker/eos/FINDINGS.md tells
 what broke here and how it is fixed.
 """
 

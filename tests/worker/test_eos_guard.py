@@ -1,5 +1,5 @@
 """The commit's offsets come from the events the agents finished, read under the lock
-(streams/EXACTLY_ONCE.md finding 10)."""
+(streams/worker/eos/FINDINGS.md finding 10)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,38 @@ def test_finish_acks_the_event_and_records_the_offset_after_it() -> None:
     guard.finish(event)
     assert event.acked == [True]
     assert guard.to_commit({A0, A1}) == {A0: 42}
+
+
+def test_finish_batch_acks_every_event_and_records_each_partitions_highest_offset() -> None:
+    guard = Guard()
+    batch = [Event(Message(A0, 7)), Event(Message(A1, 3)), Event(Message(A0, 9))]
+    batch += [Event(Message(A0, 8)), Event(Message(B0, 0))]
+    guard.finish_batch(batch)
+    assert [event.acked for event in batch] == [[True]] * 5
+    assert guard.finished == {A0: 10, A1: 4, B0: 1}
+
+
+def test_finish_batch_records_what_finish_one_at_a_time_would() -> None:
+    offsets = [(A0, 4), (A1, 2), (A0, 5), (B0, 11), (A0, 3), (A1, 2)]
+    one_by_one, batched = Guard(), Guard()
+    for tp, offset in offsets:
+        one_by_one.finish(Event(Message(tp, offset)))
+    batched.finish_batch([Event(Message(tp, offset)) for tp, offset in offsets])
+    assert batched.finished == one_by_one.finished
+
+
+def test_finish_batch_never_moves_the_commit_back() -> None:
+    guard = Guard()
+    guard.finish_batch([Event(Message(A0, offset)) for offset in range(10, 20)])
+    guard.committed.update(guard.to_commit({A0}))
+    guard.finish_batch([Event(Message(A0, 12)), Event(Message(A0, 13))])  # seen again
+    assert guard.finished == {A0: 20} and guard.to_commit({A0}) == {}
+
+
+def test_finish_batch_of_nothing_records_nothing() -> None:
+    guard = Guard()
+    guard.finish_batch([])
+    assert guard.finished == {} and guard.to_commit({A0}) == {}
 
 
 def test_to_commit_gives_only_what_advanced_since_the_last_commit() -> None:

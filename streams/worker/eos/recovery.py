@@ -1,0 +1,101 @@
+"""Table recovery: the stream partitions sought before they are resumed (finding 11).
+
+:class:`SeekFirstTableManager` is the app's ``TableManager`` (``streams.worker.config``);
+it creates :class:`SeekFirstRecovery` where faust's creates its ``Recovery``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import cast
+
+from faust.app.base import App
+from faust.tables.manager import TableManager
+from faust.tables.recovery import Recovery
+
+
+class SeekFirstRecovery(Recovery):
+    """faust's table recovery, with the stream partitions sought to their committed
+    offsets *before* they are resumed (finding 11).
+
+    faust 0.15.3 resumes the stream partitions and only then seeks them to the committed
+    offsets, both after a table restore (``on_recovery_completed``) and without tables
+    (``_resume_streams``). The fetcher is already running then (the restore needs it),
+    so records fetched between the resume and the seek reach the agents while the seek,
+    in the consumer thread, rewinds the position and resets faust's read offset under the
+    running fetch loop. The loop then sees an offset jump, records it as a "gap" (faust
+    counts gaps as acknowledged), and the next commit moves the committed offset past
+    records no agent processed: seen after most restarts that had a changelog to
+    restore, 15-40 touchpoints of a partition skipped and their triggers lost. Here the
+    partitions are still paused while they are sought, so nothing reaches the agents from
+    a position that is about to change.
+
+    Both methods are faust's, with the seek moved before the resume into
+    :meth:`_seek_then_resume`; ``tests/worker/test_faust_fingerprints.py`` pins faust's
+    versions, so an upgrade re-checks them.
+    """
+
+    async def _seek_then_resume(self, generation_id: int) -> bool:
+        """Seek the stream partitions while paused, then resume them and the fetcher;
+        ``False`` when another rebalance started meanwhile."""
+        app = self.app
+        consumer = app.consumer
+        assignment = consumer.assignment()
+        if app.consumer_generation_id != generation_id:
+            self.log.warning("Recovery rebalancing again")
+            return False
+        if assignment:
+            self.log.info("Seek stream partitions to committed offsets.")
+            await self._wait(consumer.perform_seek(), timeout=app.conf.broker_request_timeout)
+            if app.consumer_generation_id != generation_id:
+                self.log.warning("Recovery rebalancing again")
+                return False
+            consumer.resume_partitions({tp for tp in assignment if not self._is_changelog_tp(tp)})
+        else:
+            self.log.info("Resuming streams with empty assignment")
+        self.completed.set()
+        app.flow_control.resume()
+        consumer.resume_flow()
+        await cast(App, app)._fetcher.maybe_start()  # noqa: SLF001  faust's fetch loop, as faust's own recovery starts it
+        return True
+
+    # faust private: Recovery._resume_streams ends a rebalance with no table to restore
+    async def _resume_streams(self, generation_id: int = 0) -> None:
+        await self.app.on_rebalance_complete.send()
+        if await self._seek_then_resume(generation_id):
+            self.tables.on_actives_ready()
+            self.tables.on_standbys_ready()
+            self.app.on_rebalance_end()
+            self.log.info("Worker ready")
+
+    async def on_recovery_completed(self, generation_id: int = 0) -> None:
+        self.log.info("Restore complete!")
+        await self.app.on_rebalance_complete.send()
+        self._set_recovery_ended()
+        callbacks = [
+            asyncio.ensure_future(
+                table.on_recovery_completed(
+                    self.actives_for_table[table], self.standbys_for_table[table]
+                )
+            )
+            for table in self.tables.values()
+        ]
+        if callbacks:
+            await asyncio.wait(callbacks)
+        if await self._seek_then_resume(generation_id):
+            self.tables.on_actives_ready()
+            if not self.app.assignor.assigned_standbys():
+                self.tables.on_standbys_ready()
+            self.app.on_rebalance_end()
+            self.log.info("Worker ready")
+
+
+class SeekFirstTableManager(TableManager):
+    """faust's table manager, with :class:`SeekFirstRecovery`."""
+
+    @property
+    def recovery(self) -> Recovery:
+        # faust private: TableManager._recovery holds the one Recovery, created on first use
+        if self._recovery is None:
+            self._recovery = SeekFirstRecovery(self.app, self, beacon=self.beacon, loop=self.loop)
+        return self._recovery

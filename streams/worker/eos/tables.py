@@ -1,0 +1,101 @@
+"""The table: changelog writes the commit waits for, raw keys, revoked state dropped.
+
+:class:`TrackedTable` is the app's ``Table`` class (``streams.worker.config``). It fixes
+three things of faust's ``Table`` under exactly-once with several workers:
+
+- its changelog writes are queued in faust's producer buffer and published later, and
+  faust's commit does not wait for them (finding 2): each write's future is tracked in
+  the app's :class:`~streams.worker.eos.guard.Guard`, which the commit drains first;
+- a ``str`` key is serialized as JSON, so faust's router hashed another key than the
+  keyed topic does (finding 8): keys are serialized raw;
+- the local RocksDB of a partition that moves away keeps the writes of the transaction
+  the new owner aborts (finding 9): it is dropped, and restored from the committed
+  changelog if the partition comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from faust.stores.rocksdb import Store as RocksDBStore
+from faust.tables.table import Table
+from faust.types import TP
+
+from streams.worker.eos.guard import guard_of
+
+log = logging.getLogger(__name__)
+
+
+class TrackedTable(Table[Any, Any]):
+    """A faust table whose changelog writes the commit waits for, and whose ``str`` keys
+    are serialized raw (UTF-8), like the keys of the topic it is co-partitioned with.
+
+    faust serializes a ``str`` table key as JSON (``"c-1"``, quotes included), while the
+    keyed topic carries the raw customer id. The table partition is that of the source
+    event, but faust's router (``table_route``, ``/customers/{id}``) finds a key's owner
+    by hashing the *changelog* key: with JSON keys it picked the wrong worker for about
+    half of the keys as soon as two workers shared the partitions.
+    """
+
+    _active: frozenset[int] | None = None
+
+    # faust private: Collection._serializer_from_type is where a key type gets its codec
+    def _serializer_from_type(self, typ: Any) -> Any:
+        if typ is str:
+            return "raw"
+        return super()._serializer_from_type(typ)
+
+    async def on_rebalance(
+        self,
+        assigned: set[TP],
+        revoked: set[TP],
+        newly_assigned: set[TP],
+        generation_id: int = 0,
+    ) -> None:
+        """Drop the local state of every partition this worker stops owning (finding 9)."""
+        name = self.changelog_topic.get_topic_name()
+        active = frozenset(
+            tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == name
+        )
+        if self._active is not None and self.app.in_transaction:
+            drop_local_partitions(self, self._active - active)
+        self._active = active
+        await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
+
+    def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
+        fut = super().send_changelog(*args, **kwargs)
+        guard_of(self.app).track(fut)
+        return fut
+
+
+def drop_local_partitions(table: Any, partitions: Iterable[int]) -> None:
+    """Forget the local RocksDB state of ``partitions`` of ``table``.
+
+    When a rebalance takes a partition away, faust stops its transactional producer
+    without committing: the new owner's ``init_transactions`` aborts the open
+    transaction, and processes its events again. The local RocksDB of the old owner
+    still holds the state those events wrote (RocksDB is written when the agent sets a
+    value, before the commit), and faust keeps it: as a standby it only applies newer
+    committed changelog records on top, and if the partition comes back (the other
+    worker dies, scale-in) the engine finds its own event ids there, calls the events
+    duplicates and their triggers are lost. So, as Kafka Streams does after a dirty
+    close under exactly-once, the partition's store is wiped; when it is assigned again
+    (standby or active), faust restores it from the committed changelog.
+    """
+    store = table.data
+    if not isinstance(store, RocksDBStore):
+        return  # memory:// rebuilds from the changelog on assignment
+    dbs = store._dbs  # noqa: SLF001  faust's open DB per partition: closed before the wipe
+    for partition in sorted(partitions):
+        db = dbs.pop(partition, None)
+        if db is not None:
+            db.close()
+        path = Path(store.partition_path(partition))
+        if path.exists():
+            shutil.rmtree(path)
+            log.info("%s: partition %d revoked, local state dropped", table.name, partition)
+    store._key_index.clear()  # noqa: SLF001  key -> partition cache, may name a dropped one
