@@ -16,7 +16,13 @@ from journeys.loader import (
 )
 from journeys.merge import merge
 from journeys.outcome import AttributeChange, Outcome, Suppressed, Transition
-from journeys.state import STATE_SCHEMA_VERSION, CustomerState, load_state, migrate
+from journeys.state import (
+    STATE_SCHEMA_VERSION,
+    CustomerState,
+    dump_state,
+    load_state,
+    migrate,
+)
 from journeys.timers import next_due
 from schemas.triggers import TRIGGER_FAMILIES
 
@@ -34,6 +40,7 @@ __all__ = [
     "Transition",
     "advance",
     "default_journey",
+    "dump_state",
     "fanout_event",
     "fanout_keys",
     "holdout_bucket",

@@ -1,16 +1,41 @@
-"""Lookup tables built once per definition so that a step only looks at relevant rules."""
+"""Lookup tables built once per definition so that a step only looks at relevant rules,
+and each rule's actions and guard rails read from flat fields instead of the models."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from journeys.predicates import EventMatch
+from journeys.predicates import EventMatch, Predicate
 
 if TYPE_CHECKING:
-    from journeys.definition import ExitCondition, Journey, Rule
+    from journeys.definition import (
+        Emit,
+        ExitCondition,
+        FrequencyCap,
+        Increment,
+        Journey,
+        QuietHours,
+        Rule,
+        ValueSpec,
+    )
     from schemas import TouchpointEvent
+
+Alternative = tuple[frozenset[str] | None, tuple[Predicate, ...]]  # types (None: any), where
+
+
+@dataclass(frozen=True, slots=True)
+class EmitPlan:
+    """A rule's ``emit`` with the definition's guard rails resolved for it."""
+
+    kind: str
+    priority: Literal["service", "marketing"]
+    cooldown: timedelta | None
+    capped: bool  # counts for (and is stopped by) the frequency cap
+    held: bool  # held out for the control group (a holdout percent and a held priority)
+    quiet: bool  # deferred during quiet hours
+    payload: tuple[tuple[str, ValueSpec], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +46,29 @@ class CompiledRule:
     stages: frozenset[str] | None
     match: tuple[EventMatch, ...]  # alternatives (event, window, inactivity rules)
     types: frozenset[str] | None  # union of the alternatives' types; None: any type
-
-    @property
-    def id(self) -> str:
-        return self.rule.id
+    id: str = ""
+    alternatives: tuple[Alternative, ...] = ()  # ``match`` flattened
+    goal: str | None = None
+    sets: tuple[tuple[str, ValueSpec, str], ...] = ()  # (attribute, value, its type)
+    increments: tuple[tuple[str, Increment], ...] = ()
+    unset: tuple[str, ...] = ()
+    move_to: str | None = None
+    emit: EmitPlan | None = None
 
     def in_stage(self, stage: str) -> bool:
         return self.stages is None or stage in self.stages
 
     def matches(self, event: TouchpointEvent) -> bool:
-        return any(m.holds(event) for m in self.match)
+        """``any(m.holds(event) for m in match)``, from the flattened alternatives."""
+        for types, where in self.alternatives:
+            if types is not None and event.type not in types:
+                continue
+            for predicate in where:
+                if not predicate.holds(event):
+                    break
+            else:
+                return True
+        return False
 
 
 @dataclass(slots=True)
@@ -65,6 +103,15 @@ class Compiled:
     exits: tuple[tuple[ExitCondition, tuple[EventMatch, ...]], ...]
     reentry: tuple[EventMatch, ...] | None  # None: any event
     stages: frozenset[str]
+    journey: Journey | None = None  # compiled from (a copy of a definition recompiles)
+    name: str = ""
+    version: int = 0
+    lateness: timedelta = timedelta(0)  # time.allowed_lateness
+    dedup_capacity: int = 0
+    cap: FrequencyCap | None = None
+    quiet: QuietHours | None = None
+    holdout_percent: float = 0.0
+    exits_on_entry: dict[str, tuple[ExitCondition, ...]] = field(default_factory=dict)
     timed_rules: tuple[TimedRule, ...] = ()  # the ``timed`` rules, flattened
     timed_by_id: dict[str, TimedRule] = field(default_factory=dict)
     _reactive_by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
@@ -107,6 +154,20 @@ def _types(alternatives: tuple[EventMatch, ...]) -> frozenset[str] | None:
     return frozenset(union)
 
 
+def compiled(journey: Journey) -> Compiled:
+    """The lookup tables of ``journey``: built once, kept on the definition.
+
+    Read from the private slot directly (pydantic's ``__getattr__`` costs microseconds a
+    call); a ``model_copy`` carries the original's tables, so they are rebuilt when they
+    were built for another instance.
+    """
+    private: dict[str, object] = journey.__pydantic_private__  # type: ignore[assignment]  # declared private attribute
+    found = private["_compiled"]
+    if not isinstance(found, Compiled) or found.journey is not journey:
+        found = private["_compiled"] = compile_journey(journey)
+    return found
+
+
 def compile_journey(journey: Journey) -> Compiled:
     rules = []
     for index, rule in enumerate(journey.rules):
@@ -115,6 +176,7 @@ def compile_journey(journey: Journey) -> Compiled:
         if when.inactivity is not None:
             source = when.inactivity.of
         alternatives = resolve(journey, source) if when.kind in _MATCHING else ()
+        then = rule.then
         rules.append(
             CompiledRule(
                 index=index,
@@ -123,6 +185,16 @@ def compile_journey(journey: Journey) -> Compiled:
                 stages=frozenset(rule.stages) if rule.stages is not None else None,
                 match=alternatives,
                 types=_types(alternatives) if alternatives else frozenset(),
+                id=rule.id,
+                alternatives=tuple((m.types, tuple(m.where)) for m in alternatives),
+                goal=rule.goal,
+                sets=tuple(
+                    (name, spec, journey.attributes[name].type) for name, spec in then.set.items()
+                ),
+                increments=tuple(then.increment.items()),
+                unset=tuple(then.unset),
+                move_to=then.move_to,
+                emit=_plan(journey, then.emit) if then.emit is not None else None,
             )
         )
     reentry = journey.guard_rails.reentry.on
@@ -137,8 +209,37 @@ def compile_journey(journey: Journey) -> Compiled:
         exits=tuple((e, resolve(journey, e.event)) for e in journey.exits if e.event),
         reentry=resolve(journey, reentry) if reentry is not None else None,
         stages=frozenset(journey.stages),
+        journey=journey,
+        name=journey.name,
+        version=journey.version,
+        lateness=journey.time.allowed_lateness,
+        dedup_capacity=journey.time.dedup_capacity,
+        cap=journey.guard_rails.frequency_cap,
+        quiet=journey.guard_rails.quiet_hours,
+        holdout_percent=journey.guard_rails.holdout_percent,
+        exits_on_entry={
+            stage: tuple(e for e in journey.exits if e.stage == stage) for stage in journey.stages
+        },
         timed_rules=timed,
         timed_by_id={t.id: t for t in timed},
+    )
+
+
+def _plan(journey: Journey, emit: Emit) -> EmitPlan:
+    rails = journey.guard_rails
+    priority = emit.resolved_priority
+    cap, quiet = rails.frequency_cap, rails.quiet_hours
+    applies = emit.quiet_hours
+    if applies is None:
+        applies = quiet is not None and priority in quiet.priorities
+    return EmitPlan(
+        kind=emit.kind,
+        priority=priority,
+        cooldown=emit.cooldown,
+        capped=cap is not None and priority in cap.priorities,
+        held=bool(rails.holdout_percent) and priority in rails.holdout_priorities,
+        quiet=quiet is not None and applies,
+        payload=tuple(emit.attributes.items()),
     )
 
 

@@ -8,15 +8,12 @@ runs both.
 from __future__ import annotations
 
 from datetime import time, timedelta
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, PrivateAttr, model_validator
 
 from journeys.predicates import EventMatch
 from journeys.timeutil import Duration, LocalTime
-
-if TYPE_CHECKING:
-    from journeys.compiled import Compiled
 
 NAME = r"^[a-z][a-z0-9_]*$"
 Name = Annotated[str, Field(pattern=NAME)]
@@ -278,14 +275,5 @@ class Journey(_Model):
     guard_rails: GuardRails = Field(default_factory=GuardRails)
     time: TimePolicy = Field(default_factory=TimePolicy)
     fanout: list[Fanout] = Field(default_factory=list)
-    _compiled: Compiled | None = PrivateAttr(default=None)
-
-    def compiled(self) -> Compiled:
-        """Lookup tables for the engine, built once per definition."""
-        # Read the private slot directly: pydantic's __getattr__ costs microseconds a call.
-        found: Compiled | None = self.__pydantic_private__["_compiled"]  # type: ignore[index]  # declared private attribute
-        if found is None:
-            from journeys.compiled import compile_journey
-
-            found = self._compiled = compile_journey(self)
-        return found
+    # the engine's lookup tables, built once per definition by journeys.compiled.compiled
+    _compiled: object | None = PrivateAttr(default=None)

@@ -113,11 +113,15 @@ def absorb(
             continue
         mine = new.get(definition.name)
         new[definition.name] = (
-            theirs.model_copy(update={"customer_id": customer_id})
-            if mine is None
-            else merge(definition, mine, theirs)
+            _rekeyed(theirs, customer_id) if mine is None else merge(definition, mine, theirs)
         )
     return new
+
+
+def _rekeyed(state: CustomerState, customer_id: str) -> CustomerState:
+    copy = state.copy()
+    copy.customer_id = customer_id
+    return copy
 
 
 def link_of(event: TouchpointEvent) -> str | None:

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from journeys.compiled import CompiledRule
+from journeys import wire
+from journeys.compiled import CompiledRule, compiled
 from journeys.definition import Journey
 from journeys.outcome import Outcome, Reason, Transition
 from journeys.predicates import matches_any
@@ -64,19 +65,25 @@ def step(
         _check_journey(definition, state)
     if event.event_id in state.seen:
         return state, Outcome(status="duplicate")
-    if bounded_lateness and at < state.watermark - definition.time.allowed_lateness:
-        return state.model_copy(update={"late_events": state.late_events + 1}), Outcome(
-            status="late"
-        )
+    c = compiled(definition)
+    if bounded_lateness and at < state.watermark - c.lateness:
+        late = state.copy()
+        late.late_events += 1
+        return late, Outcome(status="late")
     run = Run(definition, state)
-    s = run.s
     _adopt(run)
     _fire_due(run, at)
     _remember(run, event)
-    if s.exited_at is not None and not _reenter(run, event):
+    if run.s.exited_at is not None and not _reenter(run, event):
         _blocked(run, event)
-        return s, run.outcome()
-    c = definition.compiled()
+    else:
+        _apply(run, event)
+    return run.s, run.outcome()
+
+
+def _apply(run: Run, event: TouchpointEvent) -> None:
+    """Steps 6 to 8: the event's rules, thresholds, exit conditions; timers re-armed."""
+    c, s, at = run.c, run.s, event.event_time
     for crule in c.inactivity_for(event.type):
         if crule.matches(event):
             last = s.last_match.get(crule.id)
@@ -84,25 +91,24 @@ def step(
                 s.last_match[crule.id] = at
     watched = _watched(run)
     stage = s.stage
-    event_cause = Cause(type="event", event_ids=[event.event_id])
     for crule in c.reactive_for(event.type):
         if not crule.in_stage(stage) or not crule.matches(event):
             continue
-        cause = event_cause
+        cause = None  # the event's own
         if crule.kind == "window":
             ids = run.window_hit(crule, at, event.event_id)
             if ids is None:
                 continue
-            cause = Cause(type="event", event_ids=ids)
+            cause = wire.event_cause(ids)
         run.fire(crule, at, cause, event)
-    _thresholds(run, watched, at, event_cause, event)
+    if watched:
+        _thresholds(run, watched, at, None, event)
     if s.exited_at is None:
         for cond, alternatives in c.exits:
             if matches_any(alternatives, event):
                 run.exit(cond.name, cond.reason, at)
                 break
-    rearm(definition, s, s.clock)
-    return s, run.outcome()
+    rearm(run.d, s, s.clock)
 
 
 def advance(
@@ -114,7 +120,7 @@ def advance(
     due = next_due(state)
     if now <= state.clock and (due is None or due > now):
         return state, Outcome()
-    run = Run(definition, state)
+    run = Run(definition, state, seen=False)
     _adopt(run)
     _fire_due(run, now)
     if now > run.s.clock:
@@ -134,27 +140,29 @@ def _fire_due(run: Run, limit: datetime) -> None:
         if due > s.clock:
             s.clock = due
         watched = _watched(run)
-        cause = Cause(type="timer", timer=crule.id, due_at=due)
+        cause = wire.timer_cause(crule.id, due)
         run.fire(crule, due, cause, None)
-        _thresholds(run, watched, due, cause, None)
+        if watched:
+            _thresholds(run, watched, due, cause, None)
         rearm(d, s, due)
     run.notes.append(f"stopped after {_MAX_FIRINGS} timer firings")  # pragma: no cover
 
 
 def _remember(run: Run, event: TouchpointEvent) -> None:
-    d, s = run.d, run.s
+    c, s = run.c, run.s
     at = event.event_time
     seen = s.seen
     seen[event.event_id] = at
-    if len(seen) > d.time.dedup_capacity:
+    capacity = c.dedup_capacity
+    if len(seen) > capacity:
         # Ids older than the lateness horizon are rejected as late anyway; beyond that,
         # keep the most recent three quarters by event time.
-        horizon = max(s.watermark, at) - d.time.allowed_lateness
+        horizon = max(s.watermark, at) - c.lateness
         kept = sorted(((t, i) for i, t in seen.items() if t >= horizon), reverse=True)
-        kept = kept[: d.time.dedup_capacity * 3 // 4]
+        kept = kept[: capacity * 3 // 4]
         s.seen = {i: t for t, i in reversed(kept)}
     zone_name = event.context.timezone
-    if zone_name is not None and at >= s.watermark and zone_name != s.timezone:
+    if zone_name is not None and zone_name != s.timezone and at >= s.watermark:
         if valid_zone(zone_name):
             s.timezone = zone_name
         else:
@@ -170,15 +178,15 @@ def _remember(run: Run, event: TouchpointEvent) -> None:
 
 def _prune_windows(run: Run) -> None:
     """Drop window hits no future (non-late) event can share a window with."""
-    d, s = run.d, run.s
-    by_id = d.compiled().by_id
+    c, s = run.c, run.s
+    by_id = c.by_id
     for rid, hits in list(s.windows.items()):
         crule = by_id.get(rid)
         window = crule.rule.when.window if crule is not None else None
         if window is None:
             del s.windows[rid]
             continue
-        horizon = s.watermark - d.time.allowed_lateness - window.within
+        horizon = s.watermark - c.lateness - window.within
         if hits[0][0] < horizon:
             kept = [h for h in hits if h[0] >= horizon]
             if kept:
@@ -191,7 +199,7 @@ def _reenter(run: Run, event: TouchpointEvent) -> bool:
     """Whether an exited customer re-enters with this event (then it is applied)."""
     d, s = run.d, run.s
     policy = d.guard_rails.reentry
-    alternatives = d.compiled().reentry
+    alternatives = run.c.reentry
     if policy.policy == "never" or (
         alternatives is not None and not matches_any(alternatives, event)
     ):
@@ -200,9 +208,7 @@ def _reenter(run: Run, event: TouchpointEvent) -> bool:
     if policy.after is not None and s.exited_at is not None and at - s.exited_at < policy.after:
         return False
     stage = policy.stage or d.initial_stage
-    run.transitions.append(
-        Transition(rule="reentry", stage_before=s.stage, stage_after=stage, at=at, kind="reentry")
-    )
+    run.transitions.append(Transition("reentry", s.stage, stage, at, "reentry"))
     s.stage, s.stage_entered_at, s.entered_at = stage, at, at
     s.exited_at, s.exit_reason, s.exit_name = None, None, None
     s.entries += 1
@@ -213,28 +219,28 @@ def _blocked(run: Run, event: TouchpointEvent) -> None:
     """Report the triggers an exited customer's event would have caused."""
     d = run.d
     policy = d.guard_rails.reentry
-    alternatives = d.compiled().reentry
+    alternatives = run.c.reentry
     reason: Reason = "exit"
     stage = run.s.stage
     if policy.policy != "never" and (alternatives is None or matches_any(alternatives, event)):
         # A refused re-entry: report what re-entering would have triggered.
         reason, stage = "reentry", policy.stage or d.initial_stage
-    cause = Cause(type="event", event_ids=[event.event_id])
-    for crule in d.compiled().reactive_for(event.type):
-        emits = crule.kind == "event" and crule.rule.then.emit is not None
+    for crule in run.c.reactive_for(event.type):
+        emits = crule.kind == "event" and crule.emit is not None
         if emits and crule.in_stage(stage) and crule.matches(event):
-            run.fire(crule, event.event_time, cause, event, blocked=reason)
+            run.fire(crule, event.event_time, None, event, blocked=reason)
 
 
 def _watched(run: Run) -> list[tuple[CompiledRule, object]]:
-    return [(r, run.s.attributes.get(_attr(r))) for r in run.d.compiled().thresholds]
+    attributes = run.s.attributes
+    return [(r, attributes.get(_attr(r))) for r in run.c.thresholds]
 
 
 def _thresholds(
     run: Run,
     watched: list[tuple[CompiledRule, object]],
     at: datetime,
-    cause: Cause,
+    cause: Cause | None,
     event: TouchpointEvent | None,
 ) -> None:
     for crule, old in watched:
@@ -273,9 +279,9 @@ def _adopt(run: Run) -> None:
     if s.journey_version == d.version:
         return
     s.journey_version = d.version
-    if s.stage not in d.compiled().stages:
+    if s.stage not in run.c.stages:
         run.notes.append(f"stage {s.stage!r} not in version {d.version}: initial stage")
         s.stage = d.initial_stage
-    known = d.compiled().by_id
+    known = run.c.by_id
     s.timers = {k: v for k, v in s.timers.items() if k in known}
     rearm(d, s, s.clock)

@@ -26,7 +26,8 @@ from bisect import insort
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from journeys.definition import Emit, FrequencyCap, Journey
+from journeys.compiled import Compiled, EmitPlan
+from journeys.definition import FrequencyCap
 from journeys.outcome import Reason
 from journeys.state import CustomerState
 from journeys.timeutil import quiet_end, zone
@@ -45,52 +46,41 @@ def in_holdout(customer_id: str, journey: str, percent: float) -> bool:
 
 
 def guard(
-    definition: Journey, state: CustomerState, rule: str, emit: Emit, at: datetime
+    c: Compiled, state: CustomerState, rule: str, plan: EmitPlan, at: datetime
 ) -> Reason | None:
     """The guard rail that suppresses this trigger, or None (exit is the caller's)."""
-    last = state.cooldowns.get(rule)
-    if emit.cooldown is not None and last is not None and abs(at - last) < emit.cooldown:
-        return "cooldown"
-    cap = definition.guard_rails.frequency_cap
-    capped = cap is not None and emit.resolved_priority in cap.priorities
-    if capped and cap is not None and not _fits(state.cap_history, at, cap):
+    if plan.cooldown is not None:
+        last = state.cooldowns.get(rule)
+        if last is not None and abs(at - last) < plan.cooldown:
+            return "cooldown"
+    if plan.capped and c.cap is not None and not _fits(state.cap_history, at, c.cap):
         return "frequency_cap"
-    rails = definition.guard_rails
-    held_priority = emit.resolved_priority in rails.holdout_priorities
-    if (
-        rails.holdout_percent
-        and held_priority
-        and in_holdout(state.customer_id, definition.name, rails.holdout_percent)
-    ):
+    if plan.held and in_holdout(state.customer_id, c.name, c.holdout_percent):
         return "holdout"
     return None
 
 
-def record(definition: Journey, state: CustomerState, rule: str, emit: Emit, at: datetime) -> None:
+def record(c: Compiled, state: CustomerState, rule: str, plan: EmitPlan, at: datetime) -> None:
     """Note an emitted (or held-out) trigger for cooldowns and the cap. Mutates ``state``
     (the engine's working copy, whose containers it owns)."""
-    if emit.cooldown is not None:
+    if plan.cooldown is not None:
         last = state.cooldowns.get(rule)
         state.cooldowns[rule] = at if last is None or at > last else last
-    cap = definition.guard_rails.frequency_cap
-    if cap is not None and emit.resolved_priority in cap.priorities:
-        insort(state.cap_history, at)
+    cap = c.cap
+    if plan.capped and cap is not None:
+        history = state.cap_history
+        insort(history, at)
         # No later trigger can be earlier than the lateness horizon: older entries are moot.
-        horizon = state.watermark - definition.time.allowed_lateness - cap.within
-        while state.cap_history and state.cap_history[0] <= horizon:
-            state.cap_history.pop(0)
+        horizon = state.watermark - c.lateness - cap.within
+        while history and history[0] <= horizon:
+            history.pop(0)
 
 
 def deliver_after(
-    definition: Journey, state: CustomerState, emit: Emit, at: datetime
+    c: Compiled, state: CustomerState, plan: EmitPlan, at: datetime
 ) -> datetime | None:
-    quiet = definition.guard_rails.quiet_hours
-    if quiet is None:
-        return None
-    applies = emit.quiet_hours
-    if applies is None:
-        applies = emit.resolved_priority in quiet.priorities
-    if not applies:
+    quiet = c.quiet
+    if not plan.quiet or quiet is None:
         return None
     return quiet_end(at, quiet.start, quiet.end, zone(state.timezone))
 

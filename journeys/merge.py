@@ -36,29 +36,26 @@ def merge(definition: Journey, into: CustomerState, other: CustomerState) -> Cus
         elif spec.merge in ("max", "min"):
             attrs[name] = combine(spec.merge, mine, value, spec.type)
     take_other = into.stage == definition.initial_stage and other.stage != into.stage
-    merged = into.model_copy(
-        update={
-            "stage": other.stage if take_other else into.stage,
-            "stage_entered_at": other.stage_entered_at if take_other else into.stage_entered_at,
-            "entered_at": min(into.entered_at, other.entered_at),
-            "clock": max(into.clock, other.clock),
-            "watermark": max(into.watermark, other.watermark),
-            "timezone": into.timezone or other.timezone,
-            "attributes": attrs,
-            "last_match": _latest(into.last_match, other.last_match),
-            "windows": {
-                k: sorted({*into.windows.get(k, ()), *other.windows.get(k, ())})
-                for k in sorted(into.windows.keys() | other.windows.keys())
-            },
-            "cooldowns": _latest(into.cooldowns, other.cooldowns),
-            "cap_history": sorted([*into.cap_history, *other.cap_history]),
-            "fired": _latest(into.fired, other.fired),
-            "seen": {**other.seen, **into.seen},
-            "timers": {},
-            "events": into.events + other.events,
-            "late_events": into.late_events + other.late_events,
-        }
-    )
+    merged = into.copy()
+    merged.stage = other.stage if take_other else into.stage
+    merged.stage_entered_at = other.stage_entered_at if take_other else into.stage_entered_at
+    merged.entered_at = min(into.entered_at, other.entered_at)
+    merged.clock = max(into.clock, other.clock)
+    merged.watermark = max(into.watermark, other.watermark)
+    merged.timezone = into.timezone or other.timezone
+    merged.attributes = attrs
+    merged.last_match = _latest(into.last_match, other.last_match)
+    merged.windows = {
+        k: sorted({*into.windows.get(k, ()), *other.windows.get(k, ())})
+        for k in sorted(into.windows.keys() | other.windows.keys())
+    }
+    merged.cooldowns = _latest(into.cooldowns, other.cooldowns)
+    merged.cap_history = sorted([*into.cap_history, *other.cap_history])
+    merged.fired = _latest(into.fired, other.fired)
+    merged.seen = {**other.seen, **into.seen}
+    merged.timers = {}
+    merged.events = into.events + other.events
+    merged.late_events = into.late_events + other.late_events
     rearm(definition, merged, merged.clock)
     return merged
 

@@ -1,11 +1,16 @@
-"""What one engine call reports: status, triggers, suppressed triggers, transitions."""
+"""What one engine call reports: status, triggers, suppressed triggers, transitions.
+
+Plain frozen records, built once per engine call (no validation: every value comes from
+the engine itself). The triggers in them are the wire contract, ``schemas.Trigger``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import JsonValue
 
 from schemas import Trigger
 
@@ -13,14 +18,13 @@ Status = Literal["processed", "duplicate", "late"]
 Reason = Literal["cooldown", "frequency_cap", "holdout", "exit", "reentry"]
 
 
-class Suppressed(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Suppressed:
     """A trigger a rule would have emitted, and the guard rail that stopped it.
 
     Holdout triggers are here (reason ``holdout``, ``trigger.holdout`` true): counted,
     not delivered.
     """
-
-    model_config = ConfigDict(frozen=True)
 
     rule: str
     kind: str
@@ -28,10 +32,9 @@ class Suppressed(BaseModel):
     trigger: Trigger
 
 
-class Transition(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Transition:
     """A stage change (``move``), a journey exit (``exit``) or a re-entry (``reentry``)."""
-
-    model_config = ConfigDict(frozen=True)
 
     rule: str
     stage_before: str
@@ -40,16 +43,16 @@ class Transition(BaseModel):
     kind: Literal["move", "exit", "reentry"] = "move"
 
 
-class AttributeChange(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True, slots=True)
+class AttributeChange:
     rule: str
     name: str
     old: JsonValue
     new: JsonValue
 
 
-class Outcome(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Outcome:
     """Everything one ``step`` or ``advance`` did, in engine-time order.
 
     ``triggers`` are to be delivered (``deliver_after`` set when deferred by quiet hours;
@@ -57,12 +60,10 @@ class Outcome(BaseModel):
     used (a property that is not a date, an unknown time zone).
     """
 
-    model_config = ConfigDict(frozen=True)
-
     status: Status = "processed"
-    triggers: list[Trigger] = Field(default_factory=list)
-    suppressed: list[Suppressed] = Field(default_factory=list)
-    transitions: list[Transition] = Field(default_factory=list)
-    deferred: list[Trigger] = Field(default_factory=list)
-    changes: list[AttributeChange] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    triggers: list[Trigger] = field(default_factory=list)
+    suppressed: list[Suppressed] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    deferred: list[Trigger] = field(default_factory=list)
+    changes: list[AttributeChange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)

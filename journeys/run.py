@@ -8,53 +8,66 @@ from datetime import datetime
 
 from pydantic import JsonValue
 
-from journeys.compiled import CompiledRule
-from journeys.definition import Emit, Journey
+from journeys import wire
+from journeys.compiled import Compiled, CompiledRule, EmitPlan, compiled
+from journeys.definition import Journey
 from journeys.guards import deliver_after, guard, record
 from journeys.outcome import AttributeChange, Outcome, Reason, Status, Suppressed, Transition
 from journeys.predicates import lookup
 from journeys.state import CustomerState
 from journeys.values import coerce, combine, integral, number, source_value, unusable
-from schemas import Cause, TouchpointEvent, Trigger, trigger_id
+from schemas import Cause, TouchpointEvent, Trigger
 
 
 class Run:
     """Mutable for the length of one ``step`` or ``advance``; never escapes it."""
 
-    __slots__ = ("changes", "d", "deferred", "notes", "s", "suppressed", "transitions", "triggers")
+    __slots__ = (
+        "c",
+        "changes",
+        "d",
+        "deferred",
+        "event_cause",
+        "notes",
+        "s",
+        "suppressed",
+        "transitions",
+        "triggers",
+    )
 
-    def __init__(self, definition: Journey, state: CustomerState) -> None:
+    def __init__(self, definition: Journey, state: CustomerState, *, seen: bool = True) -> None:
         self.d = definition
+        self.c: Compiled = compiled(definition)
         # A shallow copy whose mutable containers are this run's own; nested window lists
-        # are replaced, never mutated, so the caller's state is left untouched.
-        self.s = state.model_copy(
-            update={
-                "attributes": dict(state.attributes),
-                "last_match": dict(state.last_match),
-                "windows": dict(state.windows),
-                "cooldowns": dict(state.cooldowns),
-                "cap_history": list(state.cap_history),
-                "timers": dict(state.timers),
-                "fired": dict(state.fired),
-                "seen": dict(state.seen),
-            }
-        )
+        # are replaced, never mutated, so the caller's state is left untouched. ``seen``
+        # False: the run never remembers an event id (advance), the ids stay shared.
+        s = self.s = state.copy()
+        s.attributes = dict(s.attributes)
+        s.last_match = dict(s.last_match)
+        s.windows = dict(s.windows)
+        s.cooldowns = dict(s.cooldowns)
+        s.cap_history = list(s.cap_history)
+        s.timers = dict(s.timers)
+        s.fired = dict(s.fired)
+        if seen:
+            s.seen = dict(s.seen)
         self.triggers: list[Trigger] = []
         self.suppressed: list[Suppressed] = []
         self.transitions: list[Transition] = []
         self.deferred: list[Trigger] = []
         self.changes: list[AttributeChange] = []
         self.notes: list[str] = []
+        self.event_cause: Cause | None = None  # the event's own cause, once needed
 
     def outcome(self, status: Status = "processed") -> Outcome:
         return Outcome(
-            status=status,
-            triggers=self.triggers,
-            suppressed=self.suppressed,
-            transitions=self.transitions,
-            deferred=self.deferred,
-            changes=self.changes,
-            notes=self.notes,
+            status,
+            self.triggers,
+            self.suppressed,
+            self.transitions,
+            self.deferred,
+            self.changes,
+            self.notes,
         )
 
     # -- firing a rule -----------------------------------------------------------------
@@ -63,37 +76,41 @@ class Run:
         self,
         crule: CompiledRule,
         at: datetime,
-        cause: Cause,
+        cause: Cause | None,
         event: TouchpointEvent | None,
         blocked: Reason | None = None,
     ) -> None:
         """Apply the rule's actions and emit its trigger through the guard rails.
 
-        ``blocked`` (exit or reentry): the customer is out of the journey; nothing changes
-        and the would-be trigger is reported as suppressed. A rule whose goal attribute is
-        set is blocked with reason ``exit`` likewise.
+        ``cause`` None: the event's own (``event_ids=[event.event_id]``). ``blocked``
+        (exit or reentry): the customer is out of the journey; nothing changes and the
+        would-be trigger is reported as suppressed. A rule whose goal attribute is set is
+        blocked with reason ``exit`` likewise.
         """
-        rule, s = crule.rule, self.s
+        s = self.s
         if blocked is None and s.exited_at is not None:
             blocked = "exit"
-        if blocked is None and rule.goal is not None and s.attributes.get(rule.goal) is not None:
+        goal = crule.goal
+        if blocked is None and goal is not None and s.attributes.get(goal) is not None:
             blocked = "exit"
         before = s.stage
         if blocked is None:
             self._actions(crule, at, event)
-        emit = rule.then.emit
-        if emit is None:
+        plan = crule.emit
+        if plan is None:
             return
-        trigger = self._trigger(crule, emit, before, at, cause, event)
-        reason = blocked or guard(self.d, s, rule.id, emit, at)
+        if cause is None:
+            cause = self.event_cause
+            if cause is None:
+                assert event is not None, "a timer firing names its cause"
+                cause = self.event_cause = wire.event_cause([event.event_id])
+        c = self.c
+        reason = blocked or guard(c, s, crule.id, plan, at)
         if reason is None or reason == "holdout":
-            record(self.d, s, rule.id, emit, at)
+            record(c, s, crule.id, plan, at)
+        trigger = self._trigger(crule, plan, before, at, cause, event, reason == "holdout")
         if reason is not None:
-            if reason == "holdout":
-                trigger = trigger.model_copy(update={"holdout": True})
-            self.suppressed.append(
-                Suppressed(rule=rule.id, kind=emit.kind, reason=reason, trigger=trigger)
-            )
+            self.suppressed.append(Suppressed(crule.id, plan.kind, reason, trigger))
             return
         self.triggers.append(trigger)
         if trigger.deliver_after is not None:
@@ -102,40 +119,43 @@ class Run:
     def _trigger(
         self,
         crule: CompiledRule,
-        emit: Emit,
+        plan: EmitPlan,
         before: str,
         at: datetime,
         cause: Cause,
         event: TouchpointEvent | None,
+        holdout: bool,
     ) -> Trigger:
-        s, d = self.s, self.d
+        s, c = self.s, self.c
         payload: dict[str, JsonValue] = {}
-        for name, spec in emit.attributes.items():
+        for name, spec in plan.payload:
             value = source_value(spec, event, s.attributes, at)
             if value is not None:
                 payload[name] = value
-        return Trigger(
-            trigger_id=trigger_id(s.customer_id, d.name, d.version, crule.id, cause.key),
-            customer_id=s.customer_id,
-            journey=d.name,
-            journey_version=d.version,
+        customer = s.customer_id
+        return wire.trigger(
+            trigger_id=wire.trigger_id(
+                customer, c.name, c.version, crule.id, wire.cause_key(cause)
+            ),
+            customer_id=customer,
+            journey=c.name,
+            journey_version=c.version,
             rule=crule.id,
-            kind=emit.kind,
-            priority=emit.resolved_priority,
+            kind=plan.kind,
+            priority=plan.priority,
             stage_before=before,
             stage_after=s.stage,
             cause=cause,
-            cause_time=at,
-            emitted_at=at,
-            deliver_after=deliver_after(d, s, emit, at),
+            at=at,
+            deliver_after=deliver_after(c, s, plan, at),
             attributes=payload,
+            holdout=holdout,
         )
 
     def _actions(self, crule: CompiledRule, at: datetime, event: TouchpointEvent | None) -> None:
-        then, s, rid = crule.rule.then, self.s, crule.id
+        s, rid = self.s, crule.id
         attrs = s.attributes
-        for name, spec in then.set.items():
-            type_ = self.d.attributes[name].type
+        for name, spec, type_ in crule.sets:
             raw = source_value(spec, event, attrs, at)
             if raw is None:
                 continue
@@ -144,7 +164,7 @@ class Run:
                 self.notes.append(f"{rid}: {name}: {raw!r} is not a {type_}, ignored")
                 continue
             self.change(rid, name, combine(spec.mode, attrs.get(name), value, type_))  # type: ignore[arg-type]  # unusable() excluded the sentinel
-        for name, inc in then.increment.items():
+        for name, inc in crule.increments:
             by: float | int | None = inc.by
             if inc.property is not None:
                 raw = lookup(event.properties, inc.property) if event is not None else None
@@ -153,10 +173,11 @@ class Run:
                     self.notes.append(f"{rid}: {name}: {raw!r} is not a number, ignored")
             if by is not None:
                 self.change(rid, name, integral((number(attrs.get(name)) or 0) + by))
-        for name in then.unset:
+        for name in crule.unset:
             self.change(rid, name, None)
-        if then.move_to is not None and then.move_to != s.stage:
-            self.move(rid, then.move_to, at)
+        move_to = crule.move_to
+        if move_to is not None and move_to != s.stage:
+            self.move(rid, move_to, at)
 
     def change(self, rule: str, name: str, value: JsonValue) -> None:
         attrs = self.s.attributes
@@ -167,26 +188,20 @@ class Run:
             attrs.pop(name, None)
         else:
             attrs[name] = value
-        self.changes.append(AttributeChange(rule=rule, name=name, old=old, new=value))
+        self.changes.append(AttributeChange(rule, name, old, value))
 
     def move(self, rule: str, stage: str, at: datetime) -> None:
         s = self.s
-        self.transitions.append(
-            Transition(rule=rule, stage_before=s.stage, stage_after=stage, at=at, kind="move")
-        )
+        self.transitions.append(Transition(rule, s.stage, stage, at, "move"))
         s.stage, s.stage_entered_at = stage, at
-        for cond in self.d.exits:
-            if cond.stage == stage and s.exited_at is None:
+        for cond in self.c.exits_on_entry.get(stage, ()):
+            if s.exited_at is None:
                 self.exit(cond.name, cond.reason, at)
 
     def exit(self, name: str, reason: str, at: datetime) -> None:
         s = self.s
         s.exited_at, s.exit_reason, s.exit_name = at, reason, name  # type: ignore[assignment]  # reason is the definition's literal
-        self.transitions.append(
-            Transition(
-                rule=f"exit:{name}", stage_before=s.stage, stage_after=s.stage, at=at, kind="exit"
-            )
-        )
+        self.transitions.append(Transition(f"exit:{name}", s.stage, s.stage, at, "exit"))
 
     def window_hit(self, crule: CompiledRule, at: datetime, event_id: str) -> list[str] | None:
         """Count the event in the rule's window; the event ids of a full window, if any."""
@@ -194,7 +209,7 @@ class Run:
         assert window is not None
         hits = list(self.s.windows.get(crule.id, ()))
         insort(hits, (at, event_id))
-        horizon = self.s.watermark - self.d.time.allowed_lateness - window.within
+        horizon = self.s.watermark - self.c.lateness - window.within
         hits = [h for h in hits if h[0] >= horizon]
         found: list[str] | None = None
         k = window.count

@@ -1,5 +1,13 @@
 """Per-customer journey state: what the stream layer stores, one value per customer.
 
+Two forms, converted only at the edge:
+
+* the stored form, JSON (schema version 1, laid out and validated by
+  :class:`StoredState`): read with :func:`load_state`, written with :func:`dump_state`,
+  the one way the stream layer turns a state into its table value;
+* :class:`CustomerState`, what the engine works on: a plain slotted record holding the
+  same fields as Python values (datetimes, tuples), no validation on the hot path.
+
 Versioned: ``schema_version`` says which layout a stored value has; :func:`load_state`
 runs :func:`migrate` first, so a value written by version N loads in version N+1.
 Treat a state as immutable: the engine never mutates the state it is given, it returns
@@ -8,7 +16,10 @@ a new one (sharing unchanged containers with the old one).
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -16,10 +27,60 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from schemas.events import UtcDatetime
 
 STATE_SCHEMA_VERSION: Literal[1] = 1
+Window = list[tuple[datetime, str]]  # (event time, event id), sorted
 
 
-class CustomerState(BaseModel):
-    """One customer's position in one journey (schema version 1)."""
+@dataclass(slots=True)
+class CustomerState:
+    """One customer's position in one journey; the fields are :class:`StoredState`'s."""
+
+    schema_version: Literal[1]
+    customer_id: str
+    journey: str
+    journey_version: int
+    stage: str
+    stage_entered_at: datetime
+    entered_at: datetime
+    entries: int
+    exited_at: datetime | None
+    exit_reason: Literal["goal", "exit"] | None
+    exit_name: str | None
+    clock: datetime
+    watermark: datetime
+    timezone: str | None
+    attributes: dict[str, JsonValue]
+    last_match: dict[str, datetime]
+    windows: dict[str, Window]
+    cooldowns: dict[str, datetime]
+    cap_history: list[datetime]
+    timers: dict[str, datetime]
+    fired: dict[str, datetime]
+    seen: dict[str, datetime]
+    events: int
+    late_events: int
+
+    @property
+    def exited(self) -> bool:
+        return self.exited_at is not None
+
+    def copy(self) -> CustomerState:
+        """A shallow copy (containers shared: replace a container before changing it)."""
+        return CustomerState(*_FIELDS_OF(self))
+
+    def model_dump(self, *, mode: Literal["json"] = "json") -> dict[str, Any]:
+        """The stored JSON, as the pydantic model gave it: kept for callers written before
+        :func:`dump_state` (prefer that)."""
+        if mode != "json":
+            raise ValueError("a CustomerState dumps to its stored JSON only (mode='json')")
+        return dump_state(self)
+
+
+_FIELDS_OF = attrgetter(*CustomerState.__dataclass_fields__)
+
+
+class StoredState(BaseModel):
+    """The stored layout of a state (schema version 1): validates what :func:`load_state`
+    reads; :func:`dump_state` writes exactly what ``model_dump(mode="json")`` gives."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -64,10 +125,6 @@ class CustomerState(BaseModel):
     events: int = Field(default=0, description="Events applied")
     late_events: int = Field(default=0, description="Events rejected as late")
 
-    @property
-    def exited(self) -> bool:
-        return self.exited_at is not None
-
 
 def migrate(obj: dict[str, Any]) -> dict[str, Any]:
     """Bring a stored state (any known schema version) to the current layout.
@@ -82,41 +139,113 @@ def migrate(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_state(obj: dict[str, Any]) -> CustomerState:
-    """Validate a stored state (as written by ``model_dump(mode='json')``), migrating it."""
-    return CustomerState.model_validate(migrate(obj))
+    """Validate a stored state (as written by :func:`dump_state`), migrating it."""
+    stored = StoredState.model_validate(migrate(obj))
+    return CustomerState(**{name: getattr(stored, name) for name in _NAMES})
+
+
+_NAMES = tuple(CustomerState.__dataclass_fields__)
+
+
+def dump_state(state: CustomerState) -> dict[str, Any]:
+    """The stored (table) JSON of a state: fields in :class:`StoredState`'s order, instants
+    as RFC 3339 UTC with ``Z``, byte for byte what the pydantic model writes."""
+    iso = json_instant
+    exited = state.exited_at
+    return {
+        "schema_version": state.schema_version,
+        "customer_id": state.customer_id,
+        "journey": state.journey,
+        "journey_version": state.journey_version,
+        "stage": state.stage,
+        "stage_entered_at": iso(state.stage_entered_at),
+        "entered_at": iso(state.entered_at),
+        "entries": state.entries,
+        "exited_at": None if exited is None else iso(exited),
+        "exit_reason": state.exit_reason,
+        "exit_name": state.exit_name,
+        "clock": iso(state.clock),
+        "watermark": iso(state.watermark),
+        "timezone": state.timezone,
+        "attributes": {k: json_value(v) for k, v in state.attributes.items()},
+        "last_match": {k: iso(v) for k, v in state.last_match.items()},
+        "windows": {k: [[iso(t), i] for t, i in v] for k, v in state.windows.items()},
+        "cooldowns": {k: iso(v) for k, v in state.cooldowns.items()},
+        "cap_history": [iso(t) for t in state.cap_history],
+        "timers": {k: iso(v) for k, v in state.timers.items()},
+        "fired": {k: iso(v) for k, v in state.fired.items()},
+        "seen": {k: iso(v) for k, v in state.seen.items()},
+        "events": state.events,
+        "late_events": state.late_events,
+    }
+
+
+_ISO: dict[datetime, str] = {}
+_ISO_LIMIT = 100_000  # entries; cleared (not evicted) beyond it
+
+
+def json_instant(moment: datetime) -> str:
+    """``moment`` as pydantic writes a datetime in JSON mode (UTC as ``Z``). Memoized for
+    UTC instants, as one instant is written many times (watermark, clock, seen ids);
+    an equal instant in another zone is written with its own offset, never memoized."""
+    if moment.tzinfo is not UTC:
+        return _isoformat(moment)
+    text = _ISO.get(moment)
+    if text is None:
+        if len(_ISO) >= _ISO_LIMIT:
+            _ISO.clear()
+        text = _ISO[moment] = _isoformat(moment)
+    return text
+
+
+def _isoformat(moment: datetime) -> str:
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def json_value(value: JsonValue) -> JsonValue:
+    """A JSON value as pydantic writes it in JSON mode: containers copied, non-finite
+    floats as null."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return value
 
 
 def fresh_state(
     customer_id: str, journey: str, version: int, stage: str, at: datetime
 ) -> CustomerState:
-    return CustomerState.model_construct(
-        schema_version=STATE_SCHEMA_VERSION,
-        customer_id=customer_id,
-        journey=journey,
-        journey_version=version,
-        stage=stage,
-        stage_entered_at=at,
-        entered_at=at,
-        entries=1,
-        exited_at=None,
-        exit_reason=None,
-        exit_name=None,
-        clock=at,
-        watermark=at,
-        timezone=None,
-        attributes={},
-        last_match={},
-        windows={},
-        cooldowns={},
-        cap_history=[],
-        timers={},
-        fired={},
-        seen={},
-        events=0,
-        late_events=0,
+    return CustomerState(
+        STATE_SCHEMA_VERSION,  # schema_version
+        customer_id,
+        journey,
+        version,  # journey_version
+        stage,
+        at,  # stage_entered_at
+        at,  # entered_at
+        1,  # entries
+        None,  # exited_at
+        None,  # exit_reason
+        None,  # exit_name
+        at,  # clock
+        at,  # watermark
+        None,  # timezone
+        {},  # attributes
+        {},  # last_match
+        {},  # windows
+        {},  # cooldowns
+        [],  # cap_history
+        {},  # timers
+        {},  # fired
+        {},  # seen
+        0,  # events
+        0,  # late_events
     )
-
-
-def dump_state(state: CustomerState) -> dict[str, Any]:
-    """The stored (table) JSON of a state: the one way the stream layer writes a state."""
-    return state.model_dump(mode="json")

@@ -17,23 +17,22 @@ recomputes them after anything that changed the state, at engine time ``at``:
 from; date: the due time), so each occurrence fires once. Stage filters are checked when
 arming; a stage change re-arms.
 
-Two implementations give the same results: the reference (``full=True``: every rule
-recomputed from the definition's models, as specified above) and the default, which
-reads the rules' flattened parameters (``Compiled.timed_rules``) and memoizes the pure
-date arithmetic (attribute -> local day -> due time per zone and year), so a rule whose
-date inputs did not change costs a few dictionary lookups. The default runs the same
-decisions in the same order; tests/journeys/test_timers_incremental.py checks, over
-random event sequences, that states and outcomes are identical to the reference.
+The implementation reads the rules' flattened parameters (``Compiled.timed_rules``) and
+memoizes the pure date arithmetic (attribute -> local day -> due time per zone and
+year), so a rule whose date inputs did not change costs a few dictionary lookups. A
+reference implementation that recomputes every rule from the definition's models, as
+specified above, lives with the tests (tests/journeys/reference_timers.py);
+tests/journeys/test_timers_incremental.py checks, over random event sequences, that
+states and outcomes are identical to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, TypeVar
 
-from journeys.compiled import CompiledRule, TimedRule
-from journeys.definition import DateWhen, Journey
+from journeys.compiled import CompiledRule, TimedRule, compiled
+from journeys.definition import Journey
 from journeys.state import CustomerState
 from journeys.timeutil import local_date, local_instant, parse_day, parse_instant, yearly_date, zone
 
@@ -42,117 +41,67 @@ V = TypeVar("V")
 
 
 def candidate(
-    definition: Journey,
-    crule: CompiledRule,
-    state: CustomerState,
-    at: datetime,
-    *,
-    full: bool = False,
+    definition: Journey, crule: CompiledRule, state: CustomerState, at: datetime
 ) -> tuple[datetime, datetime] | None:
-    """(raw due time, anchor) of the rule's next occurrence, or None if not armed.
-
-    ``full``: the reference computation (no flattened parameters, no memo)."""
-    if not full:
-        t = definition.compiled().timed_by_id.get(crule.id)
-        if t is None or t.crule is not crule:
-            raise ValueError(f"{crule.id!r} is not a time rule of {definition.name!r}")
-        return _candidate(t, state, at)
-    if not crule.in_stage(state.stage):
-        return None
-    when = crule.rule.when
-    if when.inactivity is not None:
-        last = state.last_match.get(crule.id)
-        if when.inactivity.since == "stage_entry":
-            if last is not None and last >= state.stage_entered_at:
-                return None
-            base = state.stage_entered_at
-        else:
-            base = last if last is not None else state.stage_entered_at
-        return base + when.inactivity.for_, base
-    assert when.date is not None
-    return _date_due(definition, when.date, crule.id, state, at)
+    """(raw due time, anchor) of the rule's next occurrence, or None if not armed."""
+    t = compiled(definition).timed_by_id.get(crule.id)
+    if t is None or t.crule is not crule:
+        raise ValueError(f"{crule.id!r} is not a time rule of {definition.name!r}")
+    return _candidate(t, state, at)
 
 
-def _date_due(
-    definition: Journey, when: DateWhen, rule: str, state: CustomerState, at: datetime
-) -> tuple[datetime, datetime] | None:
-    day = attribute_day(definition, state, when.attribute)
-    if day is None:
-        return None
-    tz = zone(state.timezone)
-    fired = state.fired.get(rule)
-    offset = timedelta(days=when.offset_days)
-    if not when.yearly:
-        due = local_instant(day + offset, when.at, tz)
-        return None if due == fired else (due, due)
-    after = at if fired is None or fired < at else fired
-    year = max(day.year + 1, local_date(after, tz).year - 1)
-    for y in range(year, year + 4):
-        due = local_instant(yearly_date(day, y) + offset, when.at, tz)
-        if due >= at and (fired is None or due > fired):
-            return due, due
-    return None  # pragma: no cover - four consecutive years always hold one
-
-
-def attribute_day(definition: Journey, state: CustomerState, name: str) -> date | None:
-    raw = state.attributes.get(name)
-    if raw is None:
-        return None
-    spec = definition.attributes.get(name)
-    if spec is not None and spec.type == "datetime":
-        moment = parse_instant(raw)
-        return local_date(moment, zone(state.timezone)) if moment is not None else None
-    return parse_day(raw)
-
-
-def rearm(definition: Journey, state: CustomerState, at: datetime, *, full: bool = False) -> None:
+def rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
     """Recompute ``state.timers`` (the working copy's own dict) at engine time ``at``.
 
-    ``full``: the reference computation; the default gives the same timers faster."""
-    if not full:
-        _rearm(definition, state, at)
-        return
+    Every rule, every time (the decisions depend on ``at``); a rule outside its stages
+    (most of them, most of the time) costs a set lookup."""
     timers = state.timers
     if state.exited_at is not None:
         timers.clear()
         return
-    for crule in definition.compiled().timed:
-        rid = crule.id
-        found = candidate(definition, crule, state, at)
-        if found is None or state.fired.get(rid) == found[1]:
-            timers.pop(rid, None)
-            continue
-        due = found[0]
-        stored = timers.get(rid)
-        if due >= at or stored == due:
-            timers[rid] = due
-        elif crule.kind == "inactivity":
-            timers[rid] = stored if stored is not None else at
-        else:
-            timers.pop(rid, None)  # a date already past when it became known: stale
-
-
-def _rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
-    """``rearm`` from the flattened rules; each decision as in the reference."""
-    timers = state.timers
-    if state.exited_at is not None:
-        timers.clear()
-        return
-    fired = state.fired
-    for t in definition.compiled().timed_rules:
-        rid = t.id
-        found = _candidate(t, state, at)
-        if found is None or fired.get(rid) == found[1]:
-            timers.pop(rid, None)
-            continue
-        due = found[0]
-        stored = timers.get(rid)
-        if due >= at or stored == due:
-            timers[rid] = due
+    stage = state.stage
+    for t in compiled(definition).timed_rules:
+        if t.stages is not None and stage not in t.stages:
+            if t.id in timers:
+                del timers[t.id]
         elif t.inactivity:
-            timers[rid] = stored if stored is not None else at
+            _arm_inactivity(t, state, at)
         else:
-            timers.pop(rid, None)  # a date already past when it became known: stale
+            _arm_date(t, state, at)
+
+
+def _arm_inactivity(t: TimedRule, state: CustomerState, at: datetime) -> None:
+    """The reference's decision for an inactivity rule in its stages."""
+    rid, timers = t.id, state.timers
+    last = state.last_match.get(rid)
+    base = state.stage_entered_at
+    if t.since_entry:
+        if last is not None and last >= base:
+            timers.pop(rid, None)
+            return
+    elif last is not None:
+        base = last
+    if state.fired.get(rid) == base:
+        timers.pop(rid, None)
+        return
+    due = base + t.for_
+    stored = timers.get(rid)
+    if due >= at or stored == due:
+        timers[rid] = due
+    else:
+        timers[rid] = stored if stored is not None else at
+
+
+def _arm_date(t: TimedRule, state: CustomerState, at: datetime) -> None:
+    """The reference's decision for a date rule in its stages."""
+    rid, timers = t.id, state.timers
+    due = _date_candidate(t, state, at)
+    if due is None or state.fired.get(rid) == due:
+        timers.pop(rid, None)
+    elif due >= at or timers.get(rid) == due:
+        timers[rid] = due
+    else:
+        timers.pop(rid, None)  # a date already past when it became known: stale
 
 
 def _candidate(
@@ -174,46 +123,64 @@ def _candidate(
     return None if due is None else (due, due)
 
 
+_MISS: Any = object()
+
+
 def _date_candidate(t: TimedRule, state: CustomerState, at: datetime) -> datetime | None:
-    """``_date_due``'s due time (its anchor is the same), memoized per raw value and zone
-    when the raw value is a string (equal keys of other types can differ)."""
+    """The reference's date due time (its anchor is the same), memoized per raw value and
+    zone when the raw value is a string (equal keys of other types can differ)."""
     raw = state.attributes.get(t.attribute)
     if raw is None:
         return None
     name = state.timezone
-    memo = type(raw) is str
-    day = _memo(t.days, (raw, name), memo, lambda: _day(t, raw, name))
+    memo = isinstance(raw, str)
+    if isinstance(raw, str):
+        key = (raw, name)
+        day = t.days.get(key, _MISS)
+        if day is _MISS:
+            day = _remember(t.days, key, _day(t, raw, name))
+    else:
+        day = _day(t, raw, name)
     if day is None:
         return None
-
-    def due_in(year: int) -> datetime:  # year 0: the one-off date
-        on = yearly_date(day, year) if year else day
-        return _memo(
-            t.dues, (raw, name, year), memo, lambda: local_instant(on + t.offset, t.at, zone(name))
-        )
-
     fired = state.fired.get(t.id)
     if not t.yearly:
-        due = due_in(0)
+        due = _due(t, raw, name, day, 0, memo)
         return None if due == fired else due
     after = at if fired is None or fired < at else fired
-    year = max(day.year + 1, local_date(after, zone(name)).year - 1)
+    year = max(day.year + 1, _local_year(after, name) - 1)
     for y in range(year, year + 4):
-        due = due_in(y)
+        due = _due(t, raw, name, day, y, memo)
         if due >= at and (fired is None or due > fired):
             return due
     return None  # pragma: no cover - four consecutive years always hold one
 
 
-def _memo(cache: dict[Any, V], key: object, use: bool, compute: Callable[[], V]) -> V:
-    """``compute()``, kept in ``cache`` under ``key`` when ``use`` (cleared when large)."""
-    if not use:
-        return compute()
-    if key in cache:
-        return cache[key]
+def _due(t: TimedRule, raw: Any, name: str | None, day: date, year: int, memo: bool) -> datetime:
+    """The due time of the date's occurrence in ``year`` (0: the one-off date)."""
+    if memo:
+        found = t.dues.get((raw, name, year))
+        if found is not None:
+            return found
+    on = yearly_date(day, year) if year else day
+    due = local_instant(on + t.offset, t.at, zone(name))
+    return _remember(t.dues, (raw, name, year), due) if memo else due
+
+
+def _local_year(moment: datetime, name: str | None) -> int:
+    """``local_date(moment, zone(name)).year``; the zone only matters within two days of
+    the turn of the year (offsets are less than a day either way)."""
+    month, day = moment.month, moment.day
+    if (month == 12 and day >= 30) or (month == 1 and day <= 2):
+        return local_date(moment, zone(name)).year
+    return moment.year
+
+
+def _remember(cache: dict[Any, V], key: object, value: V) -> V:
+    """``value``, kept in ``cache`` under ``key`` (the cache is cleared when large)."""
     if len(cache) >= _MEMO_LIMIT:
         cache.clear()
-    value = cache[key] = compute()
+    cache[key] = value
     return value
 
 
@@ -228,7 +195,7 @@ def earliest(definition: Journey, state: CustomerState, limit: datetime) -> Comp
     """The armed timer due first (ties: definition order), if due at or before ``limit``."""
     best: tuple[datetime, int] | None = None
     found: CompiledRule | None = None
-    by_id = definition.compiled().by_id
+    by_id = compiled(definition).by_id
     for rid, due in state.timers.items():
         if due > limit:
             continue

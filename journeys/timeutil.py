@@ -126,8 +126,25 @@ def quiet_end(moment: datetime, start: time, end: time, tz: ZoneInfo) -> datetim
     return local_instant(end_day, end, tz)
 
 
+_INSTANTS: dict[str, datetime | None] = {}
+_MEMO_LIMIT = 50_000  # entries; cleared (not evicted) beyond it
+
+
 def parse_instant(value: Any) -> datetime | None:
-    """An ISO-8601 instant as UTC (naive means UTC); a bare date is midnight UTC."""
+    """An ISO-8601 instant as UTC (naive means UTC); a bare date is midnight UTC.
+
+    Texts are memoized: attributes such as ``last_seen_at`` are parsed at every event."""
+    if isinstance(value, str):
+        if value in _INSTANTS:
+            return _INSTANTS[value]
+        if len(_INSTANTS) >= _MEMO_LIMIT:
+            _INSTANTS.clear()
+        parsed = _INSTANTS[value] = _parse_instant(value)
+        return parsed
+    return _parse_instant(value)
+
+
+def _parse_instant(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):

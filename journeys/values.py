@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import JsonValue
 
 from journeys.predicates import lookup
+from journeys.state import json_instant
 from journeys.timeutil import parse_day, parse_instant
 
 if TYPE_CHECKING:
@@ -20,8 +21,7 @@ _ABSENT = object()
 
 def iso_instant(moment: datetime) -> str:
     """UTC instant in the one spelling the state uses, e.g. ``2025-01-02T03:04:05Z``."""
-    text = moment.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return json_instant(moment if moment.tzinfo is UTC else moment.astimezone(UTC))
 
 
 def source_value(

@@ -143,3 +143,105 @@ def build(data: dict[str, Any]) -> Journey:
         "initial_stage": "new",
     }
     return parse_definition({**base, **data})
+
+
+# Date rules with offsets, yearly rules of a datetime and a date attribute, inactivity of
+# both kinds with and without stage filters: the paths the default journey leaves out.
+ODD = build(
+    {
+        "stages": ["new", "busy", "done"],
+        "attributes": {
+            "d": {"type": "date"},
+            "t": {"type": "datetime"},
+            "s": {"type": "date"},
+        },
+        "rules": [
+            {
+                "id": "go",
+                "stages": ["new"],
+                "when": {"event": {"type": "go"}},
+                "then": {"move_to": "busy", "set": {"d": {"property": "d"}}},
+            },
+            {"id": "back", "when": {"event": {"type": "back"}}, "then": {"move_to": "new"}},
+            {
+                "id": "set_t",
+                "when": {"event": {"type": "t"}},
+                "then": {"set": {"t": {"property": "t"}, "s": {"property": "t"}}},
+            },
+            {
+                "id": "idle",
+                "when": {"inactivity": {"for": "2d"}},
+                "then": {"emit": {"kind": "moments.idle"}},
+            },
+            {
+                "id": "quiet",
+                "stages": ["busy"],
+                "when": {
+                    "inactivity": {"of": {"type": "ping"}, "for": "1d", "since": "stage_entry"}
+                },
+                "then": {"emit": {"kind": "moments.quiet"}, "move_to": "done"},
+            },
+            {
+                "id": "late_date",
+                "when": {"date": {"attribute": "d", "offset_days": 400, "at": "23:30"}},
+                "then": {"emit": {"kind": "moments.late"}},
+            },
+            {
+                "id": "early_year",
+                "stages": ["busy", "done"],
+                "when": {"date": {"attribute": "d", "yearly": True, "offset_days": -380}},
+                "then": {"emit": {"kind": "moments.early"}},
+            },
+            {
+                "id": "t_year",
+                "when": {"date": {"attribute": "t", "yearly": True, "offset_days": 2}},
+                "then": {"emit": {"kind": "moments.t_year"}},
+            },
+            {
+                "id": "s_day",
+                "when": {"date": {"attribute": "s", "offset_days": -1, "at": "00:15"}},
+                "then": {"emit": {"kind": "moments.s_day"}},
+            },
+        ],
+        "exits": [{"name": "stop", "event": {"type": "stop"}, "reason": "exit"}],
+        "guard_rails": {"reentry": {"policy": "after", "after": "3d", "on": {"type": "go"}}},
+        "time": {"allowed_lateness": "2d", "dedup_capacity": 16},
+    }
+)
+
+DATES = [
+    "2025-03-20",
+    "2025-03-05",
+    "2024-02-29",
+    "2025-12-31T23:30:00Z",
+    "2025-03-04T02:00:00+05:00",
+    "not a date",
+    20250320,
+    None,
+    ["2025-03-20"],
+]
+ZONES = [None, "Europe/Paris", "America/New_York", "Pacific/Kiritimati", "Asia/Kolkata"]
+
+DEFAULT_KINDS: list[tuple[str, dict[str, Any]]] = [
+    ("signed_up", {"trial_end": "2025-03-20"}),
+    ("signed_up", {}),
+    ("key_action", {}),
+    ("page_viewed", {}),
+    ("csat_submitted", {"score": 1}),
+    ("nps_submitted", {"score": 10}),
+    ("payment_failed", {}),
+    ("subscription_started", {"renewal_date": "2025-04-15", "seats": 12}),
+    ("subscription_renewed", {"renewal_date": "2025-03-12"}),
+    ("trial_started", {"trial_end": "2025-03-08"}),
+    ("order_completed", {"amount": 700}),
+    ("account_closed", {}),
+    ("identify", {}),
+]
+ODD_KINDS: list[tuple[str, dict[str, Any]]] = [
+    ("go", {}),
+    ("back", {}),
+    ("ping", {}),
+    ("t", {}),
+    ("stop", {}),
+    ("other", {}),
+]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from journeys import Journey, advance, next_due, step
+from dataclasses import replace
+
+from journeys import Journey, advance, dump_state, next_due, step
 from tests.journeys.factories import at, build, ev, make_event, play
 
 
@@ -41,7 +43,7 @@ def test_late_event_is_counted_only() -> None:
     later, outcome = step(journey, state, ev("b", "hello", at(3.9)))
     assert outcome.status == "late"
     assert later.late_events == 1
-    assert later.model_dump(exclude={"late_events"}) == state.model_dump(exclude={"late_events"})
+    assert replace(later, late_events=state.late_events) == state
     within, outcome = step(journey, state, ev("c", "hello", at(4)))
     assert outcome.status == "processed"
     assert [t.emitted_at for t in outcome.triggers] == [at(4)]
@@ -135,7 +137,7 @@ def test_time_zone_is_taken_from_in_order_events_only() -> None:
 def test_the_input_state_is_never_mutated() -> None:
     journey = idle_journey()
     state, _ = step(journey, None, make_event("visit", at()))
-    before = state.model_dump()
+    before = dump_state(state)
     step(journey, state, make_event("hello", at(2)))
     advance(journey, state, at(5))
-    assert state.model_dump() == before
+    assert dump_state(state) == before

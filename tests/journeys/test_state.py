@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from journeys import CustomerState, default_journey, load_state, merge, migrate, step
+from journeys import default_journey, dump_state, load_state, merge, migrate, step
 from tests.journeys.factories import at, build, ev, make_event, play
 
 SAMPLE = Path(__file__).parents[2] / "journeys" / "samples" / "state.v1.json"
@@ -17,7 +18,8 @@ def test_stored_v1_sample_loads_and_round_trips() -> None:
     obj = json.loads(SAMPLE.read_text())
     state = load_state(obj)
     assert (state.schema_version, state.stage, state.timezone) == (1, "active", "Europe/Paris")
-    assert state.model_dump(mode="json") == obj
+    assert dump_state(state) == obj
+    assert state.model_dump(mode="json") == obj  # the name callers used before dump_state
     # and the engine carries on from it
     _, outcome = step(
         default_journey(),
@@ -45,8 +47,8 @@ def test_json_round_trip_after_a_story() -> None:
         ],
     )
     assert played.state is not None
-    text = json.dumps(played.state.model_dump(mode="json"))
-    assert CustomerState.model_validate(json.loads(text)) == played.state
+    text = json.dumps(dump_state(played.state))
+    assert load_state(json.loads(text)) == played.state
 
 
 def test_merge_anonymous_into_identified() -> None:
@@ -96,7 +98,7 @@ def test_merge_takes_the_anonymous_stage_when_the_customer_is_new() -> None:
 def test_a_state_from_an_older_version_is_adopted() -> None:
     v1 = build({"stages": ["new", "gone"], "rules": []})
     state, _ = step(v1, None, make_event("x", at()))
-    state = state.model_copy(update={"stage": "gone"})
+    state = replace(state, stage="gone")
     v2 = build({"version": 2, "rules": []})
     new, outcome = step(v2, state, make_event("x", at(1)))
     assert (new.journey_version, new.stage) == (2, "new")

@@ -1,6 +1,6 @@
 """The fast timer re-arm (flattened rules, memoized date arithmetic) against the reference.
 
-``timers.rearm(..., full=True)`` and ``timers.candidate(..., full=True)`` are the reference
+``reference_timers.rearm`` and ``reference_timers.candidate`` are the reference
 computations: every time rule recomputed from the definition's models. Over random event
 sequences (out of order within the lateness, duplicates, time zones, exits and re-entries,
 odd attribute values, wake-ups, merges) the engine run with the default implementation
@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from unittest import mock
 
@@ -23,113 +23,22 @@ from hypothesis import strategies as st
 
 from journeys import CustomerState, Journey, Outcome, advance, default_journey, merge, step, timers
 from journeys import engine as engine_module
+from journeys.compiled import compiled
 from schemas import TouchpointEvent
-from tests.journeys.factories import T0, build, make_event
+from tests.journeys import reference_timers
+from tests.journeys.factories import (
+    DATES,
+    DEFAULT_KINDS,
+    ODD,
+    ODD_KINDS,
+    T0,
+    ZONES,
+    make_event,
+)
 
 merge_module = importlib.import_module("journeys.merge")  # the package exports the function
 
 DEFAULT = default_journey()
-
-# Date rules with offsets, yearly rules of a datetime and a date attribute, inactivity of
-# both kinds with and without stage filters: the paths the default journey leaves out.
-ODD = build(
-    {
-        "stages": ["new", "busy", "done"],
-        "attributes": {
-            "d": {"type": "date"},
-            "t": {"type": "datetime"},
-            "s": {"type": "date"},
-        },
-        "rules": [
-            {
-                "id": "go",
-                "stages": ["new"],
-                "when": {"event": {"type": "go"}},
-                "then": {"move_to": "busy", "set": {"d": {"property": "d"}}},
-            },
-            {"id": "back", "when": {"event": {"type": "back"}}, "then": {"move_to": "new"}},
-            {
-                "id": "set_t",
-                "when": {"event": {"type": "t"}},
-                "then": {"set": {"t": {"property": "t"}, "s": {"property": "t"}}},
-            },
-            {
-                "id": "idle",
-                "when": {"inactivity": {"for": "2d"}},
-                "then": {"emit": {"kind": "moments.idle"}},
-            },
-            {
-                "id": "quiet",
-                "stages": ["busy"],
-                "when": {
-                    "inactivity": {"of": {"type": "ping"}, "for": "1d", "since": "stage_entry"}
-                },
-                "then": {"emit": {"kind": "moments.quiet"}, "move_to": "done"},
-            },
-            {
-                "id": "late_date",
-                "when": {"date": {"attribute": "d", "offset_days": 400, "at": "23:30"}},
-                "then": {"emit": {"kind": "moments.late"}},
-            },
-            {
-                "id": "early_year",
-                "stages": ["busy", "done"],
-                "when": {"date": {"attribute": "d", "yearly": True, "offset_days": -380}},
-                "then": {"emit": {"kind": "moments.early"}},
-            },
-            {
-                "id": "t_year",
-                "when": {"date": {"attribute": "t", "yearly": True, "offset_days": 2}},
-                "then": {"emit": {"kind": "moments.t_year"}},
-            },
-            {
-                "id": "s_day",
-                "when": {"date": {"attribute": "s", "offset_days": -1, "at": "00:15"}},
-                "then": {"emit": {"kind": "moments.s_day"}},
-            },
-        ],
-        "exits": [{"name": "stop", "event": {"type": "stop"}, "reason": "exit"}],
-        "guard_rails": {"reentry": {"policy": "after", "after": "3d", "on": {"type": "go"}}},
-        "time": {"allowed_lateness": "2d", "dedup_capacity": 16},
-    }
-)
-
-DATES = [
-    "2025-03-20",
-    "2025-03-05",
-    "2024-02-29",
-    "2025-12-31T23:30:00Z",
-    "2025-03-04T02:00:00+05:00",
-    "not a date",
-    20250320,
-    None,
-    ["2025-03-20"],
-]
-ZONES = [None, "Europe/Paris", "America/New_York", "Pacific/Kiritimati", "Asia/Kolkata"]
-
-DEFAULT_KINDS: list[tuple[str, dict[str, Any]]] = [
-    ("signed_up", {"trial_end": "2025-03-20"}),
-    ("signed_up", {}),
-    ("key_action", {}),
-    ("page_viewed", {}),
-    ("csat_submitted", {"score": 1}),
-    ("nps_submitted", {"score": 10}),
-    ("payment_failed", {}),
-    ("subscription_started", {"renewal_date": "2025-04-15", "seats": 12}),
-    ("subscription_renewed", {"renewal_date": "2025-03-12"}),
-    ("trial_started", {"trial_end": "2025-03-08"}),
-    ("order_completed", {"amount": 700}),
-    ("account_closed", {}),
-    ("identify", {}),
-]
-ODD_KINDS: list[tuple[str, dict[str, Any]]] = [
-    ("go", {}),
-    ("back", {}),
-    ("ping", {}),
-    ("t", {}),
-    ("stop", {}),
-    ("other", {}),
-]
 
 
 @st.composite
@@ -173,9 +82,9 @@ def stories(
 def reference() -> Iterator[None]:
     """The engine with the reference (full) timer computations."""
     with (
-        mock.patch.object(engine_module, "rearm", partial(timers.rearm, full=True)),
-        mock.patch.object(engine_module, "candidate", partial(timers.candidate, full=True)),
-        mock.patch.object(merge_module, "rearm", partial(timers.rearm, full=True)),
+        mock.patch.object(engine_module, "rearm", reference_timers.rearm),
+        mock.patch.object(engine_module, "candidate", reference_timers.candidate),
+        mock.patch.object(merge_module, "rearm", reference_timers.rearm),
     ):
         yield
 
@@ -195,7 +104,7 @@ def play(
         else:
             state, outcome = advance(journey, state, item)
         states.append(state)
-        outcomes.append(outcome.model_dump())
+        outcomes.append(asdict(outcome))
     return states, outcomes
 
 
@@ -252,7 +161,7 @@ def test_merge_same_as_reference(
         for days in (3, 40, 400):
             state, outcome = advance(DEFAULT, state, joined.clock + timedelta(days=days))
             seq.append(state)
-            rows.append(outcome.model_dump())
+            rows.append(asdict(outcome))
         return joined, seq, rows
 
     fast = merged()
@@ -262,7 +171,7 @@ def test_merge_same_as_reference(
 
 
 def test_candidate_rejects_rules_of_another_definition() -> None:
-    crule = ODD.compiled().timed[0]
+    crule = compiled(ODD).timed[0]
     state = step(DEFAULT, None, make_event("page_viewed", T0))[0]
     with pytest.raises(ValueError, match="not a time rule"):
         timers.candidate(DEFAULT, crule, state, T0)
@@ -284,51 +193,49 @@ times = st.sampled_from(GRID)
 def states(draw: st.DrawFn, journey: Journey) -> tuple[CustomerState, datetime]:
     """A state and an engine time; timers, firings and the time are often exactly the
     rules' own due times (found with the reference) or the stage entry."""
-    c = journey.compiled()
+    c = compiled(journey)
     ids = [r.id for r in c.timed]
     attrs = [n for n, spec in journey.attributes.items() if spec.type in ("date", "datetime")]
     grid_dates = [g.date().isoformat() for g in GRID[::3]] + [g.isoformat() for g in GRID[::5]]
     state = step(journey, None, make_event("nothing", draw(times), customer="c-0"))[0]
     entered = draw(times)
-    state = state.model_copy(
-        update={
-            "stage": draw(st.sampled_from(journey.stages)),
-            "stage_entered_at": entered,
-            "exited_at": draw(times) if draw(st.integers(0, 9)) == 0 else None,
-            "timezone": draw(st.sampled_from(ZONES)),
-            "attributes": draw(
-                st.dictionaries(st.sampled_from(attrs), st.sampled_from(DATES + grid_dates))
-            ),
-            "last_match": draw(
-                st.dictionaries(st.sampled_from(ids), st.sampled_from([*GRID[:6], entered]))
-            ),
-        }
+    state = replace(
+        state,
+        stage=draw(st.sampled_from(journey.stages)),
+        stage_entered_at=entered,
+        exited_at=draw(times) if draw(st.integers(0, 9)) == 0 else None,
+        timezone=draw(st.sampled_from(ZONES)),
+        attributes=draw(
+            st.dictionaries(st.sampled_from(attrs), st.sampled_from(DATES + grid_dates))
+        ),
+        last_match=draw(
+            st.dictionaries(st.sampled_from(ids), st.sampled_from([*GRID[:6], entered]))
+        ),
     )
     pool = {*GRID, entered}
     for at in (draw(times), draw(times)):
         for crule in c.timed:
-            found = timers.candidate(journey, crule, state, at, full=True)
+            found = reference_timers.candidate(journey, crule, state, at)
             if found is not None:
                 pool |= {found[0], found[1]}
     values = st.sampled_from(sorted(pool))
-    state = state.model_copy(
-        update={
-            "timers": draw(st.dictionaries(st.sampled_from(ids), values)),
-            "fired": draw(st.dictionaries(st.sampled_from(ids), values)),
-        }
+    state = replace(
+        state,
+        timers=draw(st.dictionaries(st.sampled_from(ids), values)),
+        fired=draw(st.dictionaries(st.sampled_from(ids), values)),
     )
     return state, draw(values)
 
 
 def _decisions(journey: Journey, state: CustomerState, at: datetime) -> None:
-    fast = state.model_copy(update={"timers": dict(state.timers)})
-    ref = state.model_copy(update={"timers": dict(state.timers)})
+    fast = replace(state, timers=dict(state.timers))
+    ref = replace(state, timers=dict(state.timers))
     timers.rearm(journey, fast, at)
-    timers.rearm(journey, ref, at, full=True)
+    reference_timers.rearm(journey, ref, at)
     assert fast.timers == ref.timers
-    for crule in journey.compiled().timed:
-        assert timers.candidate(journey, crule, state, at) == timers.candidate(
-            journey, crule, state, at, full=True
+    for crule in compiled(journey).timed:
+        assert timers.candidate(journey, crule, state, at) == reference_timers.candidate(
+            journey, crule, state, at
         )
 
 

@@ -1,0 +1,192 @@
+"""The journey engine's cost per event, in process: no decoding, no broker, no faust.
+
+The benchmark load (the simulator's ``generate_load`` mix, default journey) is decoded
+once up front; then, timed, each event goes through what the journey agent does around
+the engine: wake-ups of the keys due at or before the event (``driver.on_time`` at each
+key's own due time, as the timer index would send them), ``driver.on_event``, the changed
+states dumped to their table JSON (``journeys.state.dump_state``), every delivered
+trigger encoded with ``schemas.codec`` (once; the worker sends it to two topics), and the
+key's next due time (``driver.due``). Prints microseconds of CPU per input event and
+events per second (best of ``--repeat`` runs: the machine is shared), a second run's
+split by stage (the split's own clock reads cost a little), and with ``--cprofile`` the
+top functions. Results go to ``bench-results/engine.json`` (``--out``).
+
+    python tests/bench/bench_engine.py [--events 20000] [--customers 10000] [--repeat 5]
+        [--cprofile] [--out bench-results/engine.json] [--label NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import heapq
+import json
+import platform
+import pstats
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import journeys  # noqa: E402
+from journeys import Journey, driver  # noqa: E402
+from journeys.state import CustomerState, dump_state  # noqa: E402
+from schemas import codec  # noqa: E402
+from schemas.decode import decode_touchpoints  # noqa: E402
+from schemas.events import TouchpointEvent  # noqa: E402
+
+STAGES = ("engine: on_time", "engine: on_event", "dump changed states", "encode triggers", "due")
+
+
+def load_events(events: int, customers: int) -> list[TouchpointEvent]:
+    """The benchmark mix, decoded as the worker decodes it (not timed)."""
+    try:
+        from streams.sim.population import generate_load
+    except ImportError:  # the layout before streams/ was split into sub-packages
+        from streams.sim import generate_load  # type: ignore[no-redef,attr-defined]
+    received = datetime(2026, 6, 1, tzinfo=UTC)
+    out: list[TouchpointEvent] = []
+    for message in generate_load(1, events, customers):
+        out.extend(decode_touchpoints(message.value, received_at=received).events)
+    return out
+
+
+class Agent:
+    """The journey agent's path around the engine, for one run over the load."""
+
+    def __init__(self, definitions: Sequence[Journey], timings: dict[str, float] | None) -> None:
+        self.definitions = definitions
+        self.timings = timings
+        self.states: dict[str, dict[str, CustomerState]] = {}
+        self.table: dict[str, dict[str, Any]] = {}
+        self.heap: list[tuple[datetime, str]] = []
+        self.triggers = 0
+        self.wakeups = 0
+
+    def now(self) -> float:
+        return time.process_time() if self.timings is not None else 0.0
+
+    def lap(self, stage: str, started: float) -> float:
+        if self.timings is None:
+            return started
+        t = time.process_time()
+        self.timings[stage] += t - started
+        return t
+
+    def event(self, event: TouchpointEvent) -> None:
+        """Wake the keys due at or before the event (each at its due time), then step it."""
+        heap = self.heap
+        while heap and heap[0][0] <= event.event_time:
+            t = self.now()
+            due, key = heapq.heappop(heap)
+            mine = self.states[key]
+            if driver.due(mine) != due:
+                self.lap(STAGES[0], t)
+                continue  # stale: the key was rescheduled since
+            woken = driver.on_time(self.definitions, mine, due)
+            self.wakeups += 1
+            self.keep(key, woken, self.lap(STAGES[0], t))
+        t = self.now()
+        key = event.key
+        done = driver.on_event(self.definitions, self.states.get(key, {}), event)
+        self.keep(key, done, self.lap(STAGES[1], t))
+
+    def keep(self, key: str, done: driver.Driven, t: float) -> None:
+        """Write the changed states' JSON, encode the delivered triggers, schedule."""
+        self.states[key] = done.states
+        if done.changed:
+            record = dict(self.table.get(key, {}))
+            for name in done.changed:
+                record[name] = dump_state(done.states[name])
+            self.table[key] = record
+        t = self.lap(STAGES[2], t)
+        for _, outcome in done.outcomes:
+            for trigger in outcome.triggers:
+                if not trigger.holdout:
+                    codec.dumps(trigger)
+                    self.triggers += 1
+        t = self.lap(STAGES[3], t)
+        due = driver.due(done.states)
+        if due is not None:
+            heapq.heappush(self.heap, (due, key))
+        self.lap(STAGES[4], t)
+
+
+def run(
+    definitions: Sequence[Journey],
+    events: Sequence[TouchpointEvent],
+    timings: dict[str, float] | None = None,
+) -> Agent:
+    """Drive every event (and the wake-ups due before it) through the agent's path."""
+    agent = Agent(definitions, timings)
+    for event in events:
+        agent.event(event)
+    return agent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5, help="runs; the fastest is shown")
+    parser.add_argument("--cprofile", action="store_true", help="also print the top 15")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "engine.json")
+    parser.add_argument("--label", default="", help="kept in the results file")
+    args = parser.parse_args()
+    definitions = [journeys.default_journey()]
+    events = load_events(args.events, args.customers)
+    n = len(events)
+    run(definitions, events[: min(n, 2_000)])  # warm the memo caches and imports
+    best: float | None = None
+    counts = Agent(definitions, None)
+    for _ in range(max(1, args.repeat)):
+        began = time.process_time()
+        counts = run(definitions, events)
+        total = time.process_time() - began
+        best = total if best is None or total < best else best
+    assert best is not None
+    timings: dict[str, float] = defaultdict(float)
+    run(definitions, events, timings)
+    split_total = sum(timings.values())
+    per_event = best / n * 1e6
+    print(
+        f"{n:,} events, {counts.wakeups:,} wake-ups, {counts.triggers:,} triggers: "
+        f"{per_event:,.1f} us CPU/event, {n / best:,.0f} events/s "
+        f"(best of {max(1, args.repeat)})"
+    )
+    for stage in STAGES:
+        share = timings[stage] / split_total if split_total else 0.0
+        print(f"  {stage:<22} {timings[stage] / n * 1e6:8.1f} us  {share:6.1%}")
+    results = {
+        "label": args.label,
+        "events": n,
+        "customers": args.customers,
+        "wakeups": counts.wakeups,
+        "triggers": counts.triggers,
+        "repeats": max(1, args.repeat),
+        "us_per_event": round(per_event, 2),
+        "events_per_s": round(n / best),
+        "stages_us_per_event": {s: round(timings[s] / n * 1e6, 2) for s in STAGES},
+        "python": platform.python_version(),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {args.out}")
+    if args.cprofile:
+        profiler = cProfile.Profile()
+        profiler.runcall(run, definitions, events)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(15)
+        stats.sort_stats("cumulative").print_stats(15)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
