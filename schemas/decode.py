@@ -160,7 +160,7 @@ def _decode_segment(obj: Any, received_at: datetime, shared: dict[str, Any]) -> 
     if not isinstance(obj, dict):
         raise _Rejected(RejectReason.NOT_AN_OBJECT, f"$: expected an object, got {_kind(obj)}")
     kind = obj.get("type")
-    if kind not in segment.SEGMENT_TYPES:
+    if not isinstance(kind, str) or kind not in segment.SEGMENT_TYPES:
         if isinstance(kind, str) and "messageId" in obj:
             raise _Rejected(
                 RejectReason.UNSUPPORTED_SEGMENT_TYPE,

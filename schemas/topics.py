@@ -46,20 +46,25 @@ def topic_specs(prefix: str = "journeys", partitions: int = 8) -> tuple[TopicSpe
         spec(
             role="touchpoints",
             name=f"{prefix}.touchpoints.v1",
-            key="any (customer or anonymous id recommended)",
+            key="customer id, else anonymous id (the key contract; any other key works but "
+            "costs one more hop through the keyed topic)",
             message="TouchpointEvent | SegmentMessage | SegmentBatch",
-            description="Raw touchpoints from sources, canonical or Segment spec JSON.",
+            description="Raw touchpoints from sources, canonical or Segment spec JSON. "
+            "Co-partitioned with the state table (same partition count as the keyed topic, "
+            "Kafka's default partitioner): a message keyed by its customer id (else its "
+            "anonymous id) is processed by the worker that reads it, in one pass.",
             producers=("sources", "simulator"),
-            consumers=("journeys-worker: decode",),
+            consumers=("journeys-worker: journey",),
         ),
         spec(
             role="keyed",
             name=f"{prefix}.touchpoints-keyed.v1",
             key="customer id (else anonymous id)",
             message="TouchpointEvent",
-            description="Validated canonical touchpoints re-keyed by customer; the journey "
-            "agent's input, co-partitioned with the state table; the source of replay.",
-            producers=("journeys-worker: decode",),
+            description="Validated canonical touchpoints keyed by customer: those whose message "
+            "key was not their identity, and fan-out derived events; co-partitioned with the "
+            "state table.",
+            producers=("journeys-worker: journey",),
             consumers=("journeys-worker: journey", "journeys replay"),
             internal=True,
         ),
@@ -89,7 +94,7 @@ def topic_specs(prefix: str = "journeys", partitions: int = 8) -> tuple[TopicSpe
             key="original key",
             message="DeadLetter",
             description="Rejected input with the original bytes and the reason.",
-            producers=("journeys-worker: decode",),
+            producers=("journeys-worker: journey",),
             consumers=("operators",),
             retention_ms=30 * 24 * 3600 * 1000,
         ),

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from streams.kafka.partitioner import partition_for
+from streams.kafka.keys import partition_for
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(records_scanned, records_to_scan)`` while reading."""

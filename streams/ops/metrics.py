@@ -165,6 +165,19 @@ class Metrics:
             AGE_BUCKETS,
         )  # fmt: skip
         self.rebalances = counter("rebalances", "Partition assignments received (rebalances).")
+        self.rekeyed = counter(
+            "touchpoints_rekeyed",
+            "Touchpoints whose message key was not their customer (else anonymous) id: "
+            "sent through the keyed topic to the worker that owns the customer (one more hop).",
+        )
+        self.wakeups = counter(
+            "timer_wakeups",
+            "Customers woken for their time-based rules, by path: inline (by the event that "
+            "moved the partition's event time) or topic (by the timer, on an idle partition).",
+            "path",
+        )
+        for path in ("inline", "topic"):
+            self.wakeups.labels(path)
         self.timers_pending = gauge(
             "timers_pending", "Timers scheduled and not fired yet (overdue ones included)."
         )
@@ -276,6 +289,15 @@ class Metrics:
     def event_age(self, seconds: float) -> None:
         """Observe an event's age when processed: wall clock minus event time."""
         self.event_age_seconds.observe(max(seconds, 0.0))
+
+    def rekeyed_touchpoint(self) -> None:
+        """Count one touchpoint re-keyed through the keyed topic."""
+        self.rekeyed.inc()
+
+    def woken(self, path: str, n: int = 1) -> None:
+        """Count ``n`` customers woken by ``path`` (``inline`` or ``topic``)."""
+        if n:
+            self.wakeups.labels(path).inc(n)
 
     def rebalance(self) -> None:
         """Count one rebalance (a new partition assignment)."""

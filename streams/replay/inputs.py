@@ -27,6 +27,7 @@ from schemas.decode import decode_touchpoints
 from schemas.events import TouchpointEvent
 from schemas.topics import by_role, topic_specs
 from streams.kafka.config import client_config, default_topic
+from streams.kafka.keys import key_text
 from streams.kafka.reader import KafkaReader, KafkaRecord
 from streams.replay.timeline import Arrival, Item, Unreadable
 
@@ -132,17 +133,33 @@ def kafka_config(args: argparse.Namespace) -> dict[str, Any]:
     return client_config(args.bootstrap)
 
 
+Source = tuple[str, bool]  # (topic, keyed: canonical events written by the worker)
+
+
+def sources(args: argparse.Namespace) -> list[Source]:
+    """The topics a Kafka replay reads: ``--topic``, else what the journey agent reads.
+
+    By default, the touchpoints topic (what sources wrote, each customer's well-keyed
+    messages on its partition) and the keyed topic (touchpoints that were keyed otherwise
+    and re-keyed by the worker, and fan-out derived events), as the worker reads them.
+    """
+    if args.topic:
+        keyed = by_role(topic_specs("p"))["keyed"].name.removeprefix("p")
+        return [(str(args.topic), str(args.topic).endswith(keyed))]
+    return [(default_topic("touchpoints"), False), (default_topic("keyed"), True)]
+
+
 def derives_fanout(args: argparse.Namespace) -> bool:
-    """Whether replay must derive fan-out events itself: not when reading the keyed topic,
+    """Whether replay must derive fan-out events itself: not when the keyed topic is read,
     where the worker already wrote them (any prefix: ``*.touchpoints-keyed.v1``)."""
     if args.file:
         return True
-    keyed = by_role(topic_specs("p"))["keyed"].name.removeprefix("p")
-    return not topic_name(args).endswith(keyed)
+    return not any(keyed for _, keyed in sources(args))
 
 
 def topic_name(args: argparse.Namespace) -> str:
-    return str(args.topic) if args.topic else default_topic("keyed")
+    """The topics read, for messages (comma-separated)."""
+    return ",".join(topic for topic, _ in sources(args))
 
 
 def decode_items(raw: bytes, origin: str, *, received_at: datetime) -> Iterator[Item]:
@@ -202,34 +219,50 @@ def linked_anonymous(items: Sequence[Item], customer: str) -> set[str]:
 def customer_items(
     args: argparse.Namespace, customer: str, *, since: datetime | None, until: datetime | None
 ) -> Iterator[Item]:
-    """The customer's records from its partition, then those of its anonymous ids.
+    """The customer's records from its partition of each source, then those of its
+    anonymous ids, in Kafka timestamp order.
 
     Anonymous records (keyed by the anonymous id, so on another partition) are placed
-    before the customer's records by Kafka timestamp; the worker merges their state when
-    the linking event arrives, which ``Replayer`` mirrors.
+    before the customer's records of the same timestamp; the worker merges their state
+    when the linking event arrives, which ``Replayer`` mirrors.
     """
-    topic, keyed = topic_name(args), not derives_fanout(args)
-    bar = ProgressBar(f"scanning {topic}", enabled=args.progress)
     reader = KafkaReader(kafka_config(args), timeout_s=args.timeout)
     try:
-        own = list(reader.read_key(topic, customer, since=since, until=until, progress=bar))
-        bar.close()
-        own_items = [record_items(r, keyed=keyed) for r in own]
-        anonymous = linked_anonymous([i for items in own_items for i in items], customer)
-        extra: list[tuple[int, list[Item]]] = []
-        for anon in sorted(anonymous):
-            bar = ProgressBar(f"scanning {topic} for {anon}", enabled=args.progress)
-            for record in reader.read_key(topic, anon, since=since, until=until, progress=bar):
-                extra.append((record.timestamp_ms, record_items(record, keyed=keyed)))
-            bar.close()
+        own = list(_key_items(args, reader, customer, since, until, rank=1))
+        own_items = [i for _, _, items in own for i in items]
+        extra = [
+            entry
+            for anon in sorted(linked_anonymous(own_items, customer))
+            for entry in _key_items(args, reader, anon, since, until, rank=0)
+        ]
     finally:
         reader.close()
-    merged = [(r.timestamp_ms, 1, items) for r, items in zip(own, own_items, strict=True)]
-    merged.extend((ts, 0, items) for ts, items in extra)
-    if extra:
+    merged = own + extra
+    if extra or len(sources(args)) > 1:
         merged.sort(key=lambda entry: (entry[0], entry[1]))
     for _, _, items in merged:
         yield from items
+
+
+def _key_items(
+    args: argparse.Namespace,
+    reader: KafkaReader,
+    key: str,
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    rank: int,
+) -> Iterator[tuple[int, int, list[Item]]]:
+    """(timestamp, rank, items) of every record of ``key`` in each source; from a source
+    topic, only the events whose identity is ``key`` (the others were re-keyed)."""
+    for topic, keyed in sources(args):
+        bar = ProgressBar(f"scanning {topic} for {key}", enabled=args.progress)
+        for record in reader.read_key(topic, key, since=since, until=until, progress=bar):
+            items = record_items(record, keyed=keyed)
+            if not keyed:
+                items = [i for i in items if not isinstance(i, Arrival) or i.event.key == key]
+            yield record.timestamp_ms, rank, items
+        bar.close()
 
 
 def record_items(record: KafkaRecord, *, keyed: bool) -> list[Item]:
@@ -237,7 +270,7 @@ def record_items(record: KafkaRecord, *, keyed: bool) -> list[Item]:
 
     ``keyed``: a record of the keyed topic, read as the journey agent reads it (a
     canonical event written by our codec); else decoded like a raw touchpoint, with the
-    record timestamp as the receive time, as the decode agent does.
+    record timestamp as the receive time, as the journey agent does.
     """
     raw = record.value or b""
     if keyed:
@@ -252,14 +285,20 @@ def record_items(record: KafkaRecord, *, keyed: bool) -> list[Item]:
 def topic_items(
     args: argparse.Namespace, *, since: datetime | None, until: datetime | None
 ) -> Iterator[Item]:
-    topic, keyed = topic_name(args), not derives_fanout(args)
-    bar = ProgressBar(f"scanning {topic}", enabled=args.progress)
+    """Every item of each source topic, one topic after the other (from the touchpoints
+    topic, when the keyed topic is read too, only events processed where they were read)."""
     reader = KafkaReader(kafka_config(args), timeout_s=args.timeout)
     try:
-        for record in reader.read_topic(topic, since=since, until=until, progress=bar):
-            yield from record_items(record, keyed=keyed)
+        for topic, keyed in sources(args):
+            bar = ProgressBar(f"scanning {topic}", enabled=args.progress)
+            for record in reader.read_topic(topic, since=since, until=until, progress=bar):
+                items = record_items(record, keyed=keyed)
+                if not keyed and len(sources(args)) > 1:  # the re-keyed are in the keyed topic
+                    key = key_text(record.key)
+                    items = [i for i in items if not isinstance(i, Arrival) or i.event.key == key]
+                yield from items
+            bar.close()
     finally:
-        bar.close()
         reader.close()
 
 

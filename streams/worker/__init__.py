@@ -4,8 +4,9 @@ Read in this order: :mod:`~streams.worker.main` (``journeys worker``: settings, 
 state, start and stop), :mod:`~streams.worker.app` (the one composition root: topics,
 tables, the :class:`~streams.worker.runtime.Runtime`, every agent registered),
 :mod:`~streams.worker.runtime` (what agents share, typed; the engine contract),
-:mod:`~streams.worker.decode_agent` and :mod:`~streams.worker.journey_agent` (the two
-agents), :mod:`~streams.worker.links` (merges and fan-out between customers),
+:mod:`~streams.worker.journey_agent` (the agent: touchpoints in, state and triggers
+out, timers inline), :mod:`~streams.worker.intake` (how an input message is sorted: the
+key contract), :mod:`~streams.worker.links` (merges and fan-out between customers),
 :mod:`~streams.worker.customers` (the state table, its cache, the stage counts),
 :mod:`~streams.worker.outputs` (where agents write), :mod:`~streams.worker.wakeups` and
 :mod:`~streams.worker.timer_index` (time-based rules), :mod:`~streams.worker.views` and

@@ -28,10 +28,10 @@ from streams import __version__
 from streams.ops.health import dir_size_bytes
 from streams.ops.metrics import Metrics
 from streams.settings import Settings
-from streams.worker import decode_agent, eos, faust_codec, journey_agent, probes, views, wakeups
+from streams.worker import eos, faust_codec, journey_agent, probes, views, wakeups
 from streams.worker.config import faust_config
 from streams.worker.customers import CustomerStore
-from streams.worker.outputs import Outputs, Sink
+from streams.worker.outputs import Outputs, ProducerSink, Sink
 from streams.worker.runtime import Clocks, Runtime
 from streams.worker.timer_index import TimerIndex
 
@@ -44,20 +44,11 @@ def load_definitions(settings: Settings) -> list[Journey]:
 
 
 def outputs(app: faust.App, specs: Mapping[str, TopicSpec], sinks: Mapping[str, Sink]) -> Outputs:
-    """A sink per output role: the one given in ``sinks``, else the role's faust topic."""
+    """A sink per output role: the one given in ``sinks``, else the app's producer."""
 
     def sink(role: str) -> Sink:
         given = sinks.get(role)
-        if given is not None:
-            return given
-        spec = specs[role]
-        if role == "deadletters":
-            topic: Sink = app.topic(spec.name, key_type=bytes)
-            return topic
-        keyed_topic: Sink = app.topic(
-            spec.name, partitions=spec.partitions, key_type=str, internal=False
-        )
-        return keyed_topic
+        return given if given is not None else ProducerSink(app, specs[role].name)
 
     return Outputs(
         keyed=sink("keyed"),
@@ -73,12 +64,16 @@ def journey_table(app: faust.App, name: str, keyed: TopicSpec) -> TableT[str, An
     return app.Table(name, key_type=str, default=None, partitions=keyed.partitions)
 
 
-def journey_input(app: faust.App, keyed: TopicSpec, wakeups: TopicSpec) -> TopicT:
-    """The journey agent's input: keyed touchpoints and internal messages, as raw bytes."""
+def journey_input(app: faust.App, specs: Mapping[str, TopicSpec]) -> TopicT:
+    """The journey agent's input, co-partitioned with its tables: the touchpoints, the
+    re-keyed touchpoints and the internal messages, keys and values as raw bytes (so that
+    nothing can fail before the agent sees a message)."""
+    keyed = specs["keyed"]
     return app.topic(
+        specs["touchpoints"].name,
         keyed.name,
-        wakeups.name,
-        key_type=str,
+        specs["wakeups"].name,
+        key_type=bytes,
         value_serializer="raw",
         partitions=keyed.partitions,
     )
@@ -104,8 +99,7 @@ def create_app(
         settings=settings,
         app=app,
         specs=specs,
-        touchpoints=app.topic(specs["touchpoints"].name, key_type=bytes, value_serializer="raw"),
-        journey_input=journey_input(app, specs["keyed"], specs["wakeups"]),
+        journey_input=journey_input(app, specs),
         out=outputs(app, specs, sinks or {}),
         customers=CustomerStore(customers, defs, settings.state_cache_size),
         fanout_index=journey_table(app, "fanout-index", specs["keyed"]),
@@ -120,7 +114,6 @@ def create_app(
         ),
         clocks=clocks,
     )
-    rt.registered.decode_agent = decode_agent.register(rt)
     rt.registered.journey_agent = journey_agent.register(rt)
     wakeups.register(rt, customers)
     views.register(rt, customers)

@@ -2,7 +2,7 @@
 
 Registered once under :data:`CODEC_NAME`; every topic and table of the app uses it for
 values (the raw touchpoints topic excepted: it is read as bytes so that nothing can fail
-in deserialisation before the decode agent sees it).
+in deserialisation before the journey agent sees it).
 """
 
 from __future__ import annotations

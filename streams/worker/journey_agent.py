@@ -1,43 +1,61 @@
-"""The journey agent: the one writer of the ``customers`` table.
+"""The journey agent: the one reader of the input and the one writer of the ``customers`` table.
 
-It consumes the keyed touchpoints and the internal wakeups topic (co-partitioned with
-the table, same key) and, per message: reads the customer's states, calls the engine
-(:class:`~streams.worker.runtime.Engine`, the same calls replay makes), writes the
-changed states back through the :class:`~streams.worker.customers.CustomerStore` and
-sends the triggers keyed by customer id to the all-triggers topic and the family topic.
-The business rules are in :mod:`journeys`; merges and fan-out are in
-:mod:`streams.worker.links`.
+It consumes the touchpoints topic itself (co-partitioned with the table: a well-keyed
+touchpoint is processed where it is read, in one pass), the keyed topic (touchpoints
+re-keyed to their identity, fan-out derived events) and the internal wakeups topic; how a
+message is sorted is in :mod:`streams.worker.intake`. Per event: read the customer's
+states, call the engine (:class:`~streams.worker.runtime.Engine`, the same calls replay
+makes), write the changed states back through the
+:class:`~streams.worker.customers.CustomerStore`, send the triggers. The business rules
+are in :mod:`journeys`; merges and fan-out are in :mod:`streams.worker.links`.
 
-A message is told apart by its type, not by the topic it came from: an object whose
-``kind`` names an internal message (:mod:`schemas.internal`) is one; anything else must
-be a canonical touchpoint.
+Time-based rules fire inline: once an event moved its partition's event time, the
+customers of that partition due by then are woken right there (as Kafka Streams runs
+stream-time punctuations in the stream thread), in the same transaction. The timer
+(:mod:`streams.worker.wakeups`) only wakes the customers of idle partitions, through
+the wakeups topic, when the live clock moves their time on.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from faust.types import AgentT, EventT, StreamT
-from pydantic import ValidationError
 
 from journeys import driver
-from schemas import codec
-from schemas.deadletters import Rejection, RejectReason
+from schemas.deadletters import Rejection
 from schemas.events import TouchpointEvent
 from schemas.internal import (
-    INTERNAL_KINDS,
     FanoutPublish,
     FanoutSubscribe,
     InternalMessage,
     MergeRequest,
     MergeState,
     Wakeup,
-    parse_internal,
 )
+from streams.kafka.keys import key_text
 from streams.worker import links
 from streams.worker.customers import Record
-from streams.worker.decode_agent import dead_letter
-from streams.worker.runtime import Runtime
+from streams.worker.intake import Intake, from_internal, from_source
+from streams.worker.outputs import Origin
+from streams.worker.runtime import Runtime, WallClock
+
+
+def record_time(message: Any, wall: WallClock) -> datetime:
+    """The Kafka record timestamp of ``message`` (deterministic on replay); the wall
+    clock for a record without one."""
+    timestamp = getattr(message, "timestamp", None)
+    if timestamp is None or timestamp <= 0:
+        return wall()
+    return datetime.fromtimestamp(float(timestamp), UTC)
+
+
+async def dead_letter(rt: Runtime, message: Any, raw: bytes, rejection: Rejection) -> None:
+    """Write one dead letter for ``raw`` read from ``message`` and count it."""
+    origin = Origin(message.topic, message.partition, message.offset, message.key)
+    await rt.out.send_dead_letter(origin, raw, rejection, rt.wall())
+    rt.metrics.dead_lettered(str(rejection.reason))
 
 
 async def apply(rt: Runtime, key: str, partition: int, record: Record, done: driver.Driven) -> None:
@@ -63,28 +81,28 @@ async def on_touchpoint(rt: Runtime, key: str, partition: int, event: Touchpoint
         await links.after_event(rt, key, event)
 
 
-async def on_wakeup(rt: Runtime, key: str, partition: int, wakeup: Wakeup) -> None:
+async def on_wakeup(rt: Runtime, key: str, partition: int, at: datetime) -> None:
     record, states = rt.customers.read(key)
     with rt.metrics.time_step():
-        done = rt.engine.on_time(rt.definitions, states, wakeup.at)
+        done = rt.engine.on_time(rt.definitions, states, at)
     await apply(rt, key, partition, record, done)
 
 
-def parse(obj: Any) -> TouchpointEvent | InternalMessage:
-    """The message in a decoded JSON value, by its type (raises when it is neither)."""
-    if isinstance(obj, dict) and obj.get("kind") in INTERNAL_KINDS:
-        return parse_internal(obj)
-    return TouchpointEvent.model_validate(obj)
+async def wake_due(rt: Runtime, partition: int) -> None:
+    """Wake the customers of ``partition`` due by its event time (inline timers)."""
+    watermark = rt.timers.event_watermark(partition)
+    if watermark is None:
+        return
+    woken = rt.timers.pop_due(partition, watermark)
+    for customer in woken:
+        await on_wakeup(rt, customer, partition, watermark)
+    rt.metrics.woken("inline", len(woken))
 
 
-async def dispatch(
-    rt: Runtime, key: str, partition: int, msg: TouchpointEvent | InternalMessage
-) -> None:
-    """Hand one parsed message to its handler."""
-    if isinstance(msg, TouchpointEvent):
-        await on_touchpoint(rt, key, partition, msg)
-    elif isinstance(msg, Wakeup):
-        await on_wakeup(rt, key, partition, msg)
+async def dispatch(rt: Runtime, key: str, partition: int, msg: InternalMessage) -> None:
+    """Hand one internal message to its handler."""
+    if isinstance(msg, Wakeup):
+        await on_wakeup(rt, key, partition, msg.at)
     elif isinstance(msg, MergeRequest):
         await links.on_merge_request(rt, key, msg)
     elif isinstance(msg, MergeState):
@@ -95,20 +113,31 @@ async def dispatch(
         await links.on_fanout_publish(rt, key, msg)
 
 
+def sort(rt: Runtime, message: Any, raw: bytes) -> Intake:
+    """The message sorted by :mod:`streams.worker.intake`, by where it comes from."""
+    if message.topic == rt.specs["touchpoints"].name:
+        return from_source(message.key, raw, record_time(message, rt.clocks.wall))
+    return from_internal(message.key, raw)
+
+
 async def handle(rt: Runtime, event: EventT[Any]) -> None:
-    """Process one message of the journey agent's input."""
+    """Process one message of the journey agent's input, then wake who is due."""
     message = event.message
     raw: bytes = event.value if event.value is not None else b""
-    key = event.key
-    try:
-        if key is None:
-            raise ValueError("message without a key")
-        msg = parse(codec.loads(raw))
-    except (ValueError, ValidationError) as exc:  # orjson errors are ValueErrors
-        reason = RejectReason.SCHEMA_VIOLATION
-        await dead_letter(rt, message, raw, Rejection(reason, f"$: {exc}"[:500]))
-        return
-    await dispatch(rt, str(key), message.partition, msg)
+    partition: int = message.partition
+    intake = sort(rt, message, raw)
+    for rejection in intake.rejections:
+        await dead_letter(rt, message, raw, rejection)
+    for moved in intake.rekey:
+        await rt.out.keyed.send(key=moved.key, value=moved)
+        rt.metrics.rekeyed_touchpoint()
+    key = key_text(message.key)
+    if key is not None:
+        for touchpoint in intake.here:
+            await on_touchpoint(rt, key, partition, touchpoint)
+        if intake.internal is not None:
+            await dispatch(rt, key, partition, intake.internal)
+    await wake_due(rt, partition)
 
 
 def register(rt: Runtime) -> AgentT[Any]:

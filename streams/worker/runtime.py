@@ -76,7 +76,6 @@ class Engine(Protocol):
 class Registered:
     """What the composition root added to the app, for tests and probes to reach."""
 
-    decode_agent: AgentT[Any] | None = None
     journey_agent: AgentT[Any] | None = None
     readiness: Readiness | None = None
     wakeup_timer: Callable[[], Awaitable[None]] | None = None
@@ -90,7 +89,6 @@ class Runtime:
     settings: Settings
     app: faust.App
     specs: Mapping[str, TopicSpec]
-    touchpoints: TopicT
     journey_input: TopicT
     out: Outputs
     customers: CustomerStore

@@ -53,6 +53,10 @@ class TimerIndex:
         if current is None or event_time > current:
             self._event_time[partition] = event_time
 
+    def event_watermark(self, partition: int) -> datetime | None:
+        """The latest event time seen on ``partition`` (whatever the clock)."""
+        return self._event_time.get(partition)
+
     def watermark(self, partition: int, wall_now: datetime) -> datetime | None:
         """How far time has advanced on ``partition``."""
         event_wm = self._event_time.get(partition)

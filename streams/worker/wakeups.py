@@ -1,10 +1,13 @@
-"""Time-based rules: the timer that wakes customers whose due time has come.
+"""Time-based rules: the timer that wakes customers whose due time has come on idle partitions.
 
-The journey agent tells the index each customer's ``next_due`` after every write; the
-timer pops, per assigned partition, the customers whose due time the partition's
-watermark has passed and sends them a ``Wakeup`` through the wakeups topic, which the
-journey agent consumes (faust timers cannot write tables). Nothing scans all customers
-on a tick; the heap of a partition is rebuilt from the table only on assignment.
+The journey agent tells the index each customer's ``next_due`` after every write, and
+wakes the customers due by each event's time itself (inline timers). The timer pops,
+per assigned partition, the customers whose due time the partition's watermark has
+passed and sends them a ``Wakeup`` through the wakeups topic, which the journey agent
+consumes (faust timers cannot write tables): that is for a watermark the wall clock
+moved (an idle partition, live clock), and for customers found due when the index is
+rebuilt. Nothing scans all customers on a tick; the heap of a partition is rebuilt from
+the table only on assignment.
 
 Watermark of a partition: the latest event time seen there. With ``clock="live"``, a
 partition idle for ``idle_grace_seconds`` also follows the wall clock (minus the grace);
@@ -29,7 +32,7 @@ from typing import Any
 from faust.types import TableT
 
 from schemas.internal import Wakeup
-from streams.kafka.partitioner import partition_for
+from streams.kafka.keys import partition_for
 from streams.worker.probes import state_recovered
 from streams.worker.runtime import Runtime
 
@@ -61,24 +64,33 @@ def rebuild(rt: Runtime, partitions: frozenset[int]) -> None:
 
 
 async def tick(rt: Runtime) -> int:
-    """One timer tick: wake the due customers of every assigned partition."""
+    """One timer tick: wake the due customers of every assigned partition.
+
+    Under the agents' lock, so that it never runs in the middle of an event: the journey
+    agent wakes the customers due by each event's time inline (see
+    :mod:`streams.worker.journey_agent`); what is left for the tick is the wall clock
+    moving an idle partition's time on (live clock), and the customers already due when
+    the index is rebuilt after an assignment.
+    """
     if not rt.app.consumer or not _recovered(rt):
         return 0
-    partitions = _assigned_partitions(rt)
-    if partitions != rt.timers.partitions:
-        rebuild(rt, partitions)
-    wall_now = rt.wall()
-    sent = 0
-    watermarks: list[datetime] = []
-    for partition in sorted(partitions):
-        watermark = rt.timers.watermark(partition, wall_now)
-        if watermark is None:
-            continue
-        watermarks.append(watermark)
-        for customer in rt.timers.pop_due(partition, watermark):
-            wakeup = Wakeup(customer_id=customer, at=watermark)
-            await rt.out.wakeups.send(key=customer, value=wakeup, partition=partition)
-            sent += 1
+    async with rt.guard.lock:
+        partitions = _assigned_partitions(rt)
+        if partitions != rt.timers.partitions:
+            rebuild(rt, partitions)
+        wall_now = rt.wall()
+        sent = 0
+        watermarks: list[datetime] = []
+        for partition in sorted(partitions):
+            watermark = rt.timers.watermark(partition, wall_now)
+            if watermark is None:
+                continue
+            watermarks.append(watermark)
+            for customer in rt.timers.pop_due(partition, watermark):
+                wakeup = Wakeup(customer_id=customer, at=watermark)
+                await rt.out.wakeups.send(key=customer, value=wakeup, partition=partition)
+                sent += 1
+    rt.metrics.woken("topic", sent)
     publish_timers(rt, wall_now, watermarks)
     for journey, counts in rt.customers.stages.current().items():
         rt.metrics.set_stage_counts(journey, counts)

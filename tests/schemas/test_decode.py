@@ -252,3 +252,11 @@ def test_decode_never_raises_on_json(value: Any) -> None:
 )
 def test_decode_never_raises_on_near_misses(value: Any) -> None:
     _assert_sane(json.dumps(value).encode())
+
+
+def test_a_type_that_is_not_text_is_an_unknown_format_not_an_internal_error() -> None:
+    for value in ([], {}, 3, None):
+        [rejection] = decode_touchpoints(
+            orjson.dumps({"type": value}), received_at=datetime(2026, 1, 1, tzinfo=UTC)
+        ).rejections
+        assert rejection.reason == RejectReason.UNKNOWN_FORMAT, value

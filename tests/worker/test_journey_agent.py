@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from journeys import default_journey, in_holdout
 from schemas import codec
 from schemas.events import TouchpointEvent
 from schemas.internal import MergeRequest
+from schemas.triggers import Trigger
 from tests.worker.fixtures import close, runtime
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -33,9 +34,10 @@ async def _signup() -> None:
         for _ in range(2):  # the second is a redelivery: a duplicate, nothing sent
             await a.put(event("e1", customer, "signed_up"), key=customer)
     close(rt)
-    [(key, trigger)] = rt.out.triggers.messages
+    [(key, data)] = rt.out.triggers.messages  # the bytes the topic gets, encoded once
+    trigger = Trigger.model_validate_json(data)
     assert key == customer and trigger.kind == "onboarding.welcome"
-    assert rt.out.families["onboarding"].messages == [(customer, trigger)]
+    assert rt.out.families["onboarding"].messages == [(customer, data)]
     assert rt.customers.table[customer]["lifecycle"]["stage"] == "onboarding"
     assert len(rt.timers) == 1  # the day-1 nudge is scheduled
     text = rt.metrics.render().decode()
@@ -91,3 +93,30 @@ async def _cache() -> None:
         rt.customers.reset()
         assert len(cache) == 0
     close(rt)
+
+
+def test_time_based_rules_fire_inline_when_an_event_moves_the_partitions_time() -> None:
+    asyncio.run(_inline_timers())
+
+
+async def _inline_timers() -> None:
+    rt = runtime([default_journey()])
+    first, other = [f"c{i}" for i in range(100) if not in_holdout(f"c{i}", "lifecycle", 5)][:2]
+    agent = rt.registered.journey_agent
+    async with agent.test_context() as a:
+        await a.put(event("e1", first, "signed_up"), key=first)
+        assert [Trigger.model_validate_json(v).kind for _, v in rt.out.triggers.messages] == [
+            "onboarding.welcome"
+        ]
+        later = TouchpointEvent(
+            event_id="e2", customer_id=other, type="page_viewed",
+            event_time=T0 + timedelta(days=1, hours=1),
+        )  # fmt: skip
+        await a.put(codec.dumps(later), key=other)  # same partition: its time moves on
+    close(rt)
+    kinds = [(k, Trigger.model_validate_json(v).kind) for k, v in rt.out.triggers.messages]
+    assert kinds == [(first, "onboarding.welcome"), (first, "onboarding.nudge_day_1")]
+    assert rt.out.wakeups.messages == []  # no round trip through the wakeups topic
+    get = rt.metrics.registry.get_sample_value
+    assert get("journeys_timer_wakeups_total", {"path": "inline"}) == 1
+    assert get("journeys_timer_wakeups_total", {"path": "topic"}) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from streams.kafka.partitioner import partition_for
+from streams.kafka.keys import partition_for
 
 KEYS = ["c-1", "c-2", "customer-000042", "anon-7f3a", "ü-ñicode", "x" * 200, ""]
 
