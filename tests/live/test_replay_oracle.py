@@ -22,7 +22,7 @@ import pytest
 from journeys import default_journey
 from schemas.codec import isoformat_utc
 from streams.cli import main
-from streams.kafka.partitioner import partition_for
+from streams.kafka.keys import partition_for
 from streams.kafka.reader import KafkaReader
 from streams.replay.inputs import record_items
 from streams.replay.timeline import Arrival, Replayer, delivered

@@ -23,7 +23,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from schemas.topics import by_role, topic_specs
-from streams.kafka.partitioner import partition_for
+from streams.kafka.keys import partition_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
