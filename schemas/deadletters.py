@@ -30,6 +30,7 @@ class RejectReason(StrEnum):
     NAIVE_TIMESTAMP = "naive_timestamp"
     SCHEMA_VIOLATION = "schema_violation"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    PROCESSING_ERROR = "processing_error"  # valid input the worker failed on (a defect)
 
 
 @dataclass(frozen=True, slots=True)

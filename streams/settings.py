@@ -86,9 +86,46 @@ class Settings(BaseSettings):
 
     # Processing
     processing_guarantee: Guarantee = "exactly_once"
-    commit_interval_seconds: float = Field(default=1.0, gt=0)
+    commit_interval_seconds: float = Field(
+        default=0.1,
+        gt=0,
+        description="how often offsets and outputs commit (one transaction per source "
+        "partition under exactly-once): Kafka Streams' default under exactly-once; "
+        "consumers reading read_committed see triggers at most this much later",
+    )
+    batch_max_events: int = Field(
+        default=1000,
+        ge=1,
+        description="most events the journey agent takes at once: one lock, one offset "
+        "booking and one table write per key per batch",
+    )
+    batch_window_seconds: float = Field(
+        default=0.02,
+        gt=0,
+        description="how long the journey agent waits to fill a batch: the latency it adds "
+        "at most when the input is slow",
+    )
     producer_linger_ms: float = Field(
-        default=5.0, ge=0, description="how long the producer waits to batch records"
+        default=5.0,
+        ge=0,
+        description="how long the producer waits to batch records: fewer produce requests "
+        "(one per source partition's transaction and destination partition)",
+    )
+    producer_max_batch_size: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="bytes per produce batch and partition (Kafka's default 16 KiB fills "
+        "with ~40 triggers)",
+    )
+    consumer_max_poll_records: int = Field(
+        default=2000,
+        ge=1,
+        description="records fetched per poll: enough to fill a batch in one poll",
+    )
+    consumer_max_fetch_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="bytes fetched per partition and request",
     )
     state_cache_size: int = Field(
         default=50_000, ge=0, description="decoded customer states kept in memory per worker"

@@ -27,7 +27,7 @@ def client_config(bootstrap: str | None = None) -> dict[str, Any]:
     return settings.kafka_python_config()
 
 
-def default_topic(role: str = "keyed") -> str:
-    """The name of the topic with ``role`` under the configured prefix."""
+def default_topic(role: str = "keyed", prefix: str | None = None) -> str:
+    """The name of the topic with ``role`` under ``prefix``, else the configured prefix."""
     settings = Settings()
-    return by_role(topic_specs(settings.topic_prefix, settings.partitions))[role].name
+    return by_role(topic_specs(prefix or settings.topic_prefix, settings.partitions))[role].name

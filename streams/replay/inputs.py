@@ -78,7 +78,13 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     )
     source.add_argument(
         "--topic",
-        help="topic to read (default: the keyed touchpoints topic, JOURNEYS_TOPIC_PREFIX)",
+        help="one topic to read (default: what the worker reads: the touchpoints and the "
+        "keyed touchpoints topics)",
+    )
+    source.add_argument(
+        "--topic-prefix",
+        metavar="PREFIX",
+        help="the worker's topic prefix (default: JOURNEYS_TOPIC_PREFIX, else journeys)",
     )
     source.add_argument(
         "--bootstrap",
@@ -146,7 +152,10 @@ def sources(args: argparse.Namespace) -> list[Source]:
     if args.topic:
         keyed = by_role(topic_specs("p"))["keyed"].name.removeprefix("p")
         return [(str(args.topic), str(args.topic).endswith(keyed))]
-    return [(default_topic("touchpoints"), False), (default_topic("keyed"), True)]
+    prefix = getattr(args, "topic_prefix", None)
+    return [
+        (default_topic(r, prefix), keyed) for r, keyed in (("touchpoints", False), ("keyed", True))
+    ]
 
 
 def derives_fanout(args: argparse.Namespace) -> bool:

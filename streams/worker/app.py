@@ -32,7 +32,7 @@ from streams.worker import eos, faust_codec, journey_agent, probes, views, wakeu
 from streams.worker.config import faust_config
 from streams.worker.customers import CustomerStore
 from streams.worker.outputs import Outputs, ProducerSink, Sink
-from streams.worker.runtime import Clocks, Runtime
+from streams.worker.runtime import Clocks, Engine, Runtime
 from streams.worker.timer_index import TimerIndex
 
 
@@ -86,6 +86,7 @@ def create_app(
     metrics: Metrics | None = None,
     clocks: Clocks | None = None,
     sinks: Mapping[str, Sink] | None = None,
+    engine: Engine | None = None,
 ) -> Runtime:
     """Build the app for ``settings`` with its topics, tables, agents, timers and views."""
     faust_codec.register()
@@ -101,10 +102,12 @@ def create_app(
         specs=specs,
         journey_input=journey_input(app, specs),
         out=outputs(app, specs, sinks or {}),
-        customers=CustomerStore(customers, defs, settings.state_cache_size),
+        customers=CustomerStore(
+            customers, defs, settings.state_cache_size, current=faust.current_event
+        ),
         fanout_index=journey_table(app, "fanout-index", specs["keyed"]),
         definitions=defs,
-        engine=driver,
+        engine=engine if engine is not None else driver,
         metrics=metrics if metrics is not None else Metrics(),
         guard=guard,
         timers=TimerIndex(

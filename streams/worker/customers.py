@@ -1,7 +1,8 @@
 """The customer store: the ``customers`` table, its decoded-state cache and stage counts.
 
-One object owns every access to the per-customer journey states, so the three views of
-them cannot drift apart: the table (JSON per journey, changelog-backed), an LRU
+One object owns every access to the per-customer journey states, so the views of them
+cannot drift apart: the table (JSON per journey, changelog-backed), the writes of the
+current batch not in the table yet (:class:`Pending`, flushed once per batch), an LRU
 :class:`StateCache` of decoded states, and :class:`StageCounts` (customers per journey
 and stage, for the stage gauge).
 
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from datetime import datetime
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 from journeys import Journey
@@ -24,7 +26,6 @@ from journeys.state import CustomerState, dump_state, load_state
 
 Record = dict[str, dict[str, Any]]  # journey name -> CustomerState JSON (the table's value)
 States = dict[str, CustomerState]  # journey name -> decoded state
-DueOf = Callable[[Mapping[str, CustomerState]], datetime | None]
 DEFAULT_CACHE_SIZE = 50_000
 
 
@@ -83,11 +84,30 @@ class StageCounts:
         }
 
 
+@dataclass(slots=True)
+class Pending:
+    """A key changed in the current batch, not written to the table yet."""
+
+    base: Record  # the table value before the batch (what the changelog holds)
+    states: States  # every journey's state now
+    changed: set[str]  # the journeys whose state differs from ``base``
+    origin: object  # the event it changed for: its table write acts for it
+    deleted: bool = False
+
+
+Scope = Callable[[object], AbstractContextManager[object]]
+
+
 class CustomerStore:
     """The ``customers`` table of the journey agent, with its cache and stage counts.
 
-    ``table`` is a faust table in the worker (a plain dict in tests of the store alone);
-    only the journey agent's stream may write it (faust refuses writes elsewhere).
+    Writes are kept back until :meth:`flush`, which the agent calls once per batch: a
+    customer with several events (or an event and a wake-up) in a batch costs one table
+    write and one changelog record, whatever its number of changes. ``table`` is a faust
+    table in the worker (a plain dict in tests of the store alone); only the journey
+    agent's stream may write it (faust refuses writes elsewhere). ``current`` tells the
+    event being processed (``faust.current_event``): a key's table write acts for the
+    event it changed for, so that it lands in that event's partition and transaction.
     """
 
     def __init__(
@@ -95,17 +115,20 @@ class CustomerStore:
         table: MutableMapping[str, Any],
         definitions: Sequence[Journey],
         cache_size: int = DEFAULT_CACHE_SIZE,
+        current: Callable[[], object] = lambda: None,
     ) -> None:
         self.table = table
         self.names = tuple(d.name for d in definitions)
         self.cache = StateCache(cache_size)
         self.stages = StageCounts()
+        self.pending: dict[str, Pending] = {}
+        self.current = current
 
     def decode(self, record: Record) -> States:
         """The states of ``record`` for the running definitions (validated, migrated)."""
         return {name: load_state(record[name]) for name in self.names if name in record}
 
-    def read(self, key: str) -> tuple[Record, States]:
+    def _stored(self, key: str) -> tuple[Record, States]:
         """``key``'s table value and its decoded states: from the cache, else the table."""
         entry = self.cache.get(key)
         if entry is None:
@@ -114,27 +137,61 @@ class CustomerStore:
             self.cache.put(key, *entry)
         return entry
 
-    def write(self, key: str, record: Record, states: States, changed: Sequence[str]) -> None:
-        """Write the ``changed`` journeys of ``key`` (reassigning the key writes the
-        changelog; mutating the value in place would not)."""
-        if changed:
-            new: Record = dict(record)
-            for name in changed:
-                new[name] = dump_state(states[name])
-            self.table[key] = new
-            self.stages.update(record, new)
-            record = new
-        self.cache.put(key, record, states)
+    def states(self, key: str) -> States:
+        """Every journey's state of ``key``, changes of this batch included."""
+        pending = self.pending.get(key)
+        return pending.states if pending is not None else self._stored(key)[1]
 
-    def forget(self, key: str, record: Record) -> None:
-        """Delete ``key`` (its states moved elsewhere)."""
+    def record(self, key: str) -> Record:
+        """``key``'s value as the table will hold it after the batch (``{}``: none)."""
+        pending = self.pending.get(key)
+        if pending is None:
+            return self._stored(key)[0]
+        return {} if pending.deleted else _merged(pending)
+
+    def write(self, key: str, states: States, changed: Sequence[str]) -> None:
+        """Keep the new ``states`` of ``key``; the ``changed`` journeys are written at
+        :meth:`flush`."""
+        if not changed:
+            return
+        pending = self.pending.get(key)
+        if pending is None:
+            base = self._stored(key)[0]
+            self.pending[key] = Pending(base, dict(states), set(changed), self.current())
+        else:
+            pending.states = dict(states)
+            pending.changed.update(changed)
+            pending.deleted = False
+
+    def forget(self, key: str) -> None:
+        """Delete ``key`` (its states moved elsewhere), at :meth:`flush`."""
+        pending = self.pending.get(key)
+        base = pending.base if pending is not None else self._stored(key)[0]
+        self.pending[key] = Pending(base, {}, set(), self.current(), deleted=True)
         self.cache.drop(key)
-        if key in self.table:
-            del self.table[key]
-        self.stages.update(record, {})
+
+    def flush(self, scope: Scope) -> int:
+        """Write every pending key to the table, each within ``scope(origin)``; returns
+        the number of keys written. Reassigning a key writes the changelog (mutating a
+        value in place would not)."""
+        table, cache, stages = self.table, self.cache, self.stages
+        for key, pending in self.pending.items():
+            with scope(pending.origin):
+                if pending.deleted:
+                    if key in table:
+                        del table[key]
+                    stages.update(pending.base, {})
+                    continue
+                new = _merged(pending)
+                table[key] = new
+                stages.update(pending.base, new)
+                cache.put(key, new, pending.states)
+        written = len(self.pending)
+        self.pending.clear()
+        return written
 
     def view(self, key: str) -> Record | None:
-        """The table value of ``key`` as stored (the customer view), or None."""
+        """The value of ``key`` as stored (the customer view), or None."""
         record = self.table.get(key)
         return record or None
 
@@ -145,5 +202,13 @@ class CustomerStore:
                 yield key, record
 
     def reset(self) -> None:
-        """Partitions were assigned or revoked: the cache may hold keys that moved."""
+        """Partitions were assigned or revoked: the cache may hold keys that moved. Pending
+        writes stay: the batch that made them flushes them (into its transactions)."""
         self.cache.clear()
+
+
+def _merged(pending: Pending) -> Record:
+    new: Record = dict(pending.base)
+    for name in pending.changed:
+        new[name] = dump_state(pending.states[name])
+    return new

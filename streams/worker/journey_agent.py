@@ -18,13 +18,16 @@ the wakeups topic, when the live clock moves their time on.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+import faust
 from faust.types import AgentT, EventT, StreamT
 
 from journeys import driver
-from schemas.deadletters import Rejection
+from schemas.deadletters import Rejection, RejectReason
 from schemas.events import TouchpointEvent
 from schemas.internal import (
     FanoutPublish,
@@ -36,10 +39,12 @@ from schemas.internal import (
 )
 from streams.kafka.keys import key_text
 from streams.worker import links
-from streams.worker.customers import Record
+from streams.worker.eos.current import acting_for
 from streams.worker.intake import Intake, from_internal, from_source
 from streams.worker.outputs import Origin
 from streams.worker.runtime import Runtime, WallClock
+
+log = logging.getLogger(__name__)
 
 
 def record_time(message: Any, wall: WallClock) -> datetime:
@@ -58,9 +63,9 @@ async def dead_letter(rt: Runtime, message: Any, raw: bytes, rejection: Rejectio
     rt.metrics.dead_lettered(str(rejection.reason))
 
 
-async def apply(rt: Runtime, key: str, partition: int, record: Record, done: driver.Driven) -> None:
-    """Write the new states of ``key``, send what the engine returned, reschedule."""
-    rt.customers.write(key, record, done.states, done.changed)
+async def apply(rt: Runtime, key: str, partition: int, done: driver.Driven) -> None:
+    """Keep the new states of ``key``, send what the engine returned, reschedule."""
+    rt.customers.write(key, done.states, done.changed)
     wall_now = rt.wall()
     for name, outcome in done.outcomes:
         if outcome.triggers:
@@ -70,10 +75,10 @@ async def apply(rt: Runtime, key: str, partition: int, record: Record, done: dri
 
 
 async def on_touchpoint(rt: Runtime, key: str, partition: int, event: TouchpointEvent) -> None:
-    record, states = rt.customers.read(key)
+    states = rt.customers.states(key)
     with rt.metrics.time_step():
         done = rt.engine.on_event(rt.definitions, states, event)
-    await apply(rt, key, partition, record, done)
+    await apply(rt, key, partition, done)
     rt.timers.observe(partition, event.event_time)
     rt.metrics.event_consumed(event.type, done.status)
     rt.metrics.event_age((rt.wall() - event.event_time).total_seconds())
@@ -82,10 +87,10 @@ async def on_touchpoint(rt: Runtime, key: str, partition: int, event: Touchpoint
 
 
 async def on_wakeup(rt: Runtime, key: str, partition: int, at: datetime) -> None:
-    record, states = rt.customers.read(key)
+    states = rt.customers.states(key)
     with rt.metrics.time_step():
         done = rt.engine.on_time(rt.definitions, states, at)
-    await apply(rt, key, partition, record, done)
+    await apply(rt, key, partition, done)
 
 
 async def wake_due(rt: Runtime, partition: int) -> None:
@@ -140,8 +145,40 @@ async def handle(rt: Runtime, event: EventT[Any]) -> None:
     await wake_due(rt, partition)
 
 
+async def process(rt: Runtime, batch: Sequence[EventT[Any]]) -> None:
+    """One batch: each event acting for itself, then the state writes, once per key.
+
+    Call under the agents' lock; the caller records the batch finished after this."""
+    for event in batch:
+        with acting_for(event):
+            await contained(rt, event)
+    rt.customers.flush(acting_for)
+
+
+async def contained(rt: Runtime, event: EventT[Any]) -> None:
+    """:func:`handle`, with any unexpected error turned into a dead letter: one event
+    never stops the others, and never vanishes."""
+    try:
+        await handle(rt, event)
+    except Exception as exc:  # a defect or an input the contracts let through
+        message = event.message
+        log.exception(
+            "event %s[%s]@%s failed; dead-lettered",
+            message.topic, message.partition, message.offset,
+        )  # fmt: skip
+        raw = event.value if isinstance(event.value, bytes) else b""
+        reason = Rejection(RejectReason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"[:500])
+        await dead_letter(rt, message, raw, reason)
+
+
 def register(rt: Runtime) -> AgentT[Any]:
-    """Add the journey agent to the app (concurrency 1: faust issue #606)."""
+    """Add the journey agent to the app (concurrency 1: faust issue #606).
+
+    It takes the events a batch at a time (``Stream.take_events``: up to
+    ``batch_max_events``, or what arrived within ``batch_window_seconds``), so that the
+    agents' lock is taken, the offsets booked and each key's state written once per
+    batch rather than once per event."""
+    settings = rt.settings
 
     @rt.app.on_partitions_revoked.connect
     def on_revoked(app: Any, /, *_: Any, signal: Any, **__: Any) -> None:
@@ -152,10 +189,13 @@ def register(rt: Runtime) -> AgentT[Any]:
         rt.customers.reset()
 
     async def journey(stream: StreamT[Any]) -> None:
-        event: EventT[Any]
-        async for event in stream.events():
+        # faust types agents' streams as StreamT, which does not declare take_events
+        batches = cast(faust.Stream[Any], stream).take_events(
+            settings.batch_max_events, settings.batch_window_seconds
+        )
+        async for batch in batches:
             async with rt.guard.lock:
-                await handle(rt, event)
-                rt.guard.finish(event)  # inside the lock: a commit sees whole events only
+                await process(rt, batch)
+                rt.guard.finish_batch(batch)  # inside the lock: a commit sees whole batches
 
     return rt.app.agent(rt.journey_input, name="journeys.journey", concurrency=1)(journey)

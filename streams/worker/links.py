@@ -60,7 +60,7 @@ async def after_event(rt: Runtime, key: str, event: TouchpointEvent) -> None:
 
 async def on_merge_request(rt: Runtime, key: str, request: MergeRequest) -> None:
     """Anonymous side: hand the states over to the customer key and forget them."""
-    record, _ = rt.customers.read(key)
+    record = rt.customers.record(key)
     if not record:
         return
     state = MergeState(
@@ -70,18 +70,18 @@ async def on_merge_request(rt: Runtime, key: str, request: MergeRequest) -> None
         states=record,
     )
     await rt.out.wakeups.send(key=request.customer_id, value=state)
-    rt.customers.forget(key, record)
+    rt.customers.forget(key)
     rt.timers.schedule(-1, key, None)
 
 
 async def on_merge_state(rt: Runtime, key: str, partition: int, merge: MergeState) -> None:
     """Customer side: fold the anonymous states into the customer's (``driver.absorb``)."""
-    record, states = rt.customers.read(key)
+    states = rt.customers.states(key)
     names = {d.name for d in rt.definitions}
     others = {n: load_state(obj) for n, obj in merge.states.items() if n in names}
     merged = rt.engine.absorb(rt.definitions, key, states, others)
     changed = [n for n, state in merged.items() if state is not states.get(n)]
-    rt.customers.write(key, record, merged, changed)
+    rt.customers.write(key, merged, changed)
     rt.timers.schedule(partition, key, rt.engine.due(merged))
 
 

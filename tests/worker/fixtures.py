@@ -7,6 +7,7 @@ have received (``rt.out.triggers.messages``...), nothing of the built app overwr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ from schemas.triggers import TRIGGER_FAMILIES
 from streams.settings import Settings
 from streams.worker.app import create_app
 from streams.worker.outputs import RecordingSink, Sink
-from streams.worker.runtime import Clocks, Runtime
+from streams.worker.runtime import Clocks, Engine, Runtime
 
 FAMILY_ROLES = tuple(f"triggers.{f}" for f in TRIGGER_FAMILIES)
 OUTPUT_ROLES = ("keyed", "wakeups", "triggers", "deadletters", *FAMILY_ROLES)
@@ -34,6 +35,7 @@ def runtime(
     *,
     clocks: Clocks | None = None,
     sinks: Mapping[str, Sink] | None = None,
+    engine: Engine | None = None,
     **settings: Any,
 ) -> Runtime:
     """A worker for in-process tests; build it inside the test's event loop."""
@@ -48,10 +50,22 @@ def runtime(
         definitions=definitions if definitions is not None else [],
         clocks=clocks,
         sinks=sinks if sinks is not None else recording_sinks(),
+        engine=engine,
     )
     rt.app.finalize()
     rt.app.flow_control.resume()
     return rt
+
+
+async def processed(rt: Runtime, agent: Any) -> None:
+    """Wait (5 s at most) until the agent (a ``test_context``) has finished every message
+    put so far.
+
+    ``put`` returns once a message is in the agent's batch buffer; the batch is
+    processed when full or when its window ends, and booked finished after that."""
+    async with asyncio.timeout(5.0):
+        while max(rt.guard.finished.values(), default=0) < agent.sent_offset:  # noqa: ASYNC110  nothing to wait on but the booked offsets
+            await asyncio.sleep(0.005)
 
 
 def close(rt: Runtime) -> None:

@@ -253,6 +253,21 @@ PINS: tuple[Pin, ...] = (
         "SeekFirstRecovery._seek_then_resume starts the fetcher, as faust's recovery does.",
         ("_fetcher",),
     ),
+    # -- current.py: acting for one event of a batch
+    Pin(
+        "faust.streams:current_event",
+        "3b821f1a78d86a58234dfe781fbf539775b00e66fdac9489c1c398a2d81d7e9d",
+        "current.py acting_for sets the context variable this reads (a weak reference to "
+        "the event), as the stream's own iteration does; tables and "
+        "SourceTransactionManager.send read it. Check that it still reads _current_event.",
+        ("_current_event",),
+    ),
+    Pin(
+        "faust.streams:Stream._set_current_event",
+        "943456784807465159d37bdd70a8dfb946d25b204b552ff003650060922de069",
+        "How faust itself sets the current event; current.py acting_for does the same for "
+        "the events of a take_events batch.",
+    ),
     # -- aiokafka, what step 5 and the changelog end rely on
     Pin(
         "aiokafka.consumer.consumer:AIOKafkaConsumer.end_offsets",
@@ -361,7 +376,7 @@ def private_names_used_by_eos() -> set[str]:
     return (accessed | overrides) - own
 
 
-OWN_INSTANCE_ATTRIBUTES = {"_lock"}  # Guard's, set in __init__
+OWN_INSTANCE_ATTRIBUTES = {"_lock", "_event", "_token"}  # Guard's and acting_for's, set in __init__
 
 
 def eos_classes() -> list[type]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from journeys import default_journey, in_holdout
+from journeys import default_journey, driver, in_holdout
 from schemas import codec
 from schemas.events import TouchpointEvent
 from schemas.internal import MergeRequest
 from schemas.triggers import Trigger
-from tests.worker.fixtures import close, runtime
+from tests.worker.fixtures import close, processed, runtime
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -54,6 +55,7 @@ async def _identify() -> None:
     async with agent.test_context() as a:
         raw = event("e2", "cust-9", "identify", anonymous_id="anon-9")
         await a.put(raw, key="cust-9")
+        await processed(rt, a)
     close(rt)
     [(key, request)] = rt.out.wakeups.messages
     assert key == "anon-9"
@@ -77,6 +79,7 @@ async def _cache() -> None:
         )
         await a.put(codec.dumps(anonymous), key="anon-5")
         await a.put(event("s1", "cust-5", "signed_up"), key="cust-5")
+        await processed(rt, a)
         for key in ("anon-5", "cust-5"):  # cached states are what the table holds
             record, states = cache.get(key) or ({}, {})
             assert record == table[key]
@@ -84,10 +87,12 @@ async def _cache() -> None:
         # internal messages are told apart by their kind, whatever topic they come from
         request = MergeRequest(anonymous_id="anon-5", customer_id="cust-5", event_id="i1")
         await a.put(codec.dumps(request), key="anon-5")
+        await processed(rt, a)
         [(key, forwarded)] = [m for m in rt.out.wakeups.messages if isinstance(m[1], MergeState)]
         assert key == "cust-5" and forwarded.anonymous_id == "anon-5"
         assert "anon-5" not in table and cache.get("anon-5") is None
         await a.put(codec.dumps(forwarded), key="cust-5")
+        await processed(rt, a)
         record, states = cache.get("cust-5") or ({}, {})
         assert record == table["cust-5"] and states["lifecycle"].events == 2
         rt.customers.reset()
@@ -105,6 +110,7 @@ async def _inline_timers() -> None:
     agent = rt.registered.journey_agent
     async with agent.test_context() as a:
         await a.put(event("e1", first, "signed_up"), key=first)
+        await processed(rt, a)
         assert [Trigger.model_validate_json(v).kind for _, v in rt.out.triggers.messages] == [
             "onboarding.welcome"
         ]
@@ -113,6 +119,7 @@ async def _inline_timers() -> None:
             event_time=T0 + timedelta(days=1, hours=1),
         )  # fmt: skip
         await a.put(codec.dumps(later), key=other)  # same partition: its time moves on
+        await processed(rt, a)
     close(rt)
     kinds = [(k, Trigger.model_validate_json(v).kind) for k, v in rt.out.triggers.messages]
     assert kinds == [(first, "onboarding.welcome"), (first, "onboarding.nudge_day_1")]
@@ -120,3 +127,40 @@ async def _inline_timers() -> None:
     get = rt.metrics.registry.get_sample_value
     assert get("journeys_timer_wakeups_total", {"path": "inline"}) == 1
     assert get("journeys_timer_wakeups_total", {"path": "topic"}) == 0
+
+
+class FailingOn:
+    """The engine, failing on one event id the way a defect would."""
+
+    def __init__(self, event_id: str) -> None:
+        self.event_id = event_id
+        self.on_time, self.absorb = driver.on_time, driver.absorb
+        self.due, self.link_of = driver.due, driver.link_of
+
+    def on_event(self, definitions: Any, states: Any, event: TouchpointEvent, /) -> Any:
+        if event.event_id == self.event_id:
+            raise OverflowError("date value out of range")
+        return driver.on_event(definitions, states, event)
+
+
+def test_an_unexpected_error_dead_letters_the_event_and_the_batch_goes_on() -> None:
+    asyncio.run(_contained())
+
+
+async def _contained() -> None:
+    rt = runtime([default_journey()], engine=FailingOn("bad"))
+    customers = [f"c{i}" for i in range(100) if not in_holdout(f"c{i}", "lifecycle", 5)][:2]
+    agent = rt.registered.journey_agent
+    async with agent.test_context() as a:
+        await a.put(event("bad", customers[0], "signed_up"), key=customers[0])
+        await a.put(event("good", customers[1], "signed_up"), key=customers[1])
+        await processed(rt, a)
+    close(rt)
+    [(key, letter)] = rt.out.deadletters.messages
+    assert key in (customers[0], customers[0].encode()) and letter.reason == "processing_error"
+    assert letter.message == "OverflowError: date value out of range"
+    assert letter.payload() == event("bad", customers[0], "signed_up")
+    [(welcomed, _)] = rt.out.triggers.messages
+    assert welcomed == customers[1] and customers[0] not in rt.customers.table
+    get = rt.metrics.registry.get_sample_value
+    assert get("journeys_dead_letters_total", {"reason": "processing_error"}) == 1

@@ -11,7 +11,7 @@ from journeys.fanout import load_index
 from schemas import codec
 from schemas.events import TouchpointEvent
 from schemas.internal import FanoutPublish, FanoutSubscribe
-from tests.worker.fixtures import close, runtime
+from tests.worker.fixtures import close, processed, runtime
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 KEY = "feature_requests:dark-mode"
@@ -43,6 +43,7 @@ async def _run(order: list[str]) -> tuple[list[tuple[Any, Any]], Any]:
     async with agent.test_context() as a:
         for name in order:
             await a.put(codec.dumps(MESSAGES[name].model_dump(mode="json")), key=KEY)
+        await processed(rt, a)
     close(rt)
     return rt.out.keyed.messages, load_index(rt.fanout_index[KEY])
 
