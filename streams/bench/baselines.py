@@ -1,6 +1,11 @@
 """Benchmark baselines: pass every record from one topic to another, nothing else.
 
-* ``faust``: a faust agent (concurrency 1, at least once, memory store, no web server);
+* ``faust``: a faust agent (concurrency 1, memory store, no web server), tuned the way the
+  worker is: the same processing guarantee, commit interval, producer linger and batch
+  size, poll size, batches (``take_events``, one lock per batch), no terminal spinner (it
+  forces DEBUG logging); under exactly-once with the worker's transaction fixes
+  (:mod:`streams.worker.eos`: faust's own transaction manager cannot send to a topic the
+  app does not consume);
 * ``aiokafka``: a raw consume-and-produce loop (manual commit after each batch's sends).
 
 Run as ``python -m streams.bench.baselines {faust|aiokafka} INPUT OUTPUT GROUP``; the
@@ -21,6 +26,7 @@ from streams.settings import Settings
 def run_faust(settings: Settings, source: str, sink: str, group: str) -> int:
     import faust
 
+    from streams.worker import eos
     from streams.worker.config import faust_credentials
 
     app = faust.App(
@@ -28,8 +34,12 @@ def run_faust(settings: Settings, source: str, sink: str, group: str) -> int:
         broker=settings.broker_url,
         broker_credentials=faust_credentials(settings),
         store="memory://",
-        processing_guarantee="at_least_once",
-        broker_commit_interval=0.2,
+        processing_guarantee=settings.processing_guarantee,
+        broker_commit_interval=settings.commit_interval_seconds,
+        producer_linger=settings.producer_linger_ms / 1000,
+        producer_max_batch_size=settings.producer_max_batch_size,
+        broker_max_poll_records=settings.consumer_max_poll_records,
+        consumer_max_fetch_size=settings.consumer_max_fetch_bytes,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         autodiscover=False,
@@ -39,12 +49,20 @@ def run_faust(settings: Settings, source: str, sink: str, group: str) -> int:
     src = app.topic(source, key_serializer="raw", value_serializer="raw")
     dst = app.topic(sink, key_serializer="raw", value_serializer="raw")
 
+    guard = eos.install(app) if settings.processing_guarantee == "exactly_once" else eos.Guard()
+
     @app.agent(src)
     async def passthrough(stream: Any) -> None:
-        async for event in stream.events():
-            await dst.send(key=event.key, value=event.value)
+        batches = stream.take_events(settings.batch_max_events, settings.batch_window_seconds)
+        async for batch in batches:
+            async with guard.lock:
+                for event in batch:
+                    with eos.acting_for(event):
+                        await dst.send(key=event.key, value=event.value)
+                guard.finish_batch(batch)
 
     worker = faust.Worker(app, loglevel="warning", redirect_stdouts=False)
+    worker.spinner = None  # as in the journey worker: no DEBUG logging forced
     worker.execute_from_commandline()
     return 0
 

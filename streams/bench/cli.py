@@ -37,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--customers", type=int, default=10_000, help="population size (10000; try 100000, 1000000)"
     )
-    parser.add_argument("--store", choices=("memory", "rocksdb"), default="memory")
+    parser.add_argument(
+        "--store", choices=("memory", "rocksdb"), default="rocksdb", help="(rocksdb, the default)"
+    )
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)

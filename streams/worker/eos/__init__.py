@@ -22,6 +22,7 @@ from __future__ import annotations
 import faust
 
 from streams.worker.eos.consumer import StableOffsetConsumer, StableOffsetConsumerThread
+from streams.worker.eos.current import acting_for
 from streams.worker.eos.guard import Guard, guard_of
 from streams.worker.eos.recovery import SeekFirstRecovery, SeekFirstTableManager
 from streams.worker.eos.tables import TrackedTable, drop_local_partitions
@@ -35,6 +36,7 @@ __all__ = [
     "StableOffsetConsumer",
     "StableOffsetConsumerThread",
     "TrackedTable",
+    "acting_for",
     "drop_local_partitions",
     "guard_of",
     "install",
