@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from journeys.predicates import EventMatch, Predicate
+from journeys.predicates import Check, EventMatch
 
 if TYPE_CHECKING:
     from journeys.definition import (
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     )
     from schemas import TouchpointEvent
 
-Alternative = tuple[frozenset[str] | None, tuple[Predicate, ...]]  # types (None: any), where
+Alternative = tuple[frozenset[str] | None, tuple[Check, ...]]  # types (None: any), where
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +60,25 @@ class CompiledRule:
 
     def matches(self, event: TouchpointEvent) -> bool:
         """``any(m.holds(event) for m in match)``, from the flattened alternatives."""
-        for types, where in self.alternatives:
-            if types is not None and event.type not in types:
-                continue
-            for predicate in where:
-                if not predicate.holds(event):
-                    break
-            else:
-                return True
-        return False
+        return matches_any(self.alternatives, event)
+
+
+def flatten(alternatives: tuple[EventMatch, ...]) -> tuple[Alternative, ...]:
+    """Event matches as (types, compiled predicates) pairs."""
+    return tuple((m.types, tuple(p.check for p in m.where)) for m in alternatives)
+
+
+def matches_any(alternatives: tuple[Alternative, ...], event: TouchpointEvent) -> bool:
+    """Whether some alternative's type and predicates hold for ``event``."""
+    for types, where in alternatives:
+        if types is not None and event.type not in types:
+            continue
+        for check in where:
+            if not check(event):
+                break
+        else:
+            return True
+    return False
 
 
 @dataclass(slots=True)
@@ -100,8 +110,8 @@ class Compiled:
     inactivity: tuple[CompiledRule, ...]
     timed: tuple[CompiledRule, ...]  # inactivity and date rules
     thresholds: tuple[CompiledRule, ...]
-    exits: tuple[tuple[ExitCondition, tuple[EventMatch, ...]], ...]
-    reentry: tuple[EventMatch, ...] | None  # None: any event
+    exits: tuple[tuple[ExitCondition, tuple[Alternative, ...]], ...]
+    reentry: tuple[Alternative, ...] | None  # None: any event
     stages: frozenset[str]
     journey: Journey | None = None  # compiled from (a copy of a definition recompiles)
     name: str = ""
@@ -116,6 +126,7 @@ class Compiled:
     timed_by_id: dict[str, TimedRule] = field(default_factory=dict)
     _reactive_by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
     _inactivity_by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
+    _timed_by_stage: dict[str, TimedInStage] = field(default_factory=dict)
 
     def reactive_for(self, event_type: str) -> tuple[CompiledRule, ...]:
         found = self._reactive_by_type.get(event_type)
@@ -130,6 +141,23 @@ class Compiled:
             found = _for_type(self.inactivity, event_type)
             self._inactivity_by_type[event_type] = found
         return found
+
+    def timed_in(self, stage: str) -> TimedInStage:
+        """The time rules' ids outside ``stage``, and the rules in it (definition order)."""
+        found = self._timed_by_stage.get(stage)
+        if found is None:
+            found = self._timed_by_stage[stage] = (
+                tuple(t.id for t in self.timed_rules if not _within(t.stages, stage)),
+                tuple(t for t in self.timed_rules if _within(t.stages, stage)),
+            )
+        return found
+
+
+TimedInStage = tuple[tuple[str, ...], tuple[TimedRule, ...]]
+
+
+def _within(stages: frozenset[str] | None, stage: str) -> bool:
+    return stages is None or stage in stages
 
 
 def _for_type(rules: tuple[CompiledRule, ...], event_type: str) -> tuple[CompiledRule, ...]:
@@ -186,7 +214,7 @@ def compile_journey(journey: Journey) -> Compiled:
                 match=alternatives,
                 types=_types(alternatives) if alternatives else frozenset(),
                 id=rule.id,
-                alternatives=tuple((m.types, tuple(m.where)) for m in alternatives),
+                alternatives=flatten(alternatives),
                 goal=rule.goal,
                 sets=tuple(
                     (name, spec, journey.attributes[name].type) for name, spec in then.set.items()
@@ -206,8 +234,8 @@ def compile_journey(journey: Journey) -> Compiled:
         inactivity=tuple(r for r in rules if r.kind == "inactivity"),
         timed=tuple(r for r in rules if r.kind in ("inactivity", "date")),
         thresholds=tuple(r for r in rules if r.kind == "threshold"),
-        exits=tuple((e, resolve(journey, e.event)) for e in journey.exits if e.event),
-        reentry=resolve(journey, reentry) if reentry is not None else None,
+        exits=tuple((e, flatten(resolve(journey, e.event))) for e in journey.exits if e.event),
+        reentry=flatten(resolve(journey, reentry)) if reentry is not None else None,
         stages=frozenset(journey.stages),
         journey=journey,
         name=journey.name,

@@ -88,17 +88,19 @@ def on_time(definitions: Sequence[Journey], states: States, now: datetime) -> Dr
     for definition in definitions:
         name = definition.name
         state = new.get(name)
-        while state is not None:
-            due_at = next_due(state)
-            if due_at is None or due_at > now:
-                break
+        if state is None:
+            continue
+        due_at = next_due(state)
+        while due_at is not None and due_at <= now:
             state, outcome = advance(definition, state, now)
             new[name] = state
             if name not in changed:
                 changed.append(name)
             outcomes.append((name, outcome))
-            if next_due(state) == due_at:  # no progress: never loop forever
+            after = next_due(state)
+            if after == due_at:  # no progress: never loop forever
                 break
+            due_at = after
     return Driven(new, tuple(changed), outcomes)
 
 

@@ -27,10 +27,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from journeys import wire
-from journeys.compiled import CompiledRule, compiled
+from journeys.compiled import CompiledRule, compiled, matches_any
 from journeys.definition import Journey
 from journeys.outcome import Outcome, Reason, Transition
-from journeys.predicates import matches_any
 from journeys.run import Run
 from journeys.state import CustomerState, fresh_state
 from journeys.timers import candidate, earliest, next_due, rearm
@@ -88,7 +87,7 @@ def _apply(run: Run, event: TouchpointEvent) -> None:
         if crule.matches(event):
             last = s.last_match.get(crule.id)
             if last is None or at > last:
-                s.last_match[crule.id] = at
+                run.own_last_match()[crule.id] = at
     watched = _watched(run)
     stage = s.stage
     for crule in c.reactive_for(event.type):
@@ -101,7 +100,7 @@ def _apply(run: Run, event: TouchpointEvent) -> None:
                 continue
             cause = wire.event_cause(ids)
         run.fire(crule, at, cause, event)
-    if watched:
+    if watched is not None:
         _thresholds(run, watched, at, None, event)
     if s.exited_at is None:
         for cond, alternatives in c.exits:
@@ -120,7 +119,7 @@ def advance(
     due = next_due(state)
     if now <= state.clock and (due is None or due > now):
         return state, Outcome()
-    run = Run(definition, state, seen=False)
+    run = Run(definition, state)
     _adopt(run)
     _fire_due(run, now)
     if now > run.s.clock:
@@ -136,13 +135,13 @@ def _fire_due(run: Run, limit: datetime) -> None:
             return
         due = s.timers.pop(crule.id)
         found = candidate(d, crule, s, due)
-        s.fired[crule.id] = found[1] if found is not None else due
+        run.own_fired()[crule.id] = found[1] if found is not None else due
         if due > s.clock:
             s.clock = due
         watched = _watched(run)
         cause = wire.timer_cause(crule.id, due)
         run.fire(crule, due, cause, None)
-        if watched:
+        if watched is not None:
             _thresholds(run, watched, due, cause, None)
         rearm(d, s, due)
     run.notes.append(f"stopped after {_MAX_FIRINGS} timer firings")  # pragma: no cover
@@ -151,7 +150,7 @@ def _fire_due(run: Run, limit: datetime) -> None:
 def _remember(run: Run, event: TouchpointEvent) -> None:
     c, s = run.c, run.s
     at = event.event_time
-    seen = s.seen
+    seen = run.own_seen()
     seen[event.event_id] = at
     capacity = c.dedup_capacity
     if len(seen) > capacity:
@@ -184,15 +183,15 @@ def _prune_windows(run: Run) -> None:
         crule = by_id.get(rid)
         window = crule.rule.when.window if crule is not None else None
         if window is None:
-            del s.windows[rid]
+            del run.own_windows()[rid]
             continue
         horizon = s.watermark - c.lateness - window.within
         if hits[0][0] < horizon:
             kept = [h for h in hits if h[0] >= horizon]
             if kept:
-                s.windows[rid] = kept
+                run.own_windows()[rid] = kept
             else:
-                del s.windows[rid]
+                del run.own_windows()[rid]
 
 
 def _reenter(run: Run, event: TouchpointEvent) -> bool:
@@ -231,19 +230,32 @@ def _blocked(run: Run, event: TouchpointEvent) -> None:
             run.fire(crule, event.event_time, None, event, blocked=reason)
 
 
-def _watched(run: Run) -> list[tuple[CompiledRule, object]]:
-    attributes = run.s.attributes
-    return [(r, attributes.get(_attr(r))) for r in run.c.thresholds]
+Watched = tuple[int, list[object]] | None  # changes so far, the watched attributes' values
+
+
+def _watched(run: Run) -> Watched:
+    """The threshold rules' attribute values now (before what comes next), if any."""
+    thresholds = run.c.thresholds
+    if not thresholds:
+        return None
+    get = run.s.attributes.get
+    return len(run.changes), [get(_attr(r)) for r in thresholds]
 
 
 def _thresholds(
     run: Run,
-    watched: list[tuple[CompiledRule, object]],
+    watched: Watched,
     at: datetime,
     cause: Cause | None,
     event: TouchpointEvent | None,
 ) -> None:
-    for crule, old in watched:
+    assert watched is not None
+    count, olds = watched
+    if count == len(run.changes) and True not in olds and False not in olds:
+        # No attribute changed, so no number crossed anything (a boolean in a number
+        # attribute, only in a hand-written state, counts as no previous value: it can).
+        return
+    for crule, old in zip(run.c.thresholds, olds, strict=True):
         when = crule.rule.when.threshold
         assert when is not None
         new = run.s.attributes.get(when.attribute)

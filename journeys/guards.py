@@ -61,14 +61,15 @@ def guard(
 
 
 def record(c: Compiled, state: CustomerState, rule: str, plan: EmitPlan, at: datetime) -> None:
-    """Note an emitted (or held-out) trigger for cooldowns and the cap. Mutates ``state``
-    (the engine's working copy, whose containers it owns)."""
+    """Note an emitted (or held-out) trigger for cooldowns and the cap. Replaces the
+    containers it changes (the engine's working copy shares them with its input)."""
     if plan.cooldown is not None:
         last = state.cooldowns.get(rule)
-        state.cooldowns[rule] = at if last is None or at > last else last
+        if last is None or at > last:
+            state.cooldowns = {**state.cooldowns, rule: at}
     cap = c.cap
     if plan.capped and cap is not None:
-        history = state.cap_history
+        history = state.cap_history = list(state.cap_history)
         insort(history, at)
         # No later trigger can be earlier than the lateness horizon: older entries are moot.
         horizon = state.watermark - c.lateness - cap.within

@@ -9,6 +9,9 @@ Numeric tests hold only for numbers (JSON numbers, not booleans, not numeric str
 
 from __future__ import annotations
 
+import builtins
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, PrivateAttr, model_validator
@@ -17,6 +20,12 @@ from schemas import TouchpointEvent, normalise_event_type
 
 _MISSING = object()
 _OPS = ("eq", "ne", "in_", "not_in", "lt", "lte", "gt", "gte", "exists")
+# The tests that a missing value passes (besides ``exists: false``): every other test
+# given, even as null, fails it.
+_PASS_WHEN_MISSING = frozenset(("property", "trait", "exists", "ne", "not_in"))
+
+Check = Callable[[TouchpointEvent], bool]  # a compiled predicate
+Test = Callable[[Any], bool]  # one test on a present value
 
 
 class Predicate(BaseModel):
@@ -35,6 +44,7 @@ class Predicate(BaseModel):
     gt: float | None = None
     gte: float | None = None
     exists: bool | None = None
+    _check: Check | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _shape(self) -> Predicate:
@@ -44,42 +54,88 @@ class Predicate(BaseModel):
             raise ValueError(
                 "needs at least one test: eq, ne, in, not_in, lt, lte, gt, gte, exists"
             )
+        self._check = compile_predicate(self)
         return self
 
+    @builtins.property  # ``property`` is a field here
+    def check(self) -> Check:
+        """The predicate as a plain function of the event (compiled once)."""
+        check: Check = self.__pydantic_private__["_check"]  # type: ignore[index]  # declared private attribute; direct read is fast
+        return check
+
     def holds(self, event: TouchpointEvent) -> bool:
-        if self.property is not None:
-            value = _lookup(event.properties, self.property)
-        else:
-            value = _lookup(event.traits, str(self.trait))
-        fields = self.model_fields_set
-        if self.exists is not None and (value is not _MISSING and value is not None) != (
-            self.exists
-        ):
+        return self.check(event)
+
+
+def compile_predicate(p: Predicate) -> Check:
+    """``p`` as one function: look the value up, then run the tests given."""
+    get = _getter("properties" if p.property is not None else "traits", p.property or p.trait)
+    exists = p.exists
+    missing_ok = not (p.model_fields_set - _PASS_WHEN_MISSING)
+    tests = _tests(p)
+
+    def check(event: TouchpointEvent) -> bool:
+        value = get(event)
+        if exists is not None and (value is not _MISSING and value is not None) != exists:
             return False
         if value is _MISSING:
-            return not (fields - {"property", "trait", "exists", "ne", "not_in"})
-        if "eq" in fields and not _same(value, self.eq):
-            return False
-        if "ne" in fields and _same(value, self.ne):
-            return False
-        if self.in_ is not None and not any(_same(value, v) for v in self.in_):
-            return False
-        if self.not_in is not None and any(_same(value, v) for v in self.not_in):
-            return False
-        bounds = (self.lt, self.lte, self.gt, self.gte)
-        if any(b is not None for b in bounds):
-            if not _is_number(value):
-                return False
-            number = float(value)
-            if self.lt is not None and not number < self.lt:
-                return False
-            if self.lte is not None and not number <= self.lte:
-                return False
-            if self.gt is not None and not number > self.gt:
-                return False
-            if self.gte is not None and not number >= self.gte:
+            return missing_ok
+        for test in tests:  # noqa: SIM110  a loop: no generator per call (hot path)
+            if not test(value):
                 return False
         return True
+
+    return check
+
+
+def _getter(container: str, path: str | None) -> Callable[[TouchpointEvent], Any]:
+    """The value at a dotted path of the event's properties or traits, or ``_MISSING``."""
+    parts = str(path).split(".")
+    if len(parts) == 1:
+        (name,) = parts
+        return lambda event: getattr(event, container).get(name, _MISSING)
+    return lambda event: _walk(getattr(event, container), parts)
+
+
+def _tests(p: Predicate) -> tuple[Test, ...]:
+    """The tests given, each as a function of a present value."""
+    fields = p.model_fields_set
+    tests = [_EQUALITY[op](getattr(p, op)) for op in ("eq", "ne") if op in fields]
+    tests += [_MEMBERSHIP[op](v) for op in ("in_", "not_in") if (v := getattr(p, op)) is not None]
+    tests += [_bound(op, v) for op in _BOUNDS if (v := getattr(p, op)) is not None]
+    return tuple(tests)
+
+
+def _eq(expected: Any) -> Test:
+    return lambda value: _same(value, expected)
+
+
+def _ne(expected: Any) -> Test:
+    return lambda value: not _same(value, expected)
+
+
+def _in(options: list[JsonValue]) -> Test:
+    return lambda value: any(_same(value, v) for v in options)
+
+
+def _not_in(options: list[JsonValue]) -> Test:
+    return lambda value: not any(_same(value, v) for v in options)
+
+
+def _bound(op: str, limit: float) -> Test:
+    """A numeric test: it holds only for numbers (JSON numbers, not booleans)."""
+    compare = _BOUNDS[op]
+    return lambda value: _is_number(value) and compare(float(value), limit)
+
+
+_EQUALITY: dict[str, Callable[[Any], Test]] = {"eq": _eq, "ne": _ne}
+_MEMBERSHIP: dict[str, Callable[[list[JsonValue]], Test]] = {"in_": _in, "not_in": _not_in}
+_BOUNDS: dict[str, Callable[[float, float], bool]] = {
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+}
 
 
 class EventMatch(BaseModel):
@@ -123,8 +179,12 @@ def matches_any(alternatives: tuple[EventMatch, ...], event: TouchpointEvent) ->
 
 
 def _lookup(container: dict[str, JsonValue], path: str) -> Any:
+    return _walk(container, path.split("."))
+
+
+def _walk(container: dict[str, JsonValue], parts: list[str]) -> Any:
     value: Any = container
-    for part in path.split("."):
+    for part in parts:
         if not isinstance(value, dict) or part not in value:
             return _MISSING
         value = value[part]

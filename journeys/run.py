@@ -14,7 +14,7 @@ from journeys.definition import Journey
 from journeys.guards import deliver_after, guard, record
 from journeys.outcome import AttributeChange, Outcome, Reason, Status, Suppressed, Transition
 from journeys.predicates import lookup
-from journeys.state import CustomerState
+from journeys.state import CustomerState, Window
 from journeys.values import coerce, combine, integral, number, source_value, unusable
 from schemas import Cause, TouchpointEvent, Trigger
 
@@ -23,6 +23,7 @@ class Run:
     """Mutable for the length of one ``step`` or ``advance``; never escapes it."""
 
     __slots__ = (
+        "base",
         "c",
         "changes",
         "d",
@@ -35,22 +36,17 @@ class Run:
         "triggers",
     )
 
-    def __init__(self, definition: Journey, state: CustomerState, *, seen: bool = True) -> None:
+    def __init__(self, definition: Journey, state: CustomerState) -> None:
         self.d = definition
         self.c: Compiled = compiled(definition)
-        # A shallow copy whose mutable containers are this run's own; nested window lists
-        # are replaced, never mutated, so the caller's state is left untouched. ``seen``
-        # False: the run never remembers an event id (advance), the ids stay shared.
+        # A shallow copy sharing the caller's containers until it writes one: writers
+        # take their own copy first (``own_*``, ``guards.record``), nested window lists
+        # are replaced, never mutated, so the caller's state is left untouched and an
+        # unchanged container keeps its identity (``dump_state`` reuses its JSON). The
+        # timers are the run's own from the start: ``rearm`` changes them in place.
+        self.base = state
         s = self.s = state.copy()
-        s.attributes = dict(s.attributes)
-        s.last_match = dict(s.last_match)
-        s.windows = dict(s.windows)
-        s.cooldowns = dict(s.cooldowns)
-        s.cap_history = list(s.cap_history)
         s.timers = dict(s.timers)
-        s.fired = dict(s.fired)
-        if seen:
-            s.seen = dict(s.seen)
         self.triggers: list[Trigger] = []
         self.suppressed: list[Suppressed] = []
         self.transitions: list[Transition] = []
@@ -58,6 +54,38 @@ class Run:
         self.changes: list[AttributeChange] = []
         self.notes: list[str] = []
         self.event_cause: Cause | None = None  # the event's own cause, once needed
+
+    # -- copy on write -----------------------------------------------------------------
+
+    def own_attributes(self) -> dict[str, JsonValue]:
+        s = self.s
+        if s.attributes is self.base.attributes:
+            s.attributes = dict(s.attributes)
+        return s.attributes
+
+    def own_last_match(self) -> dict[str, datetime]:
+        s = self.s
+        if s.last_match is self.base.last_match:
+            s.last_match = dict(s.last_match)
+        return s.last_match
+
+    def own_windows(self) -> dict[str, Window]:
+        s = self.s
+        if s.windows is self.base.windows:
+            s.windows = dict(s.windows)
+        return s.windows
+
+    def own_fired(self) -> dict[str, datetime]:
+        s = self.s
+        if s.fired is self.base.fired:
+            s.fired = dict(s.fired)
+        return s.fired
+
+    def own_seen(self) -> dict[str, datetime]:
+        s = self.s
+        if s.seen is self.base.seen:
+            s.seen = dict(s.seen)
+        return s.seen
 
     def outcome(self, status: Status = "processed") -> Outcome:
         return Outcome(
@@ -154,16 +182,15 @@ class Run:
 
     def _actions(self, crule: CompiledRule, at: datetime, event: TouchpointEvent | None) -> None:
         s, rid = self.s, crule.id
-        attrs = s.attributes
         for name, spec, type_ in crule.sets:
-            raw = source_value(spec, event, attrs, at)
+            raw = source_value(spec, event, s.attributes, at)
             if raw is None:
                 continue
             value = coerce(raw, type_)
             if unusable(value):
                 self.notes.append(f"{rid}: {name}: {raw!r} is not a {type_}, ignored")
                 continue
-            self.change(rid, name, combine(spec.mode, attrs.get(name), value, type_))  # type: ignore[arg-type]  # unusable() excluded the sentinel
+            self.change(rid, name, combine(spec.mode, s.attributes.get(name), value, type_))  # type: ignore[arg-type]  # unusable() excluded the sentinel
         for name, inc in crule.increments:
             by: float | int | None = inc.by
             if inc.property is not None:
@@ -172,7 +199,7 @@ class Run:
                 if raw is not None and by is None:
                     self.notes.append(f"{rid}: {name}: {raw!r} is not a number, ignored")
             if by is not None:
-                self.change(rid, name, integral((number(attrs.get(name)) or 0) + by))
+                self.change(rid, name, integral((number(s.attributes.get(name)) or 0) + by))
         for name in crule.unset:
             self.change(rid, name, None)
         move_to = crule.move_to
@@ -184,6 +211,7 @@ class Run:
         old = attrs.get(name)
         if old == value and type(old) is type(value):
             return
+        attrs = self.own_attributes()
         if value is None:
             attrs.pop(name, None)
         else:
@@ -222,7 +250,7 @@ class Run:
         if found is not None and window.reset:
             hits = []
         if hits:
-            self.s.windows[crule.id] = hits
-        else:
-            self.s.windows.pop(crule.id, None)
+            self.own_windows()[crule.id] = hits
+        elif crule.id in self.s.windows:
+            del self.own_windows()[crule.id]
         return found

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from journeys.definition import Journey, Rule, ValueSpec, When
+from journeys.definition import Actions, Emit, Journey, Rule, ValueSpec, When
 from journeys.predicates import EventMatch
 from schemas.triggers import TRIGGER_FAMILIES
 
@@ -19,41 +19,64 @@ def check(journey: Journey) -> list[Issue]:
 
 
 def _check(j: Journey) -> Iterator[Issue]:
-    stages = set(j.stages)
-    seen_stages: set[str] = set()
+    for check in _CHECKS:
+        yield from check(j)
+
+
+def _stages(j: Journey) -> Iterator[Issue]:
+    seen: set[str] = set()
     for i, stage in enumerate(j.stages):
-        if stage in seen_stages:
+        if stage in seen:
             yield f"stages[{i}]", f"duplicate stage '{stage}'"
-        seen_stages.add(stage)
-    if j.initial_stage not in stages:
+        seen.add(stage)
+    if j.initial_stage not in j.stages:
         yield "initial_stage", f"unknown stage '{j.initial_stage}'"
+
+
+def _matchers(j: Journey) -> Iterator[Issue]:
     for name, alternatives in j.matchers.items():
         if not alternatives:
             yield f"matchers.{name}", "needs at least one alternative"
         for k, alt in enumerate(alternatives):
             if alt.matcher is not None:
                 yield f"matchers.{name}[{k}].matcher", "a shared matcher cannot refer to another"
+
+
+def _rules(j: Journey) -> Iterator[Issue]:
     ids: set[str] = set()
     for i, rule in enumerate(j.rules):
         at = f"rules[{i}]"
         if rule.id in ids:
             yield f"{at}.id", f"duplicate rule id '{rule.id}'"
         ids.add(rule.id)
-        for k, stage in enumerate(rule.stages or ()):
-            if stage not in stages:
-                yield f"{at}.stages[{k}]", f"unknown stage '{stage}'"
-        if rule.goal is not None and rule.goal not in j.attributes:
-            yield f"{at}.goal", f"unknown attribute '{rule.goal}'"
-        yield from _when(j, rule.when, f"{at}.when")
-        yield from _then(j, rule, f"{at}.then")
+        yield from _rule(j, rule, at)
+
+
+def _rule(j: Journey, rule: Rule, at: str) -> Iterator[Issue]:
+    for k, stage in enumerate(rule.stages or ()):
+        if stage not in j.stages:
+            yield f"{at}.stages[{k}]", f"unknown stage '{stage}'"
+    if rule.goal is not None and rule.goal not in j.attributes:
+        yield f"{at}.goal", f"unknown attribute '{rule.goal}'"
+    yield from _when(j, rule.when, f"{at}.when")
+    yield from _then(j, rule, f"{at}.then")
+
+
+def _exits(j: Journey) -> Iterator[Issue]:
     for i, cond in enumerate(j.exits):
-        if cond.stage is not None and cond.stage not in stages:
+        if cond.stage is not None and cond.stage not in j.stages:
             yield f"exits[{i}].stage", f"unknown stage '{cond.stage}'"
         yield from _match(j, cond.event, f"exits[{i}].event")
+
+
+def _reentry(j: Journey) -> Iterator[Issue]:
     reentry = j.guard_rails.reentry
-    if reentry.stage is not None and reentry.stage not in stages:
+    if reentry.stage is not None and reentry.stage not in j.stages:
         yield "guard_rails.reentry.stage", f"unknown stage '{reentry.stage}'"
     yield from _match(j, reentry.on, "guard_rails.reentry.on")
+
+
+def _fanout(j: Journey) -> Iterator[Issue]:
     for i, fan in enumerate(j.fanout):
         yield from _match(j, fan.subscribe.event, f"fanout[{i}].subscribe.event")
         yield from _match(j, fan.publish.event, f"fanout[{i}].publish.event")
@@ -73,6 +96,17 @@ def _when(j: Journey, when: When, at: str) -> Iterator[Issue]:
 
 def _then(j: Journey, rule: Rule, at: str) -> Iterator[Issue]:
     then = rule.then
+    yield from _changes(j, then, at)
+    if then.move_to is not None and then.move_to not in j.stages:
+        yield f"{at}.move_to", f"unknown stage '{then.move_to}'"
+    if then.emit is not None:
+        yield from _emit(j, then.emit, f"{at}.emit")
+    elif then.move_to is None and not (then.set or then.increment or then.unset):
+        yield at, "does nothing: give at least one of set, increment, unset, move_to, emit"
+
+
+def _changes(j: Journey, then: Actions, at: str) -> Iterator[Issue]:
+    """The attributes a rule sets, increments and unsets."""
     for name, spec in then.set.items():
         yield from _attribute(j, name, None, f"{at}.set.{name}")
         yield from _value(j, spec, f"{at}.set.{name}")
@@ -80,20 +114,16 @@ def _then(j: Journey, rule: Rule, at: str) -> Iterator[Issue]:
         yield from _attribute(j, name, ("number",), f"{at}.increment.{name}")
     for k, name in enumerate(then.unset):
         yield from _attribute(j, name, None, f"{at}.unset[{k}]")
-    if then.move_to is not None and then.move_to not in j.stages:
-        yield f"{at}.move_to", f"unknown stage '{then.move_to}'"
-    emit = then.emit
-    if emit is None:
-        if then.move_to is None and not (then.set or then.increment or then.unset):
-            yield at, "does nothing: give at least one of set, increment, unset, move_to, emit"
-        return
+
+
+def _emit(j: Journey, emit: Emit, at: str) -> Iterator[Issue]:
     if not _KIND.match(emit.kind):
-        yield f"{at}.emit.kind", f"bad trigger kind '{emit.kind}': expected family.name"
+        yield f"{at}.kind", f"bad trigger kind '{emit.kind}': expected family.name"
     elif emit.family not in TRIGGER_FAMILIES:
         families = ", ".join(TRIGGER_FAMILIES)
-        yield f"{at}.emit.kind", f"unknown trigger family '{emit.family}' (one of: {families})"
+        yield f"{at}.kind", f"unknown trigger family '{emit.family}' (one of: {families})"
     for name, spec in emit.attributes.items():
-        yield from _value(j, spec, f"{at}.emit.attributes.{name}")
+        yield from _value(j, spec, f"{at}.attributes.{name}")
 
 
 def _value(j: Journey, spec: ValueSpec, at: str) -> Iterator[Issue]:
@@ -112,3 +142,13 @@ def _attribute(j: Journey, name: str, types: tuple[str, ...] | None, at: str) ->
 def _match(j: Journey, match: EventMatch | None, at: str) -> Iterator[Issue]:
     if match is not None and match.matcher is not None and match.matcher not in j.matchers:
         yield f"{at}.matcher", f"unknown matcher '{match.matcher}'"
+
+
+_CHECKS: tuple[Callable[[Journey], Iterator[Issue]], ...] = (
+    _stages,
+    _matchers,
+    _rules,
+    _exits,
+    _reentry,
+    _fanout,
+)  # in file order

@@ -167,19 +167,35 @@ def dump_state(state: CustomerState) -> dict[str, Any]:
         "clock": iso(state.clock),
         "watermark": iso(state.watermark),
         "timezone": state.timezone,
-        "attributes": {k: json_value(v) for k, v in state.attributes.items()},
-        "last_match": {k: iso(v) for k, v in state.last_match.items()},
-        "windows": {k: [[iso(t), i] for t, i in v] for k, v in state.windows.items()},
-        "cooldowns": {k: iso(v) for k, v in state.cooldowns.items()},
-        "cap_history": [iso(t) for t in state.cap_history],
-        "timers": {k: iso(v) for k, v in state.timers.items()},
-        "fired": {k: iso(v) for k, v in state.fired.items()},
-        "seen": {k: iso(v) for k, v in state.seen.items()},
+        "attributes": _attributes(state.attributes) if state.attributes else {},
+        "last_match": _instants(state.last_match) if state.last_match else {},
+        "windows": _windows(state.windows) if state.windows else {},
+        "cooldowns": _instants(state.cooldowns) if state.cooldowns else {},
+        "cap_history": [iso(t) for t in state.cap_history] if state.cap_history else [],
+        "timers": _instants(state.timers) if state.timers else {},
+        "fired": _instants(state.fired) if state.fired else {},
+        "seen": _instants(state.seen) if state.seen else {},
         "events": state.events,
         "late_events": state.late_events,
     }
 
 
+def _attributes(values: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    plain = _PLAIN
+    return {k: v if type(v) in plain else json_value(v) for k, v in values.items()}
+
+
+def _instants(moments: dict[str, datetime]) -> dict[str, str]:
+    iso = json_instant
+    return {k: iso(v) for k, v in moments.items()}
+
+
+def _windows(windows: dict[str, Window]) -> dict[str, list[list[str]]]:
+    iso = json_instant
+    return {k: [[iso(t), i] for t, i in v] for k, v in windows.items()}
+
+
+_PLAIN = frozenset((str, int, bool, type(None)))  # written as they are (exact types)
 _ISO: dict[datetime, str] = {}
 _ISO_LIMIT = 100_000  # entries; cleared (not evicted) beyond it
 

@@ -53,19 +53,26 @@ def candidate(
 def rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
     """Recompute ``state.timers`` (the working copy's own dict) at engine time ``at``.
 
-    Every rule, every time (the decisions depend on ``at``); a rule outside its stages
-    (most of them, most of the time) costs a set lookup."""
+    Every rule, every time (the decisions depend on ``at``): the rules outside the stage
+    (most of them, most of the time) are only dropped, and a date rule whose attribute is
+    not set has nothing to arm. Timers of the rules outside the stage go first, which
+    leaves the order of the others (the stored JSON's) as rule by rule."""
     timers = state.timers
     if state.exited_at is not None:
         timers.clear()
         return
-    stage = state.stage
-    for t in compiled(definition).timed_rules:
-        if t.stages is not None and stage not in t.stages:
+    outside, inside = compiled(definition).timed_in(state.stage)
+    if timers:
+        for rid in outside:
+            if rid in timers:
+                del timers[rid]
+    attributes = state.attributes
+    for t in inside:
+        if t.inactivity:
+            _arm_inactivity(t, state, at)
+        elif attributes.get(t.attribute) is None:
             if t.id in timers:
                 del timers[t.id]
-        elif t.inactivity:
-            _arm_inactivity(t, state, at)
         else:
             _arm_date(t, state, at)
 

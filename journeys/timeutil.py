@@ -112,7 +112,7 @@ def yearly_date(anchor: date, year: int) -> date:
 def quiet_end(moment: datetime, start: time, end: time, tz: ZoneInfo) -> datetime | None:
     """If ``moment`` falls in the quiet hours [start, end) local, the instant they end."""
     local = moment.astimezone(tz)
-    clock = local.time().replace(tzinfo=None)
+    clock = local.time()  # naive (``timetz`` would keep the zone)
     if start == end:
         return None
     if start < end:
