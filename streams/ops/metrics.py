@@ -200,6 +200,9 @@ class Metrics:
         )  # fmt: skip
         self._scrape = _ScrapeCollector()
         r.register(self._scrape)
+        # labelled children by (metric, labels): ``labels()`` validates and locks on every
+        # call, a few microseconds an event; the label sets are bounded (PREFIX docs)
+        self._children: dict[tuple[Any, ...], Any] = {}
         self.set_known_event_types(known_event_types)
 
     def set_known_event_types(self, event_types: Iterable[str]) -> None:
@@ -234,6 +237,13 @@ class Metrics:
         for journey, v in definitions.items():
             self.definitions.labels(journey=journey, version=str(v)).set(1)
 
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def event_type_label(self, event_type: str | None) -> str:
         """The label for an event type: itself when known, else ``other``."""
         return event_type if event_type in self._event_types else ml.OTHER
@@ -242,7 +252,7 @@ class Metrics:
         """Count one consumed input event; ``outcome`` is processed, duplicate or late."""
         if outcome not in ml.CONSUMED_OUTCOMES or outcome == "dead_lettered":
             raise ValueError(f"unknown consumed outcome {outcome!r}; use dead_lettered()")
-        self.events_consumed.labels(self.event_type_label(event_type), outcome).inc()
+        self._child(self.events_consumed, self.event_type_label(event_type), outcome).inc()
 
     def dead_lettered(self, reason: str, event_type: str | None = None) -> None:
         """Count one message sent to the dead-letter topic with its reason code.
@@ -264,9 +274,9 @@ class Metrics:
         ``deliver_after``). Call it once the triggers are sent.
         """
         for trigger in outcome.triggers:
-            self.triggers_emitted.labels(journey, trigger.kind, trigger.priority).inc()
+            self._child(self.triggers_emitted, journey, trigger.kind, trigger.priority).inc()
             latency = (wall_now - trigger.cause_time).total_seconds()
-            self.trigger_latency.labels(journey).observe(max(latency, 0.0))
+            self._child(self.trigger_latency, journey).observe(max(latency, 0.0))
         for suppressed in outcome.suppressed:
             reason = suppressed.reason if suppressed.reason in ml.SUPPRESSION_REASONS else ml.OTHER
             self.triggers_suppressed.labels(journey, suppressed.trigger.kind, reason).inc()

@@ -71,10 +71,17 @@ class StageCounts:
         self.counts.clear()
 
     def update(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        counts = self.counts
         for journey, state in old.items():
-            self.counts.setdefault(journey, Counter())[state.get("stage", "?")] -= 1
+            stages = counts.get(journey)
+            if stages is None:
+                stages = counts[journey] = Counter()
+            stages[state.get("stage", "?")] -= 1
         for journey, state in new.items():
-            self.counts.setdefault(journey, Counter())[state.get("stage", "?")] += 1
+            stages = counts.get(journey)
+            if stages is None:
+                stages = counts[journey] = Counter()
+            stages[state.get("stage", "?")] += 1
 
     def current(self) -> dict[str, dict[str, int]]:
         """Customers per stage of each journey (stages with none left out)."""

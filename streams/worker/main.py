@@ -9,6 +9,7 @@ if that takes longer than ``JOURNEYS_SHUTDOWN_TIMEOUT_SECONDS`` the process exit
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import threading
@@ -65,6 +66,7 @@ def run(settings: Settings) -> int:
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
     admin.ensure_topics(settings)
     rt = create_app(settings)
+    tune_gc()
     log.info("worker settings: %s", settings.describe())
     Path(rt.app.conf.datadir).mkdir(parents=True, exist_ok=True)
     local_state.prepare_local_state(rt.app, settings)
@@ -101,6 +103,22 @@ def run(settings: Settings) -> int:
             local_state.mark_clean_shutdown(rt.app, settings)
         raise
     return 0
+
+
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Fewer, cheaper garbage collections: what the worker built at start (definitions,
+    compiled rules, faust's app) is frozen out of every later collection, and the young
+    generation is collected every 20,000 allocations instead of 700. Per event the
+    worker allocates a few hundred short-lived objects, nearly all freed by reference
+    counting; the default threshold ran a young collection every few events (about 10%
+    of the engine's time, measured with the collector off)."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def _arm_deadline(seconds: float) -> None:

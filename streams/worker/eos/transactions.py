@@ -41,11 +41,25 @@ class SourceTransactionManager(TransactionManager):
         group = self.app.assignor.group_for_topic(tp.topic)
         return f"{self.app.conf.id}-{group}-{tp.partition}"
 
+    _tids: dict[tuple[str, int], str | None] | None = None
+
     def _tid(self, topic: str, partition: int) -> str | None:
-        """The open transaction of ``topic``'s ``partition`` here, if there is one."""
+        """The open transaction of ``topic``'s ``partition`` here, if there is one.
+
+        The id of a source partition is kept until the next rebalance (topic groups are
+        decided by the assignment): it is looked up for every send."""
+        tids = self._tids
+        if tids is None:
+            tids = self._tids = {}
         try:
-            tid = self._transaction_of(TP(topic, partition))
-        except KeyError:  # a topic the app does not consume (triggers, dead letters)
+            tid = tids[(topic, partition)]
+        except KeyError:
+            try:
+                tid = self._transaction_of(TP(topic, partition))
+            except KeyError:  # a topic the app does not consume (triggers, dead letters)
+                tid = None
+            tids[(topic, partition)] = tid
+        if tid is None:
             return None
         producers = self._kafka._transaction_producers  # noqa: SLF001  faust's producer per transaction, no public lookup
         return tid if tid in producers else None
@@ -86,6 +100,8 @@ class SourceTransactionManager(TransactionManager):
         """Stop the producer of every partition no longer active here, then start
         those of the active ones (finding 7).
 
+        Forgets the transactional ids looked up so far (the topic groups may change).
+
         faust stops only the producers of revoked partitions that are not standbys
         here; but the old owner of a partition is usually its standby (the assignor
         lists the source partitions of a standby too), so its producer stayed, in a
@@ -93,6 +109,7 @@ class SourceTransactionManager(TransactionManager):
         worker died), faust reused that fenced producer: every send failed with
         ``ProducerFenced`` and the worker crashed.
         """
+        self._tids = None
         active = self._tps_to_transactional_ids(assigned)  # standbys left out
         producers = self._kafka._transaction_producers  # noqa: SLF001  faust's producer per transaction, no public list
         stale = sorted(tid for tid in producers if tid not in active)
