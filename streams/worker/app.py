@@ -31,7 +31,7 @@ from streams.settings import Settings
 from streams.worker import eos, faust_codec, journey_agent, probes, views, wakeups
 from streams.worker.config import faust_config
 from streams.worker.customers import CustomerStore
-from streams.worker.outputs import Outputs, ProducerSink, Sink
+from streams.worker.outputs import BatchedSink, Outputs, ProducerSink, Sink
 from streams.worker.runtime import Clocks, Engine, Runtime
 from streams.worker.timer_index import TimerIndex
 
@@ -43,12 +43,24 @@ def load_definitions(settings: Settings) -> list[Journey]:
     return [journeys.default_journey()]
 
 
-def outputs(app: faust.App, specs: Mapping[str, TopicSpec], sinks: Mapping[str, Sink]) -> Outputs:
-    """A sink per output role: the one given in ``sinks``, else the app's producer."""
+def outputs(
+    app: faust.App, specs: Mapping[str, TopicSpec], sinks: Mapping[str, Sink] | None
+) -> Outputs:
+    """A sink per output role: those given in ``sinks`` (tests: nothing goes to Kafka),
+    else each role's topic through the app's batched output, sent once per batch."""
+    if sinks:
+        given = dict(sinks)
 
-    def sink(role: str) -> Sink:
-        given = sinks.get(role)
-        return given if given is not None else ProducerSink(app, specs[role].name)
+        def sink(role: str) -> Sink:
+            return given.get(role) or ProducerSink(app, specs[role].name)
+
+        batched = None
+    else:
+        batched = eos.attach_batched_output(app)
+
+        def sink(role: str) -> Sink:
+            spec = specs[role]
+            return BatchedSink(batched, spec.name, spec.partitions or 1)
 
     return Outputs(
         keyed=sink("keyed"),
@@ -56,6 +68,7 @@ def outputs(app: faust.App, specs: Mapping[str, TopicSpec], sinks: Mapping[str, 
         triggers=sink("triggers"),
         families={f: sink(f"triggers.{f}") for f in TRIGGER_FAMILIES},
         deadletters=sink("deadletters"),
+        batched=batched,
     )
 
 
@@ -101,7 +114,7 @@ def create_app(
         app=app,
         specs=specs,
         journey_input=journey_input(app, specs),
-        out=outputs(app, specs, sinks or {}),
+        out=outputs(app, specs, sinks),
         customers=CustomerStore(
             customers, defs, settings.state_cache_size, current=faust.current_event
         ),

@@ -146,13 +146,15 @@ async def handle(rt: Runtime, event: EventT[Any]) -> None:
 
 
 async def process(rt: Runtime, batch: Sequence[EventT[Any]]) -> None:
-    """One batch: each event acting for itself, then the state writes, once per key.
+    """One batch: each event acting for itself, then the state writes, once per key, and
+    everything the batch produced, one record batch per partition.
 
     Call under the agents' lock; the caller records the batch finished after this."""
     for event in batch:
         with acting_for(event):
             await contained(rt, event)
     rt.customers.flush(acting_for)
+    await rt.out.flush()
 
 
 async def contained(rt: Runtime, event: EventT[Any]) -> None:

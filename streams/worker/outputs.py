@@ -24,6 +24,8 @@ import faust
 from schemas import codec
 from schemas.deadletters import Rejection, dead_letter
 from schemas.triggers import Trigger
+from streams.kafka.keys import partition_for
+from streams.worker.eos.produce import BatchedOutput
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,26 @@ class ProducerSink:
         return await producer.send(self.topic, raw_key, data, partition, None, None)
 
 
+class BatchedSink:
+    """A topic whose records wait in the app's :class:`BatchedOutput` until the end of
+    the agent batch (:meth:`Outputs.flush`): str keys as UTF-8, values as JSON bytes,
+    partitioned like Kafka's default partitioner unless given."""
+
+    def __init__(self, batched: BatchedOutput, topic: str, partitions: int) -> None:
+        self.batched = batched
+        self.topic = topic
+        self.partitions = partitions
+
+    async def send(
+        self, *, key: Any = None, value: Any = None, partition: int | None = None
+    ) -> Any:
+        data = value if isinstance(value, bytes) or value is None else codec.dumps(value)
+        raw_key = key.encode() if isinstance(key, str) else key
+        if partition is None:
+            partition = partition_for(raw_key or b"", self.partitions)
+        self.batched.add(self.topic, partition, raw_key, data)
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a rejected input came from (a dead letter says so)."""
@@ -84,6 +106,12 @@ class Outputs:
     triggers: Sink  # every trigger
     families: Mapping[str, Sink]  # one trigger topic per family
     deadletters: Sink
+    batched: BatchedOutput | None = None  # where the sinks' records wait, if they do
+
+    async def flush(self) -> None:
+        """Send what the sinks kept back (the end of an agent batch or a timer tick)."""
+        if self.batched is not None:
+            await self.batched.flush()
 
     async def send_triggers(self, triggers: Sequence[Trigger]) -> None:
         """Each trigger to the all-triggers topic and to its family's, keyed by customer."""

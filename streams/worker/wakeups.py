@@ -90,6 +90,7 @@ async def tick(rt: Runtime) -> int:
                 wakeup = Wakeup(customer_id=customer, at=watermark)
                 await rt.out.wakeups.send(key=customer, value=wakeup, partition=partition)
                 sent += 1
+        await rt.out.flush()
     rt.metrics.woken("topic", sent)
     publish_timers(rt, wall_now, watermarks)
     for journey, counts in rt.customers.stages.current().items():

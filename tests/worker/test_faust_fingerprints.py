@@ -175,8 +175,34 @@ PINS: tuple[Pin, ...] = (
     Pin(
         f"{COLLECTION}.send_changelog",
         "78a5e11370efe43a778ec66489b1066392d5fc2c8349faf6861fe475c608075f",
-        "TrackedTable.send_changelog tracks the future it returns in Guard (finding 2); "
-        "every changelog write must still go through it.",
+        "TrackedTable.send_changelog hands the record to the batched output (produce.py) "
+        "or calls it and tracks the future in Guard (finding 2); every changelog write "
+        "must still go through it, and its serializer arguments must keep their meaning.",
+    ),
+    Pin(
+        f"{COLLECTION}._on_changelog_sent",
+        "146c7ea5c7530a94ff7c6a74d8c72a671f2ac325fdbd98cbceeee130125a36ae",
+        "TrackedTable._persisted does what it does for a batched changelog record "
+        "(persist_offset_on_commit under exactly-once, else set_persisted_offset): if it "
+        "changes, copy the change.",
+    ),
+    Pin(
+        f"{DRIVER}:Producer._ensure_producer",
+        "04016bd22147281a42b5cbefd9b73e35544ae7528418a221b72cc13e93224d13",
+        "produce.py BatchedOutput sends a batch outside a transaction through the aiokafka "
+        "producer it returns.",
+        ("_ensure_producer",),
+    ),
+    Pin(
+        "aiokafka.producer.producer:AIOKafkaProducer.send_batch",
+        "ff8d65b595170b0e849316913c5c852b49278d292d13fafcd73039271eccfdf2",
+        "produce.py BatchedOutput: a record batch must join the producer's transaction "
+        "(the accumulator's add_batch adds the partition to it) like a single send.",
+    ),
+    Pin(
+        "aiokafka.producer.producer:AIOKafkaProducer.create_batch",
+        "86ae801b347c9d62c45c11e1fc4d1617de144967a9d7388fb5921e346fa577e3",
+        "produce.py BatchedOutput builds each partition's batch with it.",
     ),
     Pin(
         f"{COLLECTION}.on_rebalance",
@@ -376,7 +402,7 @@ def private_names_used_by_eos() -> set[str]:
     return (accessed | overrides) - own
 
 
-OWN_INSTANCE_ATTRIBUTES = {"_lock", "_event", "_token"}  # Guard's and acting_for's, set in __init__
+OWN_INSTANCE_ATTRIBUTES = {"_lock", "_event", "_token", "_groups", "_tids"}  # Guard's and acting_for's, set in __init__
 
 
 def eos_classes() -> list[type]:

@@ -24,11 +24,14 @@ import faust
 from streams.worker.eos.consumer import StableOffsetConsumer, StableOffsetConsumerThread
 from streams.worker.eos.current import acting_for
 from streams.worker.eos.guard import Guard, guard_of
+from streams.worker.eos.produce import BatchedOutput
+from streams.worker.eos.produce import attach as attach_batched_output
 from streams.worker.eos.recovery import SeekFirstRecovery, SeekFirstTableManager
 from streams.worker.eos.tables import TrackedTable, drop_local_partitions
 from streams.worker.eos.transactions import SourceTransactionManager
 
 __all__ = [
+    "BatchedOutput",
     "Guard",
     "SeekFirstRecovery",
     "SeekFirstTableManager",
@@ -37,6 +40,7 @@ __all__ = [
     "StableOffsetConsumerThread",
     "TrackedTable",
     "acting_for",
+    "attach_batched_output",
     "drop_local_partitions",
     "guard_of",
     "install",

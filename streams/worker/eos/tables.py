@@ -21,11 +21,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from faust.serializers import codecs
 from faust.stores.rocksdb import Store as RocksDBStore
 from faust.tables.table import Table
 from faust.types import TP
 
 from streams.worker.eos.guard import guard_of
+from streams.worker.eos.produce import batched_of
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +68,45 @@ class TrackedTable(Table[Any, Any]):
         self._active = active
         await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
 
-    def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
-        fut = super().send_changelog(*args, **kwargs)
-        guard_of(self.app).track(fut)
-        return fut
+    def send_changelog(
+        self,
+        partition: int | None,
+        key: Any,
+        value: Any,
+        key_serializer: Any = None,
+        value_serializer: Any = None,
+    ) -> Any:
+        """The changelog record of a write: into the app's batched output when it has one
+        (sent with the rest of the agent batch), else faust's way, tracked."""
+        batched = batched_of(self.app)
+        if batched is None or partition is None:
+            fut = super().send_changelog(partition, key, value, key_serializer, value_serializer)
+            guard_of(self.app).track(fut)
+            return fut
+        raw_key = codecs.dumps(key_serializer or self.key_serializer, key)
+        serializer = value_serializer or self.value_serializer
+        raw_value = None if value is None else codecs.dumps(serializer, value)
+        topic = self.changelog_topic.get_topic_name()
+        batched.add(topic, partition, raw_key, raw_value, on_sent=self._persisted)
+        return _Queued(partition)
+
+    def _persisted(self, tp: TP, offset: int) -> None:
+        """A changelog record is acknowledged: what faust's ``_on_changelog_sent`` does
+        (under exactly-once the store persists the offset when the partition commits)."""
+        if self.app.in_transaction:
+            self.app.tables.persist_offset_on_commit(self.data, tp, offset)
+        else:
+            self.data.set_persisted_offset(tp, offset)
+
+
+class _Queued:
+    """What faust's ``on_key_set`` reads of a changelog send: ``.message.partition``."""
+
+    __slots__ = ("message", "partition")
+
+    def __init__(self, partition: int) -> None:
+        self.message = self
+        self.partition = partition
 
 
 def drop_local_partitions(table: Any, partitions: Iterable[int]) -> None:
