@@ -23,7 +23,7 @@ from pathlib import Path
 from streams.demo.view import dead_letters_match, summary
 from streams.ops.processes import free_port, stop_process
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
 _STAGE = re.compile(r'^journeys_stage_customers\{[^}]*stage="([^"]+)"[^}]*\}\s+(\S+)', re.M)
 

@@ -65,3 +65,10 @@ def test_summary_funnel_and_mismatch_mark():
     assert "invalid_json                 1 / 1     ok" in text
     assert "naive_timestamp              0 / 1     MISMATCH" in text
     assert text.endswith("metrics were at http://127.0.0.1:1/metrics")
+
+
+def test_the_demo_finds_the_repository_and_its_broker_script() -> None:
+    from streams.demo import cli
+
+    assert (cli.REPO_ROOT / "pyproject.toml").is_file()
+    assert cli.KAFKA_SH.is_file()
