@@ -57,8 +57,9 @@ async def run(
             ticks += 1
             now = time.monotonic()
             committed = await asyncio.to_thread(offsets.committed, settings.app_id)
-            # the journey stage's progress: its committed input (transaction markers included)
-            processed = sum(n for tp, n in committed.items() if tp.topic == keyed)
+            # the journey agent's progress: the touchpoints it committed (each read once,
+            # processed where it was read or re-keyed; the source writes no markers)
+            processed = sum(n for tp, n in committed.items() if tp.topic == touchpoints)
             state.tick(now, processed)
             if ticks % 2 == 0:
                 state.live_stages = await asyncio.to_thread(scrape, metrics_url) or {}
