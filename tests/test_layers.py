@@ -136,3 +136,33 @@ def test_the_checks_see_the_imports() -> None:
     assert "schemas.segment" in GRAPH["schemas.decode"]  # from schemas import segment
     assert "schemas" not in GRAPH["schemas.decode"]
     assert "streams.worker.links" in GRAPH["streams.worker.journey_agent"]
+
+
+def package_of(module: str) -> str:
+    """The room a module is in: ``streams.<sub-package>``, else its top package."""
+    parts = module.split(".")
+    if parts[0] == "streams" and len(parts) > 2:
+        return ".".join(parts[:2])
+    return parts[0] if parts[0] != "streams" or len(parts) == 1 else "streams"
+
+
+def main() -> None:
+    """Print the import graph between packages and every module-level cycle:
+    ``python -m tests.test_layers``."""
+    edges: dict[tuple[str, str], int] = {}
+    for mod, targets in sorted(GRAPH.items()):
+        for target in targets:
+            if target in GRAPH and package_of(target) != package_of(mod):
+                pair = (package_of(mod), package_of(target))
+                edges[pair] = edges.get(pair, 0) + 1
+    for (src, dst), n in sorted(edges.items()):
+        print(f"{src:>18} -> {dst:<18} {n:3d} imports")
+    try:
+        test_no_import_cycle()
+        print("no module-level import cycle")
+    except AssertionError as exc:
+        print(f"cycles: {exc}")
+
+
+if __name__ == "__main__":
+    main()
