@@ -9,25 +9,40 @@
 #   kafka.sh status             exit 0 if running and reachable, else 1
 #   kafka.sh logs [-f]          show (or follow) the broker log
 #   kafka.sh bootstrap          print 127.0.0.1:PORT
+#   kafka.sh client-env         print the JOURNEYS_* settings a client needs
 #
-# Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1),
-# KAFKA_STATE_DIR (<repo>/var/kafka), KAFKA_HEAP (-Xms256m -Xmx768m, <= 1 GiB),
-# KAFKA_START_TIMEOUT (60 s), KAFKA_STOP_TIMEOUT (20 s).
+# Environment: KAFKA_SECURITY (plaintext; sasl_ssl: a separate broker with a
+# SASL/SCRAM-SHA-512 over TLS listener, see sasl_ssl.sh), KAFKA_PORT (9092;
+# sasl_ssl 9096), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_STATE_DIR
+# (<repo>/var/kafka; sasl_ssl <repo>/var/kafka-sasl_ssl), KAFKA_LIB_DIR
+# (KAFKA_STATE_DIR/lib; sasl_ssl <repo>/var/kafka/lib, the default broker's),
+# KAFKA_HEAP (-Xms256m -Xmx768m, <= 1 GiB), KAFKA_START_TIMEOUT (60 s),
+# KAFKA_STOP_TIMEOUT (20 s); with sasl_ssl also KAFKA_SASL_USER (journeys) and
+# KAFKA_SASL_PASSWORD_FILE (KAFKA_STATE_DIR/client.password, made when missing).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd -P)"
 POM="$SCRIPT_DIR/pom.xml"
 
-KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_SECURITY="${KAFKA_SECURITY:-plaintext}"
+case "$KAFKA_SECURITY" in
+    plaintext) default_port=9092 default_state="$REPO_ROOT/var/kafka" default_lib="" ;;
+    sasl_ssl) default_port=9096 default_state="$REPO_ROOT/var/kafka-sasl_ssl"
+              default_lib="$REPO_ROOT/var/kafka/lib" ;;
+    *) echo "kafka.sh: error: KAFKA_SECURITY must be plaintext or sasl_ssl, got '$KAFKA_SECURITY'" >&2
+       exit 1 ;;
+esac
+KAFKA_PORT="${KAFKA_PORT:-$default_port}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
-KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-$REPO_ROOT/var/kafka}"
+KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-$default_state}"
+KAFKA_LIB_DIR="${KAFKA_LIB_DIR:-${default_lib:-$KAFKA_STATE_DIR/lib}}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xms256m -Xmx768m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-20}"
 HOST=127.0.0.1
 
-LIB_DIR="$KAFKA_STATE_DIR/lib"
+LIB_DIR="$KAFKA_LIB_DIR"
 DATA_DIR="$KAFKA_STATE_DIR/data"
 LOG_DIR="$KAFKA_STATE_DIR/logs"
 CONF_DIR="$KAFKA_STATE_DIR/config"
@@ -55,6 +70,12 @@ need_int KAFKA_STOP_TIMEOUT "$KAFKA_STOP_TIMEOUT"
     die "KAFKA_PORT and KAFKA_CONTROLLER_PORT must differ ($KAFKA_PORT)"
 
 BOOTSTRAP="$HOST:$KAFKA_PORT"
+PROBE_ENV=()      # what the readiness probe needs besides the address (sasl_ssl.sh)
+SCRAM_ARGS=()     # SCRAM users to create when formatting (sasl_ssl.sh)
+if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then
+    # shellcheck source=deploy/kafka/sasl_ssl.sh
+    . "$SCRIPT_DIR/sasl_ssl.sh"
+fi
 
 ensure_dirs() { mkdir -p "$KAFKA_STATE_DIR" "$LOG_DIR" "$CONF_DIR"; }
 
@@ -110,20 +131,31 @@ client_probe() {
     py="$(python_bin)"
     [[ -n "$py" ]] || return 2
     "$py" -c 'import kafka' 2>/dev/null || return 2
-    timeout "$(($1 + 15))" "$py" - "$BOOTSTRAP" "$PROBE_TOPIC" "$1" >>"$SERVER_LOG.probe" 2>&1 <<'PY'
-import sys, time, warnings
+    # the security settings travel in the environment (sasl_ssl.sh), never in argv
+    env "${PROBE_ENV[@]}" timeout "$(($1 + 15))" "$py" - "$BOOTSTRAP" "$PROBE_TOPIC" "$1" \
+        >>"$SERVER_LOG.probe" 2>&1 <<'PY'
+import os, sys, time, warnings
 warnings.simplefilter("ignore")
 from kafka import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
 
 bootstrap, topic, budget = sys.argv[1], sys.argv[2], float(sys.argv[3])
+security = {}
+if os.environ.get("KAFKA_SH_PROBE_PROTOCOL", "PLAINTEXT") != "PLAINTEXT":
+    with open(os.environ["KAFKA_SH_PROBE_PASSWORD_FILE"]) as f:
+        password = f.readline().strip()
+    security = dict(security_protocol=os.environ["KAFKA_SH_PROBE_PROTOCOL"],
+                    ssl_cafile=os.environ["KAFKA_SH_PROBE_CAFILE"],
+                    sasl_mechanism=os.environ["KAFKA_SH_PROBE_MECHANISM"],
+                    sasl_plain_username=os.environ["KAFKA_SH_PROBE_USER"],
+                    sasl_plain_password=password)
 deadline = time.monotonic() + budget
 last = None
 while True:
     admin = None
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="kafka.sh-probe",
-                                 request_timeout_ms=5000, bootstrap_timeout_ms=5000)
+                                 request_timeout_ms=5000, bootstrap_timeout_ms=5000, **security)
         try:
             admin.create_topics({topic: {"num_partitions": 1, "replication_factor": 1}},
                                 timeout_ms=5000)
@@ -154,16 +186,26 @@ PY
 
 pom_sum() { sha256sum "$POM" | cut -d' ' -f1; }
 
+fetched() { # sum -> 0 when LIB_DIR holds the jars of this pom.xml
+    [[ -f "$STAMP" && "$(cat "$STAMP")" == "$1" ]] && compgen -G "$LIB_DIR/kafka_2.13-*.jar" >/dev/null
+}
+
 cmd_fetch() {
     ensure_dirs
     local sum
     sum="$(pom_sum)"
-    if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$sum" ]] && compgen -G "$LIB_DIR/kafka_2.13-*.jar" >/dev/null; then
-        return 0
+    fetched "$sum" && return 0
+    # LIB_DIR may be shared by several state dirs (sasl_ssl uses the default broker's):
+    # one fetch at a time, on a lock of its own (fd 8, closed before the JVM starts)
+    mkdir -p "$(dirname "$LIB_DIR")"
+    exec 8>"$LIB_DIR.lock"
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 900 8 || die "another kafka.sh holds $LIB_DIR.lock for over 900 s"
     fi
+    if fetched "$sum"; then exec 8>&-; return 0; fi
     command -v mvn >/dev/null 2>&1 || die "mvn not found on PATH (needed once to fetch the Kafka jars)"
     say "fetching Kafka jars from Maven Central into $LIB_DIR (once) ..."
-    local tmp="$KAFKA_STATE_DIR/lib.tmp.$$"
+    local tmp="$LIB_DIR.tmp.$$"
     rm -rf "$tmp"
     # pom packaging: copy-dependencies creates no target/ next to the pom
     if ! timeout 900 mvn -B -q -Dstyle.color=never -f "$POM" \
@@ -176,6 +218,7 @@ cmd_fetch() {
     echo "$sum" >"$tmp/.fetched"
     rm -rf "$LIB_DIR"
     mv "$tmp" "$LIB_DIR"
+    exec 8>&-
 }
 
 # --- config --------------------------------------------------------------
@@ -201,15 +244,24 @@ check_heap() { # refuse an -Xmx above 1 GiB
     [[ "$mib" -le 1024 ]] || die "KAFKA_HEAP $x exceeds 1 GiB"
 }
 
-write_config() {
-    cat >"$SERVER_PROPS" <<EOF
-# written by deploy/kafka/kafka.sh on every start; edit the script, not this file
-process.roles=broker,controller
-node.id=1
+listener_config() { # the client and inter-broker listener (PLAINTEXT; sasl_ssl.sh's otherwise)
+    if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then sasl_ssl_listener_config; return; fi
+    cat <<EOF
 listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
+EOF
+}
+
+write_config() {
+    # sasl_ssl: the file holds the keystore and inter-broker passwords
+    rm -f "$SERVER_PROPS"; (umask 077; : >"$SERVER_PROPS")
+    cat >"$SERVER_PROPS" <<EOF
+# written by deploy/kafka/kafka.sh on every start; edit the script, not this file
+process.roles=broker,controller
+node.id=1
+$(listener_config)
 controller.listener.names=CONTROLLER
 controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
 log.dirs=$DATA_DIR
@@ -341,7 +393,7 @@ cmd_start() {
             die "--clean given but the broker is running (pid $pid); run 'kafka.sh stop' first"
         fi
         wait_ready "$pid"
-        say "already running (pid $pid) at $BOOTSTRAP (log: $SERVER_LOG)"
+        say "already running (pid $pid) at $BOOTSTRAP$(security_summary) (log: $SERVER_LOG)"
         return 0
     fi
     rm -f "$PID_FILE"
@@ -360,6 +412,7 @@ cmd_start() {
         say "--clean: wiping $DATA_DIR"
         rm -rf "$DATA_DIR"
     fi
+    if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then sasl_ssl_prepare "$clean"; fi
     mkdir -p "$DATA_DIR"
     write_config
 
@@ -381,7 +434,7 @@ cmd_start() {
             die "StorageTool random-uuid failed"
         [[ -n "$cluster_id" ]] || die "StorageTool random-uuid printed nothing"
         timeout 120 java -Xmx256m "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format \
-            -t "$cluster_id" -c "$SERVER_PROPS" >>"$SERVER_LOG" 2>&1 ||
+            -t "$cluster_id" -c "$SERVER_PROPS" "${SCRAM_ARGS[@]}" >>"$SERVER_LOG" 2>&1 ||
             die "formatting storage in $DATA_DIR failed"
     fi
 
@@ -397,7 +450,20 @@ cmd_start() {
     fi
 
     wait_ready "$pid" 1
-    say "started (pid $pid) at $BOOTSTRAP (log: $SERVER_LOG)"
+    if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then sasl_ssl_client_env >"$CLIENT_ENV"; fi
+    say "started (pid $pid) at $BOOTSTRAP$(security_summary) (log: $SERVER_LOG)"
+}
+
+security_summary() { # " (SASL_SSL, ...)" for sasl_ssl, nothing for plaintext
+    if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then printf ' (%s)' "$(sasl_ssl_summary)"; fi
+}
+
+cmd_client_env() {
+    if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then
+        sasl_ssl_client_env
+    else
+        printf '%s\n' "JOURNEYS_BOOTSTRAP_SERVERS=$BOOTSTRAP" "JOURNEYS_SECURITY_PROTOCOL=PLAINTEXT"
+    fi
 }
 
 cmd_stop() {
@@ -442,7 +508,7 @@ cmd_logs() {
 }
 
 usage() {
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
 }
 
 main() {
@@ -455,6 +521,7 @@ main() {
         status) cmd_status ;;
         logs) cmd_logs "$@" ;;
         bootstrap) echo "$BOOTSTRAP" ;;
+        client-env) cmd_client_env ;;
         -h|--help|help) usage ;;
         *) usage >&2; exit 2 ;;
     esac

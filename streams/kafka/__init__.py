@@ -1,5 +1,6 @@
 """Every Kafka client that is not the faust worker: topic creation (:mod:`~streams.kafka.admin`),
 reading a topic by key or time (:mod:`~streams.kafka.reader`), the default partitioner
 (:mod:`~streams.kafka.keys`), client arguments from Settings
-(:mod:`~streams.kafka.config`). Nothing here imports faust or the worker.
+(:mod:`~streams.kafka.config`), and why a connection fails, in one line
+(:mod:`~streams.kafka.preflight`). Nothing here imports faust or the worker.
 """

@@ -3,6 +3,12 @@
 faust creates only its own internal topics (table changelogs); every topic of the
 registry is created here, before the worker starts, with its partitions, cleanup
 policy and retention.
+
+This is the worker's first contact with Kafka, so it is where wrong settings show:
+:mod:`~streams.kafka.preflight` checks the connection first (a rejected password or a
+protocol that does not match the listener fails at once, an unreachable broker is
+retried until the timeout) and every failure, the admin client's included, becomes one
+:class:`~streams.kafka.preflight.KafkaUnavailable` naming its cause.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.topics import TopicSpec, topic_specs
+from streams.kafka.preflight import KafkaUnavailable, check, describe, servers_text
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,7 +44,11 @@ def new_topic(spec: TopicSpec, replication_factor: int) -> NewTopic:
 def ensure_topics(
     settings: Settings, specs: Iterable[TopicSpec] | None = None, timeout_s: float = 30.0
 ) -> list[str]:
-    """Create the registry's topics that do not exist yet; returns the names created."""
+    """Create the registry's topics that do not exist yet; returns the names created.
+
+    Raises :class:`KafkaUnavailable` (one line: the servers and the cause) when Kafka
+    cannot be used with these settings within ``timeout_s``.
+    """
     wanted = list(
         specs if specs is not None else topic_specs(settings.topic_prefix, settings.partitions)
     )
@@ -46,6 +57,23 @@ def ensure_topics(
         "client_id": f"{settings.app_id}-admin",
         "request_timeout_ms": int(timeout_s * 1000),
     }
+    waited = check(config, timeout_s=timeout_s, on_retry=_waiting)
+    if waited:  # the other change of state, one line as well
+        log.info("reached Kafka at %s after %.0f s", servers_text(config), waited)
+    try:
+        return _create_missing(config, wanted, settings.replication_factor, timeout_s)
+    except KafkaError as exc:  # the broker went away or refused a request after the check
+        cause = f"creating topics failed: {describe(exc)}"
+        raise KafkaUnavailable(servers_text(config), cause, permanent=False) from exc
+
+
+def _waiting(error: KafkaUnavailable, seconds_left: float) -> None:
+    log.warning("%s; retrying for up to %.0f s", error, seconds_left)
+
+
+def _create_missing(
+    config: dict[str, Any], wanted: list[TopicSpec], replication_factor: int, timeout_s: float
+) -> list[str]:
     admin = KafkaAdminClient(**config)
     try:
         existing = set(admin.list_topics())
@@ -54,7 +82,7 @@ def ensure_topics(
         for spec in missing:
             try:
                 admin.create_topics(
-                    [new_topic(spec, settings.replication_factor)],
+                    [new_topic(spec, replication_factor)],
                     timeout_ms=int(timeout_s * 1000),
                 )
                 created.append(spec.name)

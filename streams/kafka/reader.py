@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from streams.kafka.keys import partition_for
+from streams.kafka.preflight import attempt
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(records_scanned, records_to_scan)`` while reading."""
@@ -65,7 +66,9 @@ class KafkaReader:
 
     ``config`` holds the connection and security arguments (``bootstrap_servers`` and
     what ``Settings.kafka_python_config()`` returns; aiokafka takes the same names).
-    Opening fails with ``KafkaReadError`` within about ``timeout_s``.
+    Opening fails with ``KafkaReadError`` within about ``timeout_s``, its message naming
+    the cause found by :mod:`~streams.kafka.preflight` (aiokafka says only "Unable to
+    bootstrap" whether the broker is down, rejected the password or speaks TLS).
     """
 
     def __init__(self, config: dict[str, Any], *, timeout_s: float = 10.0) -> None:
@@ -94,8 +97,19 @@ class KafkaReader:
         try:
             self._run(self._consumer.start())
         except (KafkaError, OSError, TimeoutError) as exc:
+            cause = self._diagnose(config)
             self.close()
-            raise KafkaReadError(f"cannot reach Kafka at {_servers(self.servers)}: {exc}") from exc
+            message = (
+                str(cause) if cause else f"cannot reach Kafka at {_servers(self.servers)}: {exc}"
+            )
+            raise KafkaReadError(message) from exc
+
+    def _diagnose(self, config: dict[str, Any]) -> Exception | None:
+        """Why the consumer could not start, in one line, or None when unknown."""
+        try:
+            return self._run(attempt(config, timeout_s=min(self.timeout_s, 5.0)))
+        except Exception:  # the diagnosis is a courtesy: never hide the original failure
+            return None
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self._loop.run_until_complete(asyncio.wait_for(coro, self.timeout_s))

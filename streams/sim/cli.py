@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from schemas.topics import by_role, topic_specs
+from streams.kafka import preflight
 from streams.kafka.config import producer_config
 from streams.settings import Settings
 from streams.sim.formats import FORMATS
@@ -88,7 +89,13 @@ def main(args: argparse.Namespace) -> int:
         overrides = {"bootstrap_servers": args.bootstrap_servers} if args.bootstrap_servers else {}
         settings = Settings(**overrides)
         topic = args.topic or by_role(topic_specs(settings.topic_prefix))["touchpoints"].name
-        stats = asyncio.run(produce(messages, topic, producer_config(settings), args.rate))
+        config = producer_config(settings)
+        try:
+            preflight.check(config, retry=False)
+        except preflight.KafkaUnavailable as exc:
+            print(f"simulate: {exc}", file=sys.stderr)
+            return 2
+        stats = asyncio.run(produce(messages, topic, config, args.rate))
         where = f"{topic} on {settings.bootstrap_servers}"
     elif args.output == "-":
         stats = write_lines(messages, sys.stdout.buffer)

@@ -4,6 +4,10 @@ Options override the ``JOURNEYS_*`` environment variables named in their help, w
 override the settings file (``--settings FILE``, see :mod:`streams.settings`). SIGTERM
 (or SIGINT) stops the worker gracefully: faust commits, flushes and leaves the group;
 if that takes longer than ``JOURNEYS_SHUTDOWN_TIMEOUT_SECONDS`` the process exits anyway.
+
+Exit codes: 0 after a graceful stop; 2 when Kafka cannot be used at start (one error
+line names the cause: refused, wrong credentials, untrusted certificate, a security
+protocol that does not match the listener); 3 when the graceful stop ran out of time.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 from streams.settings import ENV_PREFIX, Settings
 
 log = logging.getLogger(__name__)
+
+EXIT_KAFKA_UNAVAILABLE = 2
 
 # (option, settings field, help); type conversions are left to the settings model
 OPTIONS: tuple[tuple[str, str, str], ...] = (
@@ -55,16 +61,22 @@ def run(settings: Settings) -> int:
     import prometheus_client
 
     from streams.kafka import admin
+    from streams.kafka.preflight import KafkaUnavailable
     from streams.ops.logs import configure_logging, logging_config
     from streams.worker import local_state
     from streams.worker.app import create_app
 
     # the same configuration faust's worker applies, already for what happens before it
-    configure_logging(settings.log_level, settings.log_format)
+    secrets = _secrets(settings)
+    configure_logging(settings.log_level, settings.log_format, secrets)
     # no ``*_created`` gauge beside every counter and histogram: in the text format each
     # is one more series per label set for Prometheus to store, and nothing reads them
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
-    admin.ensure_topics(settings)
+    try:
+        admin.ensure_topics(settings)
+    except KafkaUnavailable as exc:
+        log.error("%s", exc)
+        return EXIT_KAFKA_UNAVAILABLE
     rt = create_app(settings)
     tune_gc()
     log.info("worker settings: %s", settings.describe())
@@ -89,7 +101,7 @@ def run(settings: Settings) -> int:
     worker = BoundedWorker(
         rt.app,
         loglevel=settings.log_level,
-        logging_config=logging_config(settings.log_level, settings.log_format),
+        logging_config=logging_config(settings.log_level, settings.log_format, secrets),
         redirect_stdouts=False,
         override_logging=True,
     )
@@ -119,6 +131,11 @@ def tune_gc() -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """The values no log line may show (Kafka clients log requests at debug level)."""
+    return [s.get_secret_value() for s in (settings.sasl_password, settings.ssl_key_password) if s]
 
 
 def _arm_deadline(seconds: float) -> None:

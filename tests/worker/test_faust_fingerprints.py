@@ -402,7 +402,9 @@ def private_names_used_by_eos() -> set[str]:
     return (accessed | overrides) - own
 
 
-OWN_INSTANCE_ATTRIBUTES = {"_lock", "_event", "_token", "_groups", "_tids"}  # Guard's and acting_for's, set in __init__
+# set in __init__ (or as class defaults) of Guard, acting_for, BatchedOutput and
+# SourceTransactionManager: eos's own
+OWN_INSTANCE_ATTRIBUTES = {"_lock", "_event", "_token", "_groups", "_tids"}
 
 
 def eos_classes() -> list[type]:
