@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -12,20 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.admin import NewTopic
-from kafka.errors import CoordinatorNotAvailableError, NotCoordinatorError, TopicAlreadyExistsError
+from kafka.errors import CoordinatorNotAvailableError, NotCoordinatorError
 
 from streams.settings import Settings
-
-
-def create_topics(settings: Settings, names: Iterable[str], partitions: int) -> None:
-    admin = KafkaAdminClient(**settings.kafka_python_config())
-    try:
-        for name in names:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics([NewTopic(name, partitions, settings.replication_factor)])
-    finally:
-        admin.close()
 
 
 class Offsets:

@@ -16,7 +16,9 @@ from typing import Any
 
 import orjson
 
-from streams.bench.outputs import Offsets, create_topics, peak_rss_bytes, percentile, read_outputs
+from schemas.topics import TopicSpec, by_role, topic_specs
+from streams.bench.outputs import Offsets, peak_rss_bytes, percentile, read_outputs
+from streams.kafka.admin import ensure_topics
 from streams.kafka.config import producer_config
 from streams.ops.processes import free_port, stop_process
 from streams.settings import Settings
@@ -74,9 +76,6 @@ def journeys_system(
     *,
     profile: Path | None = None,
 ) -> System:
-    from schemas.topics import by_role, topic_specs
-    from streams.kafka.admin import ensure_topics
-
     prefix = f"bench-{run_id}-journeys"
     data_dir = tempfile.mkdtemp(prefix="journeys-bench-")
     env = {
@@ -127,6 +126,23 @@ def profiled(profile: Path | None) -> list[str]:
     return ["-m", "cProfile", "-o", str(profile.resolve())]
 
 
+def passthrough_specs(names: list[str], partitions: int) -> list[TopicSpec]:
+    """The pass-through baselines' own topics, created by the one topic-creating function."""
+    return [
+        TopicSpec(
+            role=name,
+            name=name,
+            key="as produced",
+            message="benchmark record",
+            description="benchmark baseline topic",
+            producers=("bench",),
+            consumers=("bench",),
+            partitions=partitions,
+        )
+        for name in names
+    ]
+
+
 def passthrough_system(
     base: Settings, run_id: str, kind: str, partitions: int, logs: Path
 ) -> System:
@@ -135,6 +151,9 @@ def passthrough_system(
 
     def event_id(value: bytes) -> list[str]:
         return [orjson.loads(value)["event_id"]]
+
+    def setup() -> None:
+        ensure_topics(base, passthrough_specs([source, sink], partitions))
 
     return System(
         name=kind,
@@ -147,7 +166,7 @@ def passthrough_system(
         env={},
         cause_ids=event_id,
         log=logs / f"{name}.log",
-        setup=lambda: create_topics(base, [source, sink], partitions),
+        setup=setup,
     )
 
 
