@@ -107,7 +107,7 @@ def _apply(run: Run, event: TouchpointEvent) -> None:
             if matches_any(alternatives, event):
                 run.exit(cond.name, cond.reason, at)
                 break
-    rearm(run.d, s, s.clock)
+    rearm(run.d, s, s.clock, run.notes)
 
 
 def advance(
@@ -143,7 +143,7 @@ def _fire_due(run: Run, limit: datetime) -> None:
         run.fire(crule, due, cause, None)
         if watched is not None:
             _thresholds(run, watched, due, cause, None)
-        rearm(d, s, due)
+        rearm(d, s, due, run.notes)
     run.notes.append(f"stopped after {_MAX_FIRINGS} timer firings")  # pragma: no cover
 
 
@@ -296,4 +296,4 @@ def _adopt(run: Run) -> None:
         s.stage = d.initial_stage
     known = run.c.by_id
     s.timers = {k: v for k, v in s.timers.items() if k in known}
-    rearm(d, s, s.clock)
+    rearm(d, s, s.clock, run.notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from pydantic import JsonValue
@@ -9,7 +10,7 @@ from pydantic import JsonValue
 from journeys.definition import Journey
 from journeys.state import CustomerState
 from journeys.timers import rearm
-from journeys.values import combine
+from journeys.values import combine, integral
 
 
 def merge(definition: Journey, into: CustomerState, other: CustomerState) -> CustomerState:
@@ -32,7 +33,9 @@ def merge(definition: Journey, into: CustomerState, other: CustomerState) -> Cus
         elif (
             spec.merge == "sum" and isinstance(mine, int | float) and isinstance(value, int | float)
         ):
-            attrs[name] = mine + value
+            total = integral(mine + value)
+            if not (isinstance(total, float) and math.isinf(total)):  # else keep into's
+                attrs[name] = total
         elif spec.merge in ("max", "min"):
             attrs[name] = combine(spec.merge, mine, value, spec.type)
     take_other = into.stage == definition.initial_stage and other.stage != into.stage

@@ -3,6 +3,7 @@ being collected, and what a rule does when it fires (actions, trigger, guard rai
 
 from __future__ import annotations
 
+import math
 from bisect import insort
 from datetime import datetime
 
@@ -199,7 +200,11 @@ class Run:
                 if raw is not None and by is None:
                     self.notes.append(f"{rid}: {name}: {raw!r} is not a number, ignored")
             if by is not None:
-                self.change(rid, name, integral((number(s.attributes.get(name)) or 0) + by))
+                total = integral((number(s.attributes.get(name)) or 0) + by)
+                if isinstance(total, float) and not math.isfinite(total):
+                    self.notes.append(f"{rid}: {name}: adding {by!r} overflows, ignored")
+                    continue
+                self.change(rid, name, total)
         for name in crule.unset:
             self.change(rid, name, None)
         move_to = crule.move_to

@@ -12,6 +12,9 @@ recomputes them after anything that changed the state, at engine time ``at``:
   the date becomes known is stale and skipped (a renewal date set 5 days ahead does not
   fire its 30-day reminder).
 - yearly: the next anniversary (years after the date's own year), at or after ``at``.
+- a date whose due time cannot be computed within the calendar (the arithmetic leaves
+  years 1 to 9999, or the due time is at or after ``timeutil.LATEST_DUE``): not armed,
+  and a note (``timeutil.off_calendar_note``) is added to ``notes`` when given.
 
 ``state.fired[rule]`` holds the anchor of the last firing (inactivity: the time counted
 from; date: the due time), so each occurrence fires once. Stage filters are checked when
@@ -34,7 +37,16 @@ from typing import Any, TypeVar
 from journeys.compiled import CompiledRule, TimedRule, compiled
 from journeys.definition import Journey
 from journeys.state import CustomerState
-from journeys.timeutil import local_date, local_instant, parse_day, parse_instant, yearly_date, zone
+from journeys.timeutil import (
+    LATEST_DUE,
+    local_date,
+    local_instant,
+    off_calendar_note,
+    parse_day,
+    parse_instant,
+    yearly_date,
+    zone,
+)
 
 _MEMO_LIMIT = 50_000  # entries per memo of one rule; cleared (not evicted) beyond it
 V = TypeVar("V")
@@ -50,13 +62,20 @@ def candidate(
     return _candidate(t, state, at)
 
 
-def rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
+class _OffCalendar(Exception):
+    """A date rule's value gives no due time within the calendar (module docstring)."""
+
+
+def rearm(
+    definition: Journey, state: CustomerState, at: datetime, notes: list[str] | None = None
+) -> None:
     """Recompute ``state.timers`` (the working copy's own dict) at engine time ``at``.
 
     Every rule, every time (the decisions depend on ``at``): the rules outside the stage
     (most of them, most of the time) are only dropped, and a date rule whose attribute is
     not set has nothing to arm. Timers of the rules outside the stage go first, which
-    leaves the order of the others (the stored JSON's) as rule by rule."""
+    leaves the order of the others (the stored JSON's) as rule by rule. A date rule off
+    the calendar adds its note to ``notes`` (once)."""
     timers = state.timers
     if state.exited_at is not None:
         timers.clear()
@@ -74,7 +93,7 @@ def rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
             if t.id in timers:
                 del timers[t.id]
         else:
-            _arm_date(t, state, at)
+            _arm_date(t, state, at, notes)
 
 
 def _arm_inactivity(t: TimedRule, state: CustomerState, at: datetime) -> None:
@@ -99,10 +118,18 @@ def _arm_inactivity(t: TimedRule, state: CustomerState, at: datetime) -> None:
         timers[rid] = stored if stored is not None else at
 
 
-def _arm_date(t: TimedRule, state: CustomerState, at: datetime) -> None:
+def _arm_date(t: TimedRule, state: CustomerState, at: datetime, notes: list[str] | None) -> None:
     """The reference's decision for a date rule in its stages."""
     rid, timers = t.id, state.timers
-    due = _date_candidate(t, state, at)
+    try:
+        due = _date_candidate(t, state, at)
+    except _OffCalendar:
+        timers.pop(rid, None)
+        if notes is not None:
+            note = off_calendar_note(rid, t.attribute, state.attributes.get(t.attribute))
+            if note not in notes:
+                notes.append(note)
+        return
     if due is None or state.fired.get(rid) == due:
         timers.pop(rid, None)
     elif due >= at or timers.get(rid) == due:
@@ -126,7 +153,10 @@ def _candidate(
         else:
             base = last if last is not None else state.stage_entered_at
         return base + t.for_, base
-    due = _date_candidate(t, state, at)
+    try:
+        due = _date_candidate(t, state, at)
+    except _OffCalendar:
+        return None
     return None if due is None else (due, due)
 
 
@@ -134,8 +164,20 @@ _MISS: Any = object()
 
 
 def _date_candidate(t: TimedRule, state: CustomerState, at: datetime) -> datetime | None:
-    """The reference's date due time (its anchor is the same), memoized per raw value and
-    zone when the raw value is a string (equal keys of other types can differ)."""
+    """The reference's date due time (its anchor is the same); ``_OffCalendar`` when the
+    arithmetic leaves the calendar or the due time is not before ``LATEST_DUE``."""
+    try:
+        due = _date_due(t, state, at)
+    except (OverflowError, ValueError):  # datetime's limits: years 1 to 9999
+        raise _OffCalendar from None
+    if due is not None and due >= LATEST_DUE:
+        raise _OffCalendar
+    return due
+
+
+def _date_due(t: TimedRule, state: CustomerState, at: datetime) -> datetime | None:
+    """The due time, memoized per raw value and zone when the raw value is a string
+    (equal keys of other types can differ); may overflow."""
     raw = state.attributes.get(t.attribute)
     if raw is None:
         return None

@@ -1,6 +1,14 @@
 """Time values of definitions (durations, local times of day) and time-zone arithmetic.
 
 Pure functions of their arguments: nothing here reads the clock.
+
+The engine's calendar: event times lie in the contract's range (``schemas.events``,
+1970 to 2200), date rules are armed only before :data:`LATEST_DUE`, its end, and
+inactivity timers are an event time plus a definition's duration, so every instant the
+engine computes with stays thousands of years from ``datetime``'s limits.
+Attribute values are free-form, though: a date such as ``0001-01-02`` (minus an offset)
+or ``9999-12-31`` (next anniversary) gives no due time in that calendar; the rule is then
+not armed and the outcome says why (:func:`off_calendar_note`), never an exception.
 """
 
 from __future__ import annotations
@@ -12,6 +20,11 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+from schemas.events import LATEST_INSTANT
+
+LATEST_DUE = LATEST_INSTANT
+"""Date rules are armed only before this instant (no event time reaches it)."""
 
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 DURATION_PATTERN = r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"
@@ -88,6 +101,14 @@ def valid_zone(name: str | None) -> bool:
     return True
 
 
+def off_calendar_note(rule: str, attribute: str, raw: object) -> str:
+    """The note of a date rule whose attribute value gives no computable due time."""
+    return (
+        f"{rule}: {attribute}: {raw!r} gives no due time within the engine's calendar "
+        f"(before {LATEST_DUE:%Y-%m-%d}), not armed"
+    )
+
+
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of wall-clock ``at`` on ``day`` in ``tz``.
 
@@ -131,7 +152,8 @@ _MEMO_LIMIT = 50_000  # entries; cleared (not evicted) beyond it
 
 
 def parse_instant(value: Any) -> datetime | None:
-    """An ISO-8601 instant as UTC (naive means UTC); a bare date is midnight UTC.
+    """An ISO-8601 instant as UTC (naive means UTC); a bare date is midnight UTC; None when
+    it is not one or is beyond the calendar once in UTC.
 
     Texts are memoized: attributes such as ``last_seen_at`` are parsed at every event."""
     if isinstance(value, str):
@@ -156,7 +178,10 @@ def _parse_instant(value: Any) -> datetime | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00: in year 10000 in UTC
+        return None
 
 
 def parse_day(value: Any) -> date | None:

@@ -111,8 +111,16 @@ def number(value: Any) -> float | int | None:
     return value
 
 
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1  # the integers the JSON codec writes
+
+
 def integral(value: float | int) -> float | int:
-    """Whole numbers as ints (``2.0`` -> ``2``), so the stored JSON is one spelling."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
+    """Whole numbers as ints (``2.0`` -> ``2``), so the stored JSON is one spelling; an
+    int beyond 64 bits (a sum of huge amounts) as a float, which the codec can write."""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        return value
+    if not _INT_MIN <= value <= _INT_MAX:
+        return float(value)
     return value

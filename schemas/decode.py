@@ -13,10 +13,17 @@ Items of a batch are Segment messages only (a canonical event there is ``unknown
 Every problem becomes a :class:`~schemas.deadletters.Rejection` whose message starts with
 the field path (``$`` is the whole message), e.g. ``event_time: Input should have timezone
 info``. A batch yields the events of its good items and one rejection per bad item.
+
+Bytes that are not UTF-8 are ``invalid_encoding`` (JSON text is UTF-8), other unparsable
+bytes ``invalid_json``. An integer beyond 64 bits, which the parser would round to a
+float, is ``schema_violation``. An id field (``event_id``, ``messageId``) that is absent,
+null or empty is ``missing_event_id``; one of the wrong type is ``schema_violation``.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +53,10 @@ _TIME_FIELDS = frozenset(
 )
 _IDENTITY_FIELDS = frozenset({"userId", "previousId"})
 _MAX_ERRORS_SHOWN = 5
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1  # what orjson reads exactly; beyond: a float
+# A JSON integer token of 19 digits or more (2**63 has 19): a cheap pre-filter (it also
+# finds digits inside strings); the exact check re-reads the text with exact integers.
+_LONG_INTEGER = re.compile(rb"(?<![\d.eE+-])-?\d{19,}(?![\d.eE])")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -93,9 +104,47 @@ def _parse(raw: bytes) -> Any:
             RejectReason.TOO_LARGE, f"$: {len(raw)} bytes, the limit is {MAX_MESSAGE_BYTES}"
         )
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise _Rejected(RejectReason.INVALID_JSON, f"$: not valid JSON ({exc})") from None
+        raise _unparsable(raw, exc) from None
+    if _LONG_INTEGER.search(raw):
+        _check_integers(raw)
+    return value
+
+
+def _unparsable(raw: bytes, exc: orjson.JSONDecodeError) -> _Rejected:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return _Rejected(
+            RejectReason.INVALID_ENCODING,
+            f"$: not valid UTF-8 (byte 0x{raw[bad.start]:02x} at offset {bad.start})",
+        )
+    return _Rejected(RejectReason.INVALID_JSON, f"$: not valid JSON ({exc})")
+
+
+def _check_integers(raw: bytes) -> None:
+    """Reject an integer that orjson read as a float (it lost digits); exact re-read."""
+    try:
+        json.loads(raw, parse_int=_exact_int)
+    except RecursionError:
+        raise _Rejected(
+            RejectReason.TOO_LARGE, "$: nested too deeply to check its numbers"
+        ) from None
+
+
+def _exact_int(text: str) -> int:
+    digits = text.lstrip("-")
+    if len(digits) <= 20:  # 2**64 - 1 has 20 digits
+        value = int(text)
+        if _INT_MIN <= value <= _INT_MAX:
+            return value
+    shown = text if len(text) <= 40 else f"{text[:20]}...({len(digits)} digits)"
+    raise _Rejected(
+        RejectReason.SCHEMA_VIOLATION,
+        f"$: the integer {shown} does not fit in 64 bits and would lose precision "
+        "(send it as a string)",
+    )
 
 
 def _is_canonical(obj: Mapping[str, Any]) -> bool:
@@ -179,7 +228,14 @@ def _decode_segment(obj: Any, received_at: datetime, shared: dict[str, Any]) -> 
         if own is None or isinstance(own, dict):
             merged["context"] = {**shared["context"], **(own or {})}
     message = _validate(segment.MODELS[kind], merged, {})
-    fields = segment.canonical_fields(message, received_at=received_at)
+    try:
+        fields = segment.canonical_fields(message, received_at=received_at)
+    except OverflowError:
+        raise _Rejected(
+            RejectReason.TIMESTAMP_OUT_OF_RANGE,
+            "originalTimestamp: corrected by the clock skew (receivedAt - sentAt), it is "
+            "beyond the calendar",
+        ) from None
     if not normalise_event_type(fields["type"]):
         raise _Rejected(RejectReason.SCHEMA_VIOLATION, "event: has no letters or digits")
     return _validate(TouchpointEvent, fields, segment.CANONICAL_TO_SEGMENT)
@@ -189,7 +245,7 @@ def _validate(model: type[M], obj: dict[str, Any], rename: dict[str, str]) -> M:
     try:
         return model.model_validate(obj)
     except ValidationError as exc:
-        raise _rejected(exc.errors(include_url=False, include_input=False), rename) from None
+        raise _rejected(exc.errors(include_url=False), rename) from None
 
 
 def _rejected(errors: list[ErrorDetails], rename: dict[str, str]) -> _Rejected:
@@ -207,6 +263,7 @@ _PRIORITY = (
     RejectReason.MISSING_IDENTITY,
     RejectReason.NAIVE_TIMESTAMP,
     RejectReason.INVALID_TIMESTAMP,
+    RejectReason.TIMESTAMP_OUT_OF_RANGE,
     RejectReason.TOO_LARGE,
     RejectReason.SCHEMA_VIOLATION,
 )
@@ -214,7 +271,7 @@ _PRIORITY = (
 
 def _reason(error: ErrorDetails) -> RejectReason:
     head = error["loc"][0] if error["loc"] else None
-    if head in _ID_FIELDS:
+    if head in _ID_FIELDS and _absent(error):
         return RejectReason.MISSING_EVENT_ID
     if error["type"] == "missing_identity" or (
         head in _IDENTITY_FIELDS and error["type"] == "missing"
@@ -222,11 +279,21 @@ def _reason(error: ErrorDetails) -> RejectReason:
         return RejectReason.MISSING_IDENTITY
     if error["type"] == "timezone_aware":
         return RejectReason.NAIVE_TIMESTAMP
+    if error["type"] == "timestamp_out_of_range":
+        return RejectReason.TIMESTAMP_OUT_OF_RANGE
     if head in _TIME_FIELDS:
         return RejectReason.INVALID_TIMESTAMP
     if error["type"] == "too_large":
         return RejectReason.TOO_LARGE
     return RejectReason.SCHEMA_VIOLATION
+
+
+def _absent(error: ErrorDetails) -> bool:
+    """Whether the error is about a value that is not there (absent, null or empty)."""
+    if error["type"] == "missing":
+        return True
+    value = error.get("input")
+    return value is None or (isinstance(value, str) and not value)
 
 
 def _path(error: ErrorDetails, rename: dict[str, str]) -> str:

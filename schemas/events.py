@@ -2,11 +2,22 @@
 
 Policies (binding for every producer of canonical events):
 
-* **Time.** ``event_time`` and ``received_at`` must carry an offset (``Z`` or ``+02:00``);
-  a naive datetime is rejected with ``event_time: Input should have timezone info``
-  (dead-letter reason ``naive_timestamp``). Values are kept in UTC. Only the Segment
-  adapter (``schemas.segment``) reads a timestamp without offset as UTC, because that is
-  what Segment's own spec does.
+* **Time.** ``event_time`` and ``received_at`` are ISO 8601 / RFC 3339 date-time strings
+  with an offset (``2026-11-02T09:15:00Z``, ``2026-11-02T11:15:00+02:00``); a naive
+  datetime is rejected with ``event_time: Input should have timezone info`` (dead-letter
+  reason ``naive_timestamp``). A JSON number (or a numeric string) is **not** read as Unix
+  time: it is rejected as ``invalid_timestamp``. Values are kept in UTC. Only the Segment
+  adapter (``schemas.segment``) reads a timestamp without offset as UTC and numbers as Unix
+  time, because that is what Segment's own spec does.
+* **Time range.** Both instants must lie in [:data:`EARLIEST_INSTANT`,
+  :data:`LATEST_INSTANT`), 1970-01-01T00:00:00Z (inclusive) to 2200-01-01T00:00:00Z
+  (exclusive); others are rejected as ``timestamp_out_of_range``. No real touchpoint lies
+  outside it, Kafka record times start at the Unix epoch, and it leaves thousands of years
+  of headroom to ``datetime``'s limits (years 1 to 9999) for the engine's arithmetic
+  (durations, offsets, anniversaries, time zones), which therefore never overflows.
+* **Numbers.** A JSON integer must fit in 64 bits (-2**63 to 2**64 - 1); a larger one
+  would be rounded to a float by the parser, so the message is rejected as
+  ``schema_violation`` instead (send such values as strings).
 * **Names.** ``type`` is normalised by :func:`normalise_event_type` (lower snake case).
 * **Size.** A raw Kafka message is at most :data:`MAX_MESSAGE_BYTES`; one event (one item of
   a Segment batch) at most :data:`MAX_EVENT_BYTES` once encoded; ``properties`` and ``traits``
@@ -28,6 +39,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
@@ -47,6 +59,10 @@ MAX_JSON_DEPTH = 8
 """Nesting levels inside ``properties``, ``traits`` or ``context`` (a flat mapping is 1)."""
 MAX_JSON_KEYS = 1_000
 """Keys inside one of ``properties``, ``traits`` or ``context``, counted at every level."""
+EARLIEST_INSTANT: Final = datetime(1970, 1, 1, tzinfo=UTC)
+"""The earliest ``event_time`` or ``received_at`` accepted (the Unix epoch, inclusive)."""
+LATEST_INSTANT: Final = datetime(2200, 1, 1, tzinfo=UTC)
+"""The first ``event_time`` or ``received_at`` refused (exclusive upper bound)."""
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -99,6 +115,36 @@ def _to_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+_ISO_DATE_TIME = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text_only(value: object) -> object:
+    """Only ISO 8601 text (or a datetime, from Python) reaches the datetime parser: a
+    number or a numeric string would otherwise be read as Unix time."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE_TIME.match(value)):
+        return value
+    raise PydanticCustomError(
+        "iso_date_time",
+        "Input should be an ISO 8601 date-time string with an offset, e.g. 2026-11-02T09:15:00Z",
+    )
+
+
+def _in_range(value: datetime) -> datetime:
+    """``value`` in UTC when within the contract's time range (checked before converting,
+    which could overflow at the limits of ``datetime``)."""
+    if not EARLIEST_INSTANT <= value < LATEST_INSTANT:
+        raise PydanticCustomError(
+            "timestamp_out_of_range",
+            "{value} is outside the accepted range 1970-01-01T00:00:00Z (inclusive) to "
+            "2200-01-01T00:00:00Z (exclusive)",
+            {"value": value.isoformat()},
+        )
+    return value.astimezone(UTC)
+
+
+EventInstant = Annotated[AwareDatetime, BeforeValidator(_iso_text_only), AfterValidator(_in_range)]
+"""An instant of a touchpoint: ISO 8601 text with an offset, within the contract's range."""
 
 
 @lru_cache(maxsize=1024)
@@ -156,9 +202,15 @@ class TouchpointEvent(BaseModel):
     customer_id: str | None = Field(default=None, min_length=1, max_length=200)
     anonymous_id: str | None = Field(default=None, min_length=1, max_length=200)
     type: str = Field(min_length=1, max_length=120, description="Normalised event name")
-    event_time: UtcDatetime = Field(description="When it happened (timezone-aware, kept as UTC)")
-    received_at: UtcDatetime | None = Field(
-        default=None, description="When the processor (or the collector) received it"
+    event_time: EventInstant = Field(
+        description="When it happened: an ISO 8601 date-time string with an offset (a number "
+        "is not read as Unix time), from 1970-01-01T00:00:00Z (inclusive) to "
+        "2200-01-01T00:00:00Z (exclusive); kept as UTC"
+    )
+    received_at: EventInstant | None = Field(
+        default=None,
+        description="When the processor (or the collector) received it; same format and "
+        "range as event_time",
     )
     source: str = Field(default="api", max_length=120, description="Producing system")
     channel: str | None = Field(default=None, max_length=120)

@@ -11,10 +11,16 @@ them (camelCase field names, unknown fields allowed and ignored) and maps each o
   ``previousId`` to ``userId``: ``anonymous_id`` = ``previousId``, ``customer_id`` =
   ``userId`` (both required), so the engine merges the old identity into the new one.
 * **event time**, first that applies: ``timestamp``; ``originalTimestamp`` corrected by the
-  device clock skew ``receivedAt - sentAt`` when all three are known; ``originalTimestamp``;
-  ``receivedAt``; the decoder's ``received_at`` (the Kafka record time). Segment reads a
-  timestamp without offset as UTC, and so do we (only here: canonical events reject
-  naive datetimes). JSON numbers are read as Unix seconds (or milliseconds).
+  device clock skew ``receivedAt - sentAt`` when ``sentAt`` is known (``receivedAt`` is the
+  message's, else the decoder's ``received_at``, the Kafka record time: the time the
+  message reached us); ``originalTimestamp``; ``receivedAt``; the decoder's
+  ``received_at``. Segment reads a timestamp without offset as UTC, and so do we (only
+  here: canonical events reject naive datetimes). JSON numbers are read as Unix seconds
+  (or milliseconds), as Segment's spec allows. The resulting event time (and received
+  time) must lie within the canonical range (``schemas.events``, "Time range"); one that
+  is not, or a correction that leaves the calendar, is ``timestamp_out_of_range``. The
+  raw Segment times themselves are not range-checked: a device clock in 1960 is what
+  the correction is for.
 * **type**: track -> normalised ``event``; page -> ``page_viewed``; screen ->
   ``screen_viewed``; identify -> ``identified``; group -> ``group_joined``; alias ->
   ``aliased``.
@@ -44,6 +50,7 @@ from pydantic import (
     JsonValue,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 from schemas.events import TouchpointEvent, is_time_zone
 
@@ -76,7 +83,14 @@ def _coerce_optional_id(value: object) -> object:
 def _assume_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        raise PydanticCustomError(
+            "timestamp_out_of_range",
+            "{value} is beyond the calendar once in UTC",
+            {"value": value.isoformat()},
+        ) from None
 
 
 _ID_SCHEMA = {"type": ["string", "integer"], "minLength": 1, "maxLength": 200}
@@ -198,13 +212,16 @@ class SegmentBatch(BaseModel):
 
 
 def event_time(message: AnySegment, received_at: datetime) -> datetime:
-    """The event time of ``message`` by the rule in the module docstring."""
+    """The event time of ``message`` by the rule in the module docstring.
+
+    Raises ``OverflowError`` when the clock-skew correction leaves the calendar (the
+    decoder rejects the message as ``timestamp_out_of_range``)."""
     if message.timestamp is not None:
         return message.timestamp
     original = message.originalTimestamp
     if original is not None:
-        if message.receivedAt is not None and message.sentAt is not None:
-            return original + (message.receivedAt - message.sentAt)
+        if message.sentAt is not None:
+            return original + ((message.receivedAt or received_at) - message.sentAt)
         return original
     if message.receivedAt is not None:
         return message.receivedAt
@@ -229,7 +246,8 @@ def _properties(message: AnySegment) -> dict[str, Any]:
 
 
 def canonical_fields(message: AnySegment, *, received_at: datetime) -> dict[str, Any]:
-    """The fields of the canonical event for ``message``, to validate as TouchpointEvent."""
+    """The fields of the canonical event for ``message``, to validate as TouchpointEvent
+    (``OverflowError`` as :func:`event_time`)."""
     ctx = message.context or SegmentContext()
     traits: dict[str, Any] = dict(ctx.traits or {})
     if isinstance(message, SegmentIdentify):

@@ -13,13 +13,36 @@ from datetime import date, datetime, timedelta
 from journeys.compiled import CompiledRule, compiled
 from journeys.definition import DateWhen, Journey
 from journeys.state import CustomerState
-from journeys.timeutil import local_date, local_instant, parse_day, parse_instant, yearly_date, zone
+from journeys.timeutil import (
+    LATEST_DUE,
+    local_date,
+    local_instant,
+    off_calendar_note,
+    parse_day,
+    parse_instant,
+    yearly_date,
+    zone,
+)
+
+
+class OffCalendar(Exception):
+    """The date rule's value gives no due time within the engine's calendar."""
 
 
 def candidate(
     definition: Journey, crule: CompiledRule, state: CustomerState, at: datetime
 ) -> tuple[datetime, datetime] | None:
     """(raw due time, anchor) of the rule's next occurrence, or None if not armed."""
+    try:
+        return _candidate(definition, crule, state, at)
+    except OffCalendar:
+        return None
+
+
+def _candidate(
+    definition: Journey, crule: CompiledRule, state: CustomerState, at: datetime
+) -> tuple[datetime, datetime] | None:
+    """``candidate``, raising ``OffCalendar`` for a date off the calendar."""
     if not crule.in_stage(state.stage):
         return None
     when = crule.rule.when
@@ -33,7 +56,13 @@ def candidate(
             base = last if last is not None else state.stage_entered_at
         return base + when.inactivity.for_, base
     assert when.date is not None
-    return _date_due(definition, when.date, crule.id, state, at)
+    try:
+        found = _date_due(definition, when.date, crule.id, state, at)
+    except (OverflowError, ValueError):
+        raise OffCalendar from None
+    if found is not None and found[0] >= LATEST_DUE:
+        raise OffCalendar
+    return found
 
 
 def _date_due(
@@ -68,7 +97,9 @@ def attribute_day(definition: Journey, state: CustomerState, name: str) -> date 
     return parse_day(raw)
 
 
-def rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
+def rearm(
+    definition: Journey, state: CustomerState, at: datetime, notes: list[str] | None = None
+) -> None:
     """Recompute ``state.timers`` (the working copy's own dict) at engine time ``at``."""
     timers = state.timers
     if state.exited_at is not None:
@@ -76,7 +107,15 @@ def rearm(definition: Journey, state: CustomerState, at: datetime) -> None:
         return
     for crule in compiled(definition).timed:
         rid = crule.id
-        found = candidate(definition, crule, state, at)
+        try:
+            found = _candidate(definition, crule, state, at)
+        except OffCalendar:
+            found = None
+            when = crule.rule.when.date
+            assert when is not None
+            note = off_calendar_note(rid, when.attribute, state.attributes.get(when.attribute))
+            if notes is not None and note not in notes:
+                notes.append(note)
         if found is None or state.fired.get(rid) == found[1]:
             timers.pop(rid, None)
             continue

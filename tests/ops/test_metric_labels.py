@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from journeys.definition import Journey
+from schemas import RejectReason
 from streams.ops.labels import event_types_of, reason_code
 from streams.ops.metrics import Metrics
 from tests.ops.conftest import sample
@@ -68,3 +69,8 @@ def test_reason_codes() -> None:
     assert reason_code("event_time: Input should have timezone info") == "other"
     assert reason_code("") == "other"
     assert reason_code("x" * 65) == "other"
+
+
+def test_every_reject_reason_is_its_own_label() -> None:
+    # new reasons (issue 13: invalid_encoding, timestamp_out_of_range) keep their code
+    assert {reason_code(reason) for reason in RejectReason} == {r.value for r in RejectReason}

@@ -49,9 +49,13 @@ def test_canonical_received_at_is_kept() -> None:
 
 
 R = RejectReason
+ISO_ONLY = "event_time: Input should be an ISO 8601 date-time string with an offset"
+OUT_OF_RANGE = "is outside the accepted range 1970-01-01T00:00:00Z (inclusive) to 2200-01-01"
 REJECTIONS = [
     (b"{not json", R.INVALID_JSON, "$: not valid JSON"),
-    (b"\xff\xfe", R.INVALID_JSON, "$: not valid JSON"),
+    (b"\xff\xfe", R.INVALID_ENCODING, "$: not valid UTF-8 (byte 0xff at offset 0)"),
+    (b'{"a": "\xed\xa0\x80"}', R.INVALID_ENCODING, "$: not valid UTF-8 (byte 0xed at offset 7)"),
+    (b'"\\ud800"', R.INVALID_JSON, "$: not valid JSON"),  # UTF-8, but a lone surrogate
     (b"", R.INVALID_JSON, "$: not valid JSON"),
     (b"[1, 2]", R.NOT_AN_OBJECT, "$: expected an object, got an array"),
     (b'"track"', R.NOT_AN_OBJECT, "$: expected an object, got a string"),
@@ -73,6 +77,11 @@ REJECTIONS = [
     (make(TRACK, messageId=...), R.MISSING_EVENT_ID, "messageId: Field required"),
     (make(TRACK, messageId=""), R.MISSING_EVENT_ID, "messageId: String should have at least"),
     (make(CANONICAL, event_id=...), R.MISSING_EVENT_ID, "event_id: Field required"),
+    (make(CANONICAL, event_id=None), R.MISSING_EVENT_ID, "event_id: Input should be"),
+    (make(CANONICAL, event_id=""), R.MISSING_EVENT_ID, "event_id: String should have at least"),
+    (make(CANONICAL, event_id=5), R.SCHEMA_VIOLATION, "event_id: Input should be a valid string"),
+    (make(TRACK, messageId={"id": 1}), R.SCHEMA_VIOLATION, "messageId: Input should be a valid"),
+    (make(TRACK, messageId=1.5), R.SCHEMA_VIOLATION, "messageId: Input should be a valid"),
     (
         make(TRACK, userId=None, anonymousId=...),
         R.MISSING_IDENTITY,
@@ -91,6 +100,45 @@ REJECTIONS = [
     (make(TRACK, timestamp="yesterday"), R.INVALID_TIMESTAMP, "timestamp: Input should be"),
     (make(TRACK, sentAt=[1]), R.INVALID_TIMESTAMP, "sentAt: "),
     (make(CANONICAL, event_time="nope"), R.INVALID_TIMESTAMP, "event_time: Input should be"),
+    (make(CANONICAL, event_time=1762074900), R.INVALID_TIMESTAMP, ISO_ONLY),
+    (make(CANONICAL, event_time=1762074900.5), R.INVALID_TIMESTAMP, ISO_ONLY),
+    (make(CANONICAL, event_time="1762074900"), R.INVALID_TIMESTAMP, ISO_ONLY),
+    (make(CANONICAL, received_at=1762074900), R.INVALID_TIMESTAMP, "received_at: Input should"),
+    (make(CANONICAL, event_time="9999-12-31T23:59:59Z"), R.TIMESTAMP_OUT_OF_RANGE, OUT_OF_RANGE),
+    (make(CANONICAL, event_time="0001-01-01T00:00:00Z"), R.TIMESTAMP_OUT_OF_RANGE, OUT_OF_RANGE),
+    (
+        make(CANONICAL, event_time="9999-12-31T23:59:59-05:00"),  # year 10000 in UTC
+        R.TIMESTAMP_OUT_OF_RANGE,
+        "event_time: 9999-12-31T23:59:59-05:00 is outside the accepted range",
+    ),
+    (
+        make(CANONICAL, event_time="2200-01-01T00:00:00Z"),  # the bound is exclusive
+        R.TIMESTAMP_OUT_OF_RANGE,
+        OUT_OF_RANGE,
+    ),
+    (
+        make(CANONICAL, received_at="1969-12-31T23:59:59Z"),
+        R.TIMESTAMP_OUT_OF_RANGE,
+        "received_at: 1969-12-31T23:59:59+00:00 is outside",
+    ),
+    (make(TRACK, timestamp="9999-12-31T00:00:00Z"), R.TIMESTAMP_OUT_OF_RANGE, OUT_OF_RANGE),
+    (make(TRACK, timestamp="0001-01-01T00:00:00Z"), R.TIMESTAMP_OUT_OF_RANGE, OUT_OF_RANGE),
+    (
+        make(TRACK, timestamp="9999-12-31T23:59:59-05:00"),
+        R.TIMESTAMP_OUT_OF_RANGE,
+        "timestamp: 9999-12-31T23:59:59-05:00 is beyond the calendar once in UTC",
+    ),
+    (
+        make(
+            TRACK,
+            timestamp=...,
+            originalTimestamp="9999-12-31T00:00:00Z",
+            sentAt="0001-01-01T00:00:00Z",
+            receivedAt="2026-01-01T00:00:00Z",
+        ),
+        R.TIMESTAMP_OUT_OF_RANGE,
+        "originalTimestamp: corrected by the clock skew (receivedAt - sentAt), it is beyond",
+    ),
     (
         {"batch": [TRACK], "sentAt": "not a time"},
         R.INVALID_TIMESTAMP,
@@ -121,6 +169,22 @@ REJECTIONS = [
     ),
     (make(CANONICAL, schema_version=True), R.SCHEMA_VIOLATION, "schema_version: Input should"),
     ({"batch": {"a": 1}}, R.SCHEMA_VIOLATION, "batch: Input should be a valid list"),
+    (
+        b'{"event_id": "e", "customer_id": "c", "type": "t", "event_time": '
+        b'"2026-01-01T00:00:00Z", "properties": {"n": 123456789012345678901234567890}}',
+        R.SCHEMA_VIOLATION,
+        "$: the integer 123456789012345678901234567890 does not fit in 64 bits",
+    ),
+    (
+        b'{"batch": [], "n": -9223372036854775809}',  # one below -2**63
+        R.SCHEMA_VIOLATION,
+        "$: the integer -9223372036854775809 does not fit in 64 bits",
+    ),
+    (
+        json.dumps(make(TRACK, messageId=2**64)).encode(),  # an id orjson would round
+        R.SCHEMA_VIOLATION,
+        "$: the integer 18446744073709551616 does not fit in 64 bits",
+    ),
     (
         make(CANONICAL, schema_version=2),
         R.UNSUPPORTED_SCHEMA_VERSION,
@@ -262,3 +326,40 @@ def test_a_type_that_is_not_text_is_an_unknown_format_not_an_internal_error() ->
             orjson.dumps({"type": value}), received_at=datetime(2026, 1, 1, tzinfo=UTC)
         ).rejections
         assert rejection.reason == RejectReason.UNKNOWN_FORMAT, value
+
+
+def test_integers_within_64_bits_are_kept_exactly() -> None:
+    raw = (
+        b'{"event_id": "e", "customer_id": "c", "type": "t", "event_time": '
+        b'"2026-01-01T00:00:00Z", "properties": {"big": 18446744073709551615, '
+        b'"low": -9223372036854775808, "text": "123456789012345678901234567890", '
+        b'"float": 12345678901234567890.5, "exp": 1e30}}'
+    )
+    decoded = decode_touchpoints(raw, received_at=NOW)
+    assert decoded.rejections == []
+    (event,) = decoded.events
+    assert event.properties == {
+        "big": 2**64 - 1,
+        "low": -(2**63),
+        "text": "123456789012345678901234567890",  # digits in a string are only text
+        "float": 12345678901234567890.5,  # written as a float: read as one
+        "exp": 1e30,
+    }
+    assert type(event.properties["big"]) is int
+
+
+@pytest.mark.parametrize(
+    "when", ["1970-01-01T00:00:00Z", "2199-12-31T23:59:59.999999Z", "2200-01-01T01:00:00+02:00"]
+)
+def test_the_ends_of_the_time_range_are_accepted(when: str) -> None:
+    decoded = decode_touchpoints(orjson.dumps(make(CANONICAL, event_time=when)), received_at=NOW)
+    assert decoded.rejections == []
+    assert decoded.events[0].event_time == datetime.fromisoformat(when)
+
+
+def test_a_model_built_in_python_is_held_to_the_time_range() -> None:
+    for when in (datetime(9999, 12, 31, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)):
+        with pytest.raises(ValidationError, match="timestamp_out_of_range"):
+            TouchpointEvent(event_id="e", customer_id="c", type="x", event_time=when)
+    with pytest.raises(ValidationError, match="iso_date_time"):
+        TouchpointEvent(event_id="e", customer_id="c", type="x", event_time=1762074900)  # type: ignore[arg-type]  # the point of the test

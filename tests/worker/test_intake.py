@@ -60,6 +60,9 @@ def test_a_segment_batch_is_split_by_identity() -> None:
 
 def test_bad_bytes_from_a_source_are_rejected_with_their_reason() -> None:
     assert [r.reason for r in from_source(b"k", b"\xff not json", RECEIVED).rejections] == [
+        RejectReason.INVALID_ENCODING  # not UTF-8 (issue 13)
+    ]
+    assert [r.reason for r in from_source(b"k", b"{not json", RECEIVED).rejections] == [
         RejectReason.INVALID_JSON
     ]
     assert [r.reason for r in from_source(None, b"", RECEIVED).rejections] == [
