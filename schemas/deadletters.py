@@ -50,6 +50,8 @@ class RejectReason(StrEnum):
     TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"  # see schemas.events, "Time range"
     SCHEMA_VIOLATION = "schema_violation"
     UNSUPPORTED_SCHEMA_VERSION = "unsupported_schema_version"
+    FUTURE_TIMESTAMP = "future_timestamp"  # event time beyond the record time + the allowed skew
+    TOO_LATE = "too_late"  # older than its journeys' allowed lateness: it would change nothing
     PROCESSING_ERROR = "processing_error"  # valid input the worker failed on (a defect)
 
 

@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -34,6 +34,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas import segment
+from schemas.codec import isoformat_utc
 from schemas.deadletters import Rejection, RejectReason, dead_letter
 from schemas.events import (
     EVENT_SCHEMA_VERSION,
@@ -76,11 +77,22 @@ class _Rejected(Exception):
         self.message = message
 
 
-def decode_touchpoints(raw: bytes, *, received_at: datetime) -> Decoded:
+DEFAULT_MAX_FUTURE_SKEW = timedelta(hours=1)
+"""How far an event time may be ahead of the time its message was received (the Kafka
+record time): clocks of devices and servers are off by seconds to minutes; an event an
+hour ahead is a wrong clock or a wrong value, and would move its partition's clock (and
+everyone's timers there) ahead."""
+
+
+def decode_touchpoints(
+    raw: bytes, *, received_at: datetime, max_future_skew: timedelta | None = None
+) -> Decoded:
     """Decode one Kafka message value; never raises, whatever the bytes.
 
     ``received_at`` (timezone-aware; the Kafka record time is the natural choice) fills
     ``received_at`` when the input has none and is the last resort for a Segment event time.
+    With ``max_future_skew``, an event whose time is later than ``received_at`` plus that
+    skew is rejected (``future_timestamp``) instead of returned.
     """
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
@@ -95,7 +107,29 @@ def decode_touchpoints(raw: bytes, *, received_at: datetime) -> Decoded:
         out.rejections.append(Rejection(exc.reason, exc.message))
     except Exception as exc:  # a bug must not crash the worker; tests assert none happen
         out.rejections.append(_internal(exc, None))
+    if max_future_skew is not None and out.events:
+        _bound_future(out, received_at + max_future_skew)
     return out
+
+
+def _bound_future(out: Decoded, latest: datetime) -> None:
+    """Move the events later than ``latest`` from ``out.events`` to its rejections."""
+    if all(event.event_time <= latest for event in out.events):
+        return
+    kept: list[TouchpointEvent] = []
+    for event in out.events:
+        if event.event_time <= latest:
+            kept.append(event)
+            continue
+        ahead = event.event_time - latest
+        out.rejections.append(
+            Rejection(
+                RejectReason.FUTURE_TIMESTAMP,
+                f"event_time: {isoformat_utc(event.event_time)} is {ahead} later than the "
+                f"receive time plus the allowed skew ({isoformat_utc(latest)})",
+            )
+        )
+    out.events = kept
 
 
 def _parse(raw: bytes) -> Any:

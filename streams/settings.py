@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         "partition under exactly-once): Kafka Streams' default under exactly-once; "
         "consumers reading read_committed see triggers at most this much later",
     )
+    max_future_skew_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="how far an event time may be ahead of its record's time: later "
+        "events are dead-lettered (future_timestamp) and never move a partition's clock",
+    )
     batch_max_events: int = Field(
         default=1000,
         ge=1,

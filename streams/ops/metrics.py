@@ -254,15 +254,19 @@ class Metrics:
             raise ValueError(f"unknown consumed outcome {outcome!r}; use dead_lettered()")
         self._child(self.events_consumed, self.event_type_label(event_type), outcome).inc()
 
-    def dead_lettered(self, reason: str, event_type: str | None = None) -> None:
+    def dead_lettered(
+        self, reason: str, event_type: str | None = None, *, consumed: bool = True
+    ) -> None:
         """Count one message sent to the dead-letter topic with its reason code.
 
-        Also counts it in ``journeys_events_consumed_total{outcome="dead_lettered"}``.
+        Also counts it in ``journeys_events_consumed_total{outcome="dead_lettered"}``,
+        unless ``consumed`` is false (a late event, already counted as ``late``).
         ``reason`` must be a short code (``invalid_json``), never an error message:
         anything that does not look like a code is counted as ``other``.
         """
         self.dead_letters.labels(ml.reason_code(reason)).inc()
-        self.events_consumed.labels(self.event_type_label(event_type), "dead_lettered").inc()
+        if consumed:  # else the event was counted with its outcome (a late one)
+            self.events_consumed.labels(self.event_type_label(event_type), "dead_lettered").inc()
 
     def outcome(self, journey: str, outcome: OutcomeLike, *, wall_now: datetime) -> None:
         """Count what one engine call returned for ``journey``.

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from journeys import Journey, default_journey, load_definition
 from schemas import codec
-from schemas.decode import decode_touchpoints
+from schemas.decode import DEFAULT_MAX_FUTURE_SKEW, decode_touchpoints
 from schemas.events import TouchpointEvent
 from schemas.topics import by_role, topic_specs
 from streams.kafka.config import client_config, default_topic
@@ -173,7 +173,9 @@ def topic_name(args: argparse.Namespace) -> str:
 
 def decode_items(raw: bytes, origin: str, *, received_at: datetime) -> Iterator[Item]:
     """The events (and unreadable parts) of one message: canonical, Segment or batch."""
-    decoded = decode_touchpoints(raw, received_at=received_at)
+    decoded = decode_touchpoints(
+        raw, received_at=received_at, max_future_skew=DEFAULT_MAX_FUTURE_SKEW
+    )
     for event in decoded.events:
         yield Arrival(event, origin)
     for rejection in decoded.rejections:

@@ -23,14 +23,14 @@ rejection, for the dead-letter topic.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from schemas import codec
 from schemas.deadletters import Rejection, RejectReason
-from schemas.decode import decode_touchpoints
+from schemas.decode import DEFAULT_MAX_FUTURE_SKEW, decode_touchpoints
 from schemas.events import TouchpointEvent
 from schemas.internal import INTERNAL_KINDS, InternalMessage, parse_internal
 from streams.kafka.keys import key_text
@@ -47,9 +47,15 @@ class Intake:
     rejections: list[Rejection] = field(default_factory=list)
 
 
-def from_source(key: bytes | str | None, raw: bytes, received_at: datetime) -> Intake:
-    """A message of the touchpoints topic: decoded by the contracts, sorted by key."""
-    decoded = decode_touchpoints(raw, received_at=received_at)
+def from_source(
+    key: bytes | str | None,
+    raw: bytes,
+    received_at: datetime,
+    max_future_skew: timedelta | None = DEFAULT_MAX_FUTURE_SKEW,
+) -> Intake:
+    """A message of the touchpoints topic: decoded by the contracts (an event later than
+    ``received_at`` plus ``max_future_skew`` is a rejection), sorted by key."""
+    decoded = decode_touchpoints(raw, received_at=received_at, max_future_skew=max_future_skew)
     out = Intake(rejections=list(decoded.rejections))
     mine = key_text(key)
     for event in decoded.events:

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import faust
 from faust.types import AgentT, EventT, StreamT
 
 from journeys import driver
+from schemas import codec
+from schemas.codec import isoformat_utc
 from schemas.deadletters import Rejection, RejectReason
 from schemas.events import TouchpointEvent
 from schemas.internal import (
@@ -74,7 +76,8 @@ async def apply(rt: Runtime, key: str, partition: int, done: driver.Driven) -> N
     rt.timers.schedule(partition, key, rt.engine.due(done.states))
 
 
-async def on_touchpoint(rt: Runtime, key: str, partition: int, event: TouchpointEvent) -> None:
+async def on_touchpoint(rt: Runtime, key: str, partition: int, event: TouchpointEvent) -> str:
+    """Step the customer's journeys with ``event``; returns the combined status."""
     states = rt.customers.states(key)
     with rt.metrics.time_step():
         done = rt.engine.on_event(rt.definitions, states, event)
@@ -84,6 +87,7 @@ async def on_touchpoint(rt: Runtime, key: str, partition: int, event: Touchpoint
     rt.metrics.event_age((rt.wall() - event.event_time).total_seconds())
     if done.status == "processed":
         await links.after_event(rt, key, event)
+    return done.status
 
 
 async def on_wakeup(rt: Runtime, key: str, partition: int, at: datetime) -> None:
@@ -118,10 +122,26 @@ async def dispatch(rt: Runtime, key: str, partition: int, msg: InternalMessage) 
         await links.on_fanout_publish(rt, key, msg)
 
 
+async def too_late(
+    rt: Runtime, message: Any, raw: bytes, event: TouchpointEvent, *, alone: bool
+) -> None:
+    """An event older than its journeys' allowed lateness changed nothing: it goes to the
+    dead-letter topic (``too_late``), as the original bytes when it was the message's
+    only event, else as its canonical JSON. Counted as consumed ``late`` already."""
+    origin = Origin(message.topic, message.partition, message.offset, message.key)
+    payload = raw if alone else codec.dumps(event)
+    text = f"event {event.event_id}: event_time {isoformat_utc(event.event_time)} is older "
+    text += "than its journeys' allowed lateness"
+    rejection = Rejection(RejectReason.TOO_LATE, text[:500])
+    await rt.out.send_dead_letter(origin, payload, rejection, rt.wall())
+    rt.metrics.dead_lettered(str(RejectReason.TOO_LATE), consumed=False)
+
+
 def sort(rt: Runtime, message: Any, raw: bytes) -> Intake:
     """The message sorted by :mod:`streams.worker.intake`, by where it comes from."""
     if message.topic == rt.specs["touchpoints"].name:
-        return from_source(message.key, raw, record_time(message, rt.clocks.wall))
+        skew = timedelta(seconds=rt.settings.max_future_skew_seconds)
+        return from_source(message.key, raw, record_time(message, rt.clocks.wall), skew)
     return from_internal(message.key, raw)
 
 
@@ -139,7 +159,8 @@ async def handle(rt: Runtime, event: EventT[Any]) -> None:
     key = key_text(message.key)
     if key is not None:
         for touchpoint in intake.here:
-            await on_touchpoint(rt, key, partition, touchpoint)
+            if await on_touchpoint(rt, key, partition, touchpoint) == "late":
+                await too_late(rt, message, raw, touchpoint, alone=len(intake.here) == 1)
         if intake.internal is not None:
             await dispatch(rt, key, partition, intake.internal)
     await wake_due(rt, partition)

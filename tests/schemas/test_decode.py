@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -19,6 +19,7 @@ from schemas import (
     decode_touchpoints,
     dumps,
 )
+from schemas.decode import DEFAULT_MAX_FUTURE_SKEW
 from schemas.events import MAX_JSON_DEPTH, MAX_JSON_KEYS
 from tests.schemas.payloads import CANONICAL, IDENTIFY, TRACK, make
 
@@ -205,8 +206,10 @@ def test_reject_reason(payload: Any, reason: RejectReason, message: str) -> None
 
 
 def test_every_reason_is_exercised() -> None:
-    # processing_error is the worker's, for valid input it failed on (tests/worker)
-    decoder = set(RejectReason) - {RejectReason.PROCESSING_ERROR}
+    # the worker's: processing_error (valid input it failed on) and too_late (tests/worker);
+    # future_timestamp needs a skew (test_an_event_beyond_the_allowed_skew_...)
+    worker = {RejectReason.PROCESSING_ERROR, RejectReason.TOO_LATE, RejectReason.FUTURE_TIMESTAMP}
+    decoder = set(RejectReason) - worker
     assert {reason for _, reason, _ in REJECTIONS} == decoder
 
 
@@ -363,3 +366,26 @@ def test_a_model_built_in_python_is_held_to_the_time_range() -> None:
             TouchpointEvent(event_id="e", customer_id="c", type="x", event_time=when)
     with pytest.raises(ValidationError, match="iso_date_time"):
         TouchpointEvent(event_id="e", customer_id="c", type="x", event_time=1762074900)  # type: ignore[arg-type]  # the point of the test
+
+
+def test_an_event_beyond_the_allowed_skew_is_rejected_and_the_rest_of_its_batch_kept() -> None:
+    received = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    skew = DEFAULT_MAX_FUTURE_SKEW
+    assert skew == timedelta(hours=1)
+
+    def track(message_id: str, timestamp: str) -> dict[str, Any]:
+        return {"type": "track", "event": "Clicked", "userId": "u1", "messageId": message_id,
+                "timestamp": timestamp, "receivedAt": "2026-11-01T12:00:00Z",
+                "sentAt": "2026-11-01T12:00:00Z"}  # fmt: skip
+
+    batch = {"batch": [track("ok", "2026-11-01T12:59:59Z"), track("ahead", "2031-11-01T12:00:00Z")]}
+    decoded = decode_touchpoints(orjson.dumps(batch), received_at=received, max_future_skew=skew)
+    assert [e.event_id for e in decoded.events] == ["ok"]
+    [rejection] = decoded.rejections
+    assert rejection.reason == RejectReason.FUTURE_TIMESTAMP
+    assert rejection.message == (
+        "event_time: 2031-11-01T12:00:00Z is 1825 days, 23:00:00 later than the receive "
+        "time plus the allowed skew (2026-11-01T13:00:00Z)"
+    )
+    unbounded = decode_touchpoints(orjson.dumps(batch), received_at=received)
+    assert [e.event_id for e in unbounded.events] == ["ok", "ahead"]

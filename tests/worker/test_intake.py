@@ -4,7 +4,7 @@ boundary between sources and the worker's own topics, rejections."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from schemas import codec
 from schemas.deadletters import RejectReason
@@ -94,3 +94,16 @@ def test_the_workers_topics_carry_canonical_events_or_internal_messages() -> Non
 
 def test_keys_are_read_as_utf8_text() -> None:
     assert [key_text(k) for k in (b"c1", "c1", None, b"\xff")] == ["c1", "c1", None, None]
+
+
+def test_a_touchpoint_far_ahead_of_its_record_time_is_rejected_and_moves_no_clock() -> None:
+    ahead = from_source(
+        b"cust-1", canonical("e9", customer_id="cust-1"), RECEIVED - timedelta(days=1)
+    )
+    assert ahead.here == [] and [r.reason for r in ahead.rejections] == [
+        RejectReason.FUTURE_TIMESTAMP
+    ]
+    within = from_source(
+        b"cust-1", canonical("e9", customer_id="cust-1"), RECEIVED - timedelta(minutes=59)
+    )
+    assert [e.event_id for e in within.here] == ["e9"]

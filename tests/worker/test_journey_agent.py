@@ -164,3 +164,33 @@ async def _contained() -> None:
     assert welcomed == customers[1] and customers[0] not in rt.customers.table
     get = rt.metrics.registry.get_sample_value
     assert get("journeys_dead_letters_total", {"reason": "processing_error"}) == 1
+
+
+def test_an_event_later_than_the_allowed_lateness_is_dead_lettered_too_late() -> None:
+    asyncio.run(_too_late())
+
+
+async def _too_late() -> None:
+    rt = runtime([default_journey()])
+    agent = rt.registered.journey_agent
+    stale = event("e0", "c-late", "page_viewed")  # T0
+    async with agent.test_context() as a:
+        recent = TouchpointEvent(
+            event_id="e1", customer_id="c-late", type="page_viewed",
+            event_time=T0 + timedelta(days=30),
+        )  # fmt: skip
+        await a.put(codec.dumps(recent), key="c-late")
+        await a.put(stale, key="c-late")
+        await processed(rt, a)
+    close(rt)
+    [(_, letter)] = rt.out.deadletters.messages
+    assert letter.reason == "too_late" and letter.payload() == stale
+    assert letter.message == (
+        "event e0: event_time 2026-11-02T12:00:00Z is older than its journeys' allowed lateness"
+    )
+    get = rt.metrics.registry.get_sample_value
+    assert get("journeys_dead_letters_total", {"reason": "too_late"}) == 1
+    late = {"event_type": "page_viewed", "outcome": "late"}
+    assert get("journeys_events_consumed_total", late) == 1
+    dead = {"event_type": "page_viewed", "outcome": "dead_lettered"}
+    assert get("journeys_events_consumed_total", dead) == 0
