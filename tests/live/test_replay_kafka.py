@@ -117,7 +117,7 @@ def test_unknown_customer_and_time_bounds(
             "event_time": "2026-01-05T10:00:00Z",
         }
     )
-    early = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
+    early = int(datetime(2026, 1, 6, tzinfo=UTC).timestamp() * 1000)
     late = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp() * 1000)
     _produce(kafka_bootstrap, topic, [line], timestamp_ms=early)
     _produce(kafka_bootstrap, topic, [line.replace(b"t1", b"t2")], timestamp_ms=late)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 import urllib.error
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from schemas.deadletters import MAX_DEAD_LETTER_PAYLOAD_BYTES
 from tests.live.worker_harness import WorkerProcess
 
 GOOD = {
@@ -75,7 +77,11 @@ def test_every_bad_input_class_is_dead_lettered_and_the_worker_goes_on(
     for reason, raw in BAD.items():
         letter = by_key[f"k-{reason}"]
         assert letter["reason"] == reason
-        assert base64.b64decode(letter["payload_b64"]) == raw
+        kept = raw[:MAX_DEAD_LETTER_PAYLOAD_BYTES]  # the too_large one: its first 256 KiB
+        assert base64.b64decode(letter["payload_b64"]) == kept
+        assert letter["payload_truncated"] is (kept != raw)
+        assert letter["payload_size"] == len(raw)
+        assert letter["payload_sha256"] == hashlib.sha256(raw).hexdigest()
         assert letter["topic"] == worker.topics["touchpoints"]
         assert letter["offset"] is not None and letter["partition"] is not None
     assert by_key["k-batch"]["reason"] == "missing_event_id"
