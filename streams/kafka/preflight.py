@@ -23,6 +23,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,18 +88,29 @@ def check(
     retry: bool = True,
     on_retry: Callable[[KafkaUnavailable, float], None] | None = None,
 ) -> float:
-    """:func:`wait_until_usable` for code that runs no event loop.
+    """:func:`wait_until_usable` for synchronous code.
 
     On a loop of its own that is never made the thread's current one (``asyncio.run``
-    would leave "no current event loop" behind for faust's worker, which starts next).
+    would leave "no current event loop" behind for faust's worker, which starts next);
+    called from a thread that runs a loop (a tool's coroutine), on a thread of its own,
+    as a loop cannot run inside another.
     """
-    loop = asyncio.new_event_loop()
+
+    def run() -> float:
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(
+                wait_until_usable(config, timeout_s=timeout_s, retry=retry, on_retry=on_retry)
+            )
+        finally:
+            loop.close()
+
     try:
-        return loop.run_until_complete(
-            wait_until_usable(config, timeout_s=timeout_s, retry=retry, on_retry=on_retry)
-        )
-    finally:
-        loop.close()
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop here: the usual case
+        return run()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 async def wait_until_usable(

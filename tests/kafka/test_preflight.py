@@ -205,3 +205,19 @@ def test_ensure_topics_waits_once_then_fails_with_one_line(
     waits = [r for r in caplog.records if r.name == "streams.kafka.admin"]
     assert len(waits) == 1 and waits[0].levelno == logging.WARNING
     assert "retrying for up to" in waits[0].getMessage()
+
+
+def test_check_also_works_from_a_coroutine() -> None:
+    """Tools call it from their own event loop (the bench sets up topics in one)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]  # bound, not listening: refused
+
+    async def inside() -> str:
+        try:
+            check({"bootstrap_servers": f"127.0.0.1:{port}"}, timeout_s=2.0, retry=False)
+        except KafkaUnavailable as exc:
+            return str(exc)
+        return "no error"
+
+    assert "cannot reach Kafka at 127.0.0.1:" in asyncio.run(inside())
