@@ -77,6 +77,8 @@ class OutcomeLike(Protocol):
     def suppressed(self) -> Sequence[_Suppressed]: ...
     @property
     def deferred(self) -> Sequence[Trigger]: ...
+    @property
+    def notes(self) -> Sequence[str]: ...
 
 
 class _ScrapeCollector(Collector):
@@ -165,6 +167,12 @@ class Metrics:
             AGE_BUCKETS,
         )  # fmt: skip
         self.rebalances = counter("rebalances", "Partition assignments received (rebalances).")
+        self.engine_notes = counter(
+            "engine_notes",
+            "Notes the engine made, by journey: input it could not use (a date it cannot "
+            "compute with, an unknown time zone...); replay shows each note with its cause.",
+            "journey",
+        )
         self.rekeyed = counter(
             "touchpoints_rekeyed",
             "Touchpoints whose message key was not their customer (else anonymous) id: "
@@ -286,6 +294,8 @@ class Metrics:
             self.triggers_suppressed.labels(journey, suppressed.trigger.kind, reason).inc()
         for deferred in outcome.deferred:
             self.triggers_suppressed.labels(journey, deferred.kind, "quiet_hours").inc()
+        if outcome.notes:
+            self._child(self.engine_notes, journey).inc(len(outcome.notes))
 
     def step_duration(self, seconds: float) -> None:
         """Observe the duration of one engine ``step`` or ``advance``."""

@@ -20,6 +20,7 @@ EXPECTED = {
     "journeys_triggers_suppressed": "counter",
     "journeys_rebalances": "counter",
     "journeys_touchpoints_rekeyed": "counter",
+    "journeys_engine_notes": "counter",
     "journeys_timer_wakeups": "counter",
     "journeys_engine_step_duration_seconds": "histogram",
     "journeys_event_to_trigger_latency_seconds": "histogram",
@@ -48,7 +49,7 @@ def test_counters_end_in_total_in_the_exposition(make_trigger: TriggerFactory) -
     text = populated(make_trigger).render().decode()
     types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, flags=re.MULTILINE))
     counters = [name for name, kind in types.items() if kind == "counter"]
-    assert len(counters) == 7
+    assert len(counters) == 8
     assert all(name.endswith("_total") for name in counters), counters
     for name, kind in types.items():
         if kind != "counter":
