@@ -12,6 +12,7 @@ from journeys.loader import (
     default_journey,
     json_schema,
     load_definition,
+    load_definitions,
     parse_definition,
 )
 from journeys.merge import merge
@@ -47,6 +48,7 @@ __all__ = [
     "in_holdout",
     "json_schema",
     "load_definition",
+    "load_definitions",
     "load_state",
     "merge",
     "migrate",

@@ -121,6 +121,8 @@ class Compiled:
     cap: FrequencyCap | None = None
     quiet: QuietHours | None = None
     holdout_percent: float = 0.0
+    entry_attributes: tuple[str, ...] = ()  # unset on re-entry (scope entry)
+    deployment_cap: FrequencyCap | None = None  # the deployment's per-customer cap, if here
     exits_on_entry: dict[str, tuple[ExitCondition, ...]] = field(default_factory=dict)
     timed_rules: tuple[TimedRule, ...] = ()  # the ``timed`` rules, flattened
     timed_by_id: dict[str, TimedRule] = field(default_factory=dict)
@@ -245,11 +247,23 @@ def compile_journey(journey: Journey) -> Compiled:
         cap=journey.guard_rails.frequency_cap,
         quiet=journey.guard_rails.quiet_hours,
         holdout_percent=journey.guard_rails.holdout_percent,
+        entry_attributes=_entry_attributes(journey),
+        deployment_cap=journey.deployment.frequency_cap if journey.deployment else None,
         exits_on_entry={
             stage: tuple(e for e in journey.exits if e.stage == stage) for stage in journey.stages
         },
         timed_rules=timed,
         timed_by_id={t.id: t for t in timed},
+    )
+
+
+def _entry_attributes(journey: Journey) -> tuple[str, ...]:
+    """The attributes a re-entry unsets: scope ``entry``, by default the rules' goals."""
+    goals = {rule.goal for rule in journey.rules}
+    return tuple(
+        name
+        for name, spec in journey.attributes.items()
+        if spec.scope == "entry" or (spec.scope is None and name in goals)
     )
 
 

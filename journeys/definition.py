@@ -41,6 +41,12 @@ class AttributeSpec(_Model):
     merge: Literal["keep", "sum", "max", "min"] = Field(
         default="keep", description="keep: the identified customer's value, else the other's"
     )
+    scope: Literal["entry", "customer"] | None = Field(
+        default=None,
+        description="entry: unset when the customer re-enters the journey; customer: kept "
+        "for the customer's lifetime. Default: entry for an attribute that is some rule's "
+        "goal, customer otherwise",
+    )
     description: str | None = None
 
 
@@ -225,6 +231,20 @@ class QuietHours(_Model):
     priorities: list[Priority] = Field(default_factory=_marketing)
 
 
+class Deployment(_Model):
+    """Settings of the whole deployment (every journey a worker runs), not of one journey.
+
+    Declared in one definition file of the deployment (or identically in several):
+    ``journeys.loader.load_definitions`` and ``journeys lint`` refuse two different ones.
+    """
+
+    frequency_cap: FrequencyCap | None = Field(
+        default=None,
+        description="Per customer, over the triggers of every journey (marketing only by "
+        "default; service is exempt); on top of each journey's own frequency_cap",
+    )
+
+
 class GuardRails(_Model):
     frequency_cap: FrequencyCap | None = None
     quiet_hours: QuietHours | None = None
@@ -275,5 +295,8 @@ class Journey(_Model):
     guard_rails: GuardRails = Field(default_factory=GuardRails)
     time: TimePolicy = Field(default_factory=TimePolicy)
     fanout: list[Fanout] = Field(default_factory=list)
+    deployment: Deployment | None = Field(
+        default=None, description="Deployment-wide settings (see Deployment)"
+    )
     # the engine's lookup tables, built once per definition by journeys.compiled.compiled
     _compiled: object | None = PrivateAttr(default=None)

@@ -14,6 +14,14 @@ once. Pure like the rest of :mod:`journeys`: no I/O, no clock.
   customer) pair at most once, so the duplicate-id window is not needed for it.
 * :func:`on_time`: ``advance`` for every definition whose ``next_due`` is at or before
   ``now`` (again while a call made progress and something is still due).
+* both enforce the deployment's per-customer frequency cap (:func:`customer_cap`: the
+  ``deployment.frequency_cap`` of the definitions), over the triggers of every journey:
+  each journey's engine call is given the capped triggers the customer's other journeys
+  sent (their ``customer_cap_history``, as they are at that point of the loop). Within
+  one call, the journeys' timers due by then fire first, in due-time order across the
+  journeys, so which trigger takes the last place in a window does not depend on when
+  the key was woken (live) or not (replay); triggers of one instant go in definition
+  order. The worker and replay both come through here, so they enforce it identically.
 * :func:`absorb`: the anonymous states of a key merged into the identified customer's
   (``merge``; a journey only the anonymous side has is taken over, re-keyed).
 * :func:`link_of`: the anonymous key a processed event asks to merge, if any.
@@ -26,9 +34,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from journeys.definition import Journey
+from journeys.compiled import compiled
+from journeys.definition import FrequencyCap, Journey
 from journeys.engine import advance, step
 from journeys.fanout import is_derived
+from journeys.guards import CustomerCap
 from journeys.merge import merge
 from journeys.outcome import Outcome, Status
 from journeys.state import CustomerState
@@ -55,20 +65,30 @@ class Driven:
 
 
 def on_event(definitions: Sequence[Journey], states: States, event: TouchpointEvent) -> Driven:
-    """Apply ``event`` to every journey of its key, in definition order."""
+    """Apply ``event`` to every journey of its key, in definition order (with the
+    deployment's cap and several journeys, their timers due by the event's time first,
+    across journeys in due-time order: :func:`_in_due_order`)."""
     new = dict(states)
     changed: list[str] = []
     outcomes: list[tuple[str, Outcome]] = []
     status: Status = "duplicate"
+    cap = customer_cap(definitions)
+    if cap is not None and len(definitions) > 1:
+        _in_due_order(definitions, new, event.event_time, cap, changed, outcomes)
     for definition in definitions:
         name = definition.name
         before = new.get(name)
         after, outcome = step(
-            definition, before, event, bounded_lateness=not _derived(definition, event)
+            definition,
+            before,
+            event,
+            bounded_lateness=not _derived(definition, event),
+            customer=None if cap is None else _sent_elsewhere(cap, new, name),
         )
         if after is not before:
             new[name] = after
-            changed.append(name)
+            if name not in changed:
+                changed.append(name)
         outcomes.append((name, outcome))
         if status == "duplicate" and outcome.status != "duplicate":
             status = outcome.status
@@ -85,6 +105,9 @@ def on_time(definitions: Sequence[Journey], states: States, now: datetime) -> Dr
     new = dict(states)
     changed: list[str] = []
     outcomes: list[tuple[str, Outcome]] = []
+    cap = customer_cap(definitions)
+    if cap is not None and len(definitions) > 1:
+        return _on_time_in_due_order(definitions, new, now, cap)
     for definition in definitions:
         name = definition.name
         state = new.get(name)
@@ -92,7 +115,8 @@ def on_time(definitions: Sequence[Journey], states: States, now: datetime) -> Dr
             continue
         due_at = next_due(state)
         while due_at is not None and due_at <= now:
-            state, outcome = advance(definition, state, now)
+            others = None if cap is None else _sent_elsewhere(cap, new, name)
+            state, outcome = advance(definition, state, now, customer=others)
             new[name] = state
             if name not in changed:
                 changed.append(name)
@@ -102,6 +126,98 @@ def on_time(definitions: Sequence[Journey], states: States, now: datetime) -> Dr
                 break
             due_at = after
     return Driven(new, tuple(changed), outcomes)
+
+
+_NOTHING = Outcome()
+
+
+def _on_time_in_due_order(
+    definitions: Sequence[Journey], new: dict[str, CustomerState], now: datetime, cap: FrequencyCap
+) -> Driven:
+    """``on_time`` with the deployment's cap over several journeys: timers in due-time
+    order across them, then each journey woken brought to ``now`` (as ``advance(now)``
+    leaves it)."""
+    changed: list[str] = []
+    outcomes: list[tuple[str, Outcome]] = []
+    for name in _in_due_order(definitions, new, now, cap, changed, outcomes):
+        definition = next(d for d in definitions if d.name == name)
+        shared = _sent_elsewhere(cap, new, name)
+        new[name], outcome = advance(definition, new[name], now, customer=shared)
+        if outcome != _NOTHING:  # normally only the clock moved to ``now``
+            outcomes.append((name, outcome))
+    return Driven(new, tuple(changed), outcomes)
+
+
+def _in_due_order(
+    definitions: Sequence[Journey],
+    new: dict[str, CustomerState],
+    limit: datetime,
+    cap: FrequencyCap,
+    changed: list[str],
+    outcomes: list[tuple[str, Outcome]],
+) -> list[str]:
+    """Fire every journey's timers due at or before ``limit``, earliest first across the
+    journeys (ties: definition order), each journey advanced to its own next due time;
+    returns the journeys woken. ``new``, ``changed`` and ``outcomes`` are updated.
+
+    With a per-customer cap, the journey whose trigger takes the last place in a window
+    must not depend on when the stream layer woke the key: the worker wakes it at
+    partition watermarks, replay from a file at the next event only. In due-time order
+    the result is the same however the wake-ups fall (one journey alone already is:
+    ``step`` fires its own timers in due-time order first).
+    """
+    woken: list[str] = []
+    stuck: set[str] = set()
+    while (found := _earliest(definitions, new, limit, stuck)) is not None:
+        due_at, definition = found
+        name = definition.name
+        shared = _sent_elsewhere(cap, new, name)
+        state, outcome = advance(definition, new[name], due_at, customer=shared)
+        new[name] = state
+        for names in (changed, woken):
+            if name not in names:
+                names.append(name)
+        outcomes.append((name, outcome))
+        if next_due(state) == due_at:  # no progress: never loop forever
+            stuck.add(name)
+    return woken
+
+
+def _earliest(
+    definitions: Sequence[Journey], states: States, limit: datetime, skip: set[str]
+) -> tuple[datetime, Journey] | None:
+    """The journey due first at or before ``limit`` (ties: definition order), and when."""
+    found: tuple[datetime, Journey] | None = None
+    for definition in definitions:
+        state = states.get(definition.name)
+        if state is None or definition.name in skip:
+            continue
+        due_at = next_due(state)
+        if due_at is not None and due_at <= limit and (found is None or due_at < found[0]):
+            found = (due_at, definition)
+    return found
+
+
+def customer_cap(definitions: Sequence[Journey]) -> FrequencyCap | None:
+    """The deployment's per-customer cap: the first ``deployment.frequency_cap`` among
+    ``definitions`` (``journeys.loader.load_definitions`` refuses two different ones)."""
+    for definition in definitions:
+        cap = compiled(definition).deployment_cap
+        if cap is not None:
+            return cap
+    return None
+
+
+def _sent_elsewhere(cap: FrequencyCap, states: States, name: str) -> CustomerCap:
+    """``cap`` with the capped triggers of the customer's journeys other than ``name``
+    (journeys no longer deployed included: what they sent was sent)."""
+    others = tuple(
+        moment
+        for journey, state in states.items()
+        if journey != name
+        for moment in state.customer_cap_history
+    )
+    return CustomerCap(cap, others)
 
 
 def absorb(

@@ -9,8 +9,10 @@ Order of work in ``step(definition, state, event)`` at event time T:
    ``advance(t)`` with t <= T before the event changes nothing: live equals replay);
 4. bookkeeping: id remembered, watermark, clock, time zone (from an event not older than
    the watermark), the last match time of inactivity rules (kept as a maximum);
-5. an exited customer either re-enters (re-entry policy) or the event's would-be
-   triggers are reported suppressed (``exit``/``reentry``) and nothing else changes;
+5. an exited customer either re-enters (re-entry policy: a fresh entry, per-entry state
+   reset, per-customer state kept, see :func:`_fresh_entry`) or the event's would-be
+   triggers are reported suppressed (``exit``/``goal``/``reentry``) and nothing else
+   changes;
 6. event and window rules whose type matches, in definition order; stage filters see the
    stage the customer was in when the event arrived;
 7. threshold rules, comparing attributes before and after the event;
@@ -29,6 +31,7 @@ from datetime import datetime
 from journeys import wire
 from journeys.compiled import CompiledRule, compiled, matches_any
 from journeys.definition import Journey
+from journeys.guards import CustomerCap
 from journeys.outcome import Outcome, Reason, Transition
 from journeys.run import Run
 from journeys.state import CustomerState, fresh_state
@@ -52,11 +55,14 @@ def step(
     event: TouchpointEvent,
     *,
     bounded_lateness: bool = True,
+    customer: CustomerCap | None = None,
 ) -> tuple[CustomerState, Outcome]:
     """Apply one event. ``state`` None: the customer is new (keyed by ``event.key``).
 
     ``bounded_lateness`` False: never ``late`` (fan-out derived events, which reach the
-    customer long after their event time and are never derived twice)."""
+    customer long after their event time and are never derived twice). ``customer``: the
+    deployment's per-customer cap and the customer's other journeys' capped triggers
+    (``journeys.driver`` passes it)."""
     at = event.event_time
     if state is None:
         state = new_state(definition, event.key, at)
@@ -69,7 +75,7 @@ def step(
         late = state.copy()
         late.late_events += 1
         return late, Outcome(status="late")
-    run = Run(definition, state)
+    run = Run(definition, state, customer)
     _adopt(run)
     _fire_due(run, at)
     _remember(run, event)
@@ -111,15 +117,20 @@ def _apply(run: Run, event: TouchpointEvent) -> None:
 
 
 def advance(
-    definition: Journey, state: CustomerState, now: datetime
+    definition: Journey,
+    state: CustomerState,
+    now: datetime,
+    *,
+    customer: CustomerCap | None = None,
 ) -> tuple[CustomerState, Outcome]:
     """Let engine time pass up to ``now``: every timer due at or before it fires, in
-    due-time order (ties: definition order), each at its own due time."""
+    due-time order (ties: definition order), each at its own due time. ``customer`` as
+    for :func:`step`."""
     _check_journey(definition, state)
     due = next_due(state)
     if now <= state.clock and (due is None or due > now):
         return state, Outcome()
-    run = Run(definition, state)
+    run = Run(definition, state, customer)
     _adopt(run)
     _fire_due(run, now)
     if now > run.s.clock:
@@ -208,10 +219,31 @@ def _reenter(run: Run, event: TouchpointEvent) -> bool:
         return False
     stage = policy.stage or d.initial_stage
     run.transitions.append(Transition("reentry", s.stage, stage, at, "reentry"))
+    _fresh_entry(run, stage, at)
+    return True
+
+
+def _fresh_entry(run: Run, stage: str, at: datetime) -> None:
+    """A re-entry starts a new entry: what belongs to the entry starts over, what belongs
+    to the customer is kept (the table in journeys/README.md, "Entry and re-entry").
+
+    Per entry, reset: stage and its clock, entry time, exit, inactivity anchors
+    (``last_match``), window counts, fired time rules (``fired``; timers are re-armed
+    after the event), attributes of scope ``entry`` (the rules' goals by default, each
+    unset reported as a change by rule ``reentry``). Per customer, kept: attributes of
+    scope ``customer``, cooldowns, both cap histories, engine time and watermark, time
+    zone, recent event ids, counters (``entries`` counts this one); the holdout bucket
+    depends only on the customer id and the journey.
+    """
+    s = run.s
     s.stage, s.stage_entered_at, s.entered_at = stage, at, at
     s.exited_at, s.exit_reason, s.exit_name = None, None, None
     s.entries += 1
-    return True
+    s.last_match, s.windows, s.fired = {}, {}, {}
+    s.timers.clear()
+    for name in run.c.entry_attributes:
+        if s.attributes.get(name) is not None:
+            run.change("reentry", name, None, at)
 
 
 def _blocked(run: Run, event: TouchpointEvent) -> None:
@@ -219,7 +251,7 @@ def _blocked(run: Run, event: TouchpointEvent) -> None:
     d = run.d
     policy = d.guard_rails.reentry
     alternatives = run.c.reentry
-    reason: Reason = "exit"
+    reason: Reason = run.s.exit_reason or "exit"
     stage = run.s.stage
     if policy.policy != "never" and (alternatives is None or matches_any(alternatives, event)):
         # A refused re-entry: report what re-entering would have triggered.

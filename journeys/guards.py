@@ -2,12 +2,14 @@
 
 In this order, the first that applies decides:
 
-1. ``exit`` / ``reentry``: the customer has left the journey (or the rule reached its
-   goal), decided by the caller;
+1. ``exit`` / ``goal`` / ``reentry``: the customer has left the journey (or the rule
+   reached its goal), decided by the caller;
 2. ``cooldown``: the rule emitted less than its cooldown ago (either side in event time);
 3. ``frequency_cap``: a capped priority (marketing by default; service is exempt) and
    the customer already has ``max`` capped triggers in some window of length ``within``
-   that contains this one;
+   that contains this one; first the journey's own cap (its triggers), then the
+   deployment's per-customer cap (:class:`CustomerCap`: the triggers of every journey of
+   the customer, the other journeys' given by the caller, ``journeys.driver``);
 4. ``holdout``: the customer is in the journey's control group and the trigger's
    priority is one the group is held out of (``holdout_priorities``, marketing by
    default: service messages reach everyone); the trigger is marked
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import insort
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -31,6 +34,18 @@ from journeys.definition import FrequencyCap
 from journeys.outcome import Reason
 from journeys.state import CustomerState
 from journeys.timeutil import quiet_end, zone
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerCap:
+    """The deployment's per-customer cap for one engine call, and what the customer's
+    other journeys already sent under it (their ``customer_cap_history``)."""
+
+    cap: FrequencyCap
+    others: tuple[datetime, ...] = ()
+
+    def counts(self, plan: EmitPlan) -> bool:
+        return plan.priority in self.cap.priorities
 
 
 @lru_cache(maxsize=65536)
@@ -46,7 +61,12 @@ def in_holdout(customer_id: str, journey: str, percent: float) -> bool:
 
 
 def guard(
-    c: Compiled, state: CustomerState, rule: str, plan: EmitPlan, at: datetime
+    c: Compiled,
+    state: CustomerState,
+    rule: str,
+    plan: EmitPlan,
+    at: datetime,
+    customer: CustomerCap | None = None,
 ) -> Reason | None:
     """The guard rail that suppresses this trigger, or None (exit is the caller's)."""
     if plan.cooldown is not None:
@@ -55,13 +75,24 @@ def guard(
             return "cooldown"
     if plan.capped and c.cap is not None and not _fits(state.cap_history, at, c.cap):
         return "frequency_cap"
+    if customer is not None and customer.counts(plan):
+        sent = [*state.customer_cap_history, *customer.others]
+        if not _fits(sent, at, customer.cap):
+            return "frequency_cap"
     if plan.held and in_holdout(state.customer_id, c.name, c.holdout_percent):
         return "holdout"
     return None
 
 
-def record(c: Compiled, state: CustomerState, rule: str, plan: EmitPlan, at: datetime) -> None:
-    """Note an emitted (or held-out) trigger for cooldowns and the cap. Replaces the
+def record(
+    c: Compiled,
+    state: CustomerState,
+    rule: str,
+    plan: EmitPlan,
+    at: datetime,
+    customer: CustomerCap | None = None,
+) -> None:
+    """Note an emitted (or held-out) trigger for cooldowns and the caps. Replaces the
     containers it changes (the engine's working copy shares them with its input)."""
     if plan.cooldown is not None:
         last = state.cooldowns.get(rule)
@@ -75,6 +106,12 @@ def record(c: Compiled, state: CustomerState, rule: str, plan: EmitPlan, at: dat
         horizon = state.watermark - c.lateness - cap.within
         while history and history[0] <= horizon:
             history.pop(0)
+    if customer is not None and customer.counts(plan):
+        sent = state.customer_cap_history = list(state.customer_cap_history)
+        insort(sent, at)
+        horizon = state.watermark - c.lateness - customer.cap.within
+        while sent and sent[0] <= horizon:
+            sent.pop(0)
 
 
 def deliver_after(

@@ -1,8 +1,9 @@
 """``journeys lint PATH...``: validate definition files, explain every error.
 
 Exit status 0 when every file is valid, 1 when any is not, 2 on usage errors.
-A directory means every ``*.yaml``/``*.yml`` file in it. ``--schema`` prints the JSON
-Schema of the format instead (for editors).
+A directory means every ``*.yaml``/``*.yml`` file in it. The files given are checked as
+one deployment too: no journey name twice, deployment settings declared once.
+``--schema`` prints the JSON Schema of the format instead (for editors).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from journeys.loader import DefinitionError, load_definition, schema_text
+from journeys.definition import Journey
+from journeys.loader import DefinitionError, check_together, load_definition, schema_text
 
 
 def lint(paths: Sequence[str], out: TextIO, err: TextIO) -> int:
@@ -32,22 +34,34 @@ def lint(paths: Sequence[str], out: TextIO, err: TextIO) -> int:
         else:
             print(f"{raw}: no such file", file=err)
             status = 1
+    loaded: list[tuple[Path, Journey]] = []
     for f in files:
         try:
-            journey = load_definition(f)
+            loaded.append((f, load_definition(f)))
         except DefinitionError as e:
-            for line in e.lines():
-                print(line, file=err)
+            _report(e, err)
             status = 1
         except (OSError, UnicodeDecodeError) as e:
             print(f"{f.name}: cannot read: {e}", file=err)
             status = 1
-        else:
-            print(
-                f"{f.name}: ok ({journey.name} v{journey.version}, {len(journey.rules)} rules)",
-                file=out,
-            )
+    faulty: set[str] = set()
+    for error in check_together(loaded):
+        _report(error, err)
+        faulty.add(error.source)
+        status = 1
+    for f, journey in loaded:
+        if f.name in faulty:
+            continue
+        print(
+            f"{f.name}: ok ({journey.name} v{journey.version}, {len(journey.rules)} rules)",
+            file=out,
+        )
     return status
+
+
+def _report(error: DefinitionError, err: TextIO) -> None:
+    for line in error.lines():
+        print(line, file=err)
 
 
 def _run(args: argparse.Namespace) -> int:

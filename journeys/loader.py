@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from journeys.definition import NAME, Journey
+from journeys.definition import NAME, FrequencyCap, Journey
 from journeys.semantics import Issue, check
 
 DEFINITIONS = Path(__file__).parent / "definitions"
@@ -76,6 +77,60 @@ def load_definition(path: str | Path) -> Journey:
     if not isinstance(data, dict):
         raise DefinitionError(path.name, [("", "expected a mapping at the top level", None)])
     return parse_definition(data, path.name, text)
+
+
+def load_definitions(paths: Sequence[str | Path]) -> list[Journey]:
+    """The definitions one deployment runs together (the worker's, replay's), in order.
+
+    Each file is validated (:func:`load_definition`: the first invalid one raises), then
+    the set (:func:`check_together`): a journey name defined twice, or deployment
+    settings that differ, raise a DefinitionError naming both files.
+    """
+    loaded = [(Path(p), load_definition(p)) for p in paths]
+    errors = check_together(loaded)
+    if errors:
+        raise errors[0]  # the first file at fault, with all of its issues
+    return [journey for _, journey in loaded]
+
+
+def check_together(loaded: Sequence[tuple[Path, Journey]]) -> list[DefinitionError]:
+    """What is wrong with valid definitions deployed together, per file (in order).
+
+    * journey names must be unique: a second definition of a name would never run (its
+      states are the first one's), so it is refused, naming the file that defined it;
+    * the ``deployment`` settings (the per-customer frequency cap) are declared once: a
+      file that declares different ones is refused.
+    """
+    first: dict[str, Path] = {}
+    declared: tuple[Path, FrequencyCap] | None = None
+    errors: list[DefinitionError] = []
+    for path, journey in loaded:
+        issues: list[Issue] = []
+        earlier = first.setdefault(journey.name, path)
+        if earlier is not path:
+            where = "listed twice" if earlier == path else f"also defined in {earlier}"
+            issues.append(("name", f"journey {journey.name!r} is {where}: names must be unique"))
+        cap = journey.deployment.frequency_cap if journey.deployment is not None else None
+        if cap is not None and declared is None:
+            declared = (path, cap)
+        elif cap is not None and declared is not None and cap != declared[1]:
+            issues.append(
+                (
+                    "deployment.frequency_cap",
+                    f"differs from the one declared in {declared[0]}: "
+                    "the deployment's settings are declared once",
+                )
+            )
+        if issues:
+            errors.append(DefinitionError(path.name, _with_lines(issues, _text(path))))
+    return errors
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # pragma: no cover - it was just read
+        return None
 
 
 @cache

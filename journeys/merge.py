@@ -18,7 +18,7 @@ def merge(definition: Journey, into: CustomerState, other: CustomerState) -> Cus
 
     Identity, exit and stage are ``into``'s, except that a customer still in the initial
     stage takes ``other``'s stage. Attributes merge by their declared policy (keep: into's
-    value, else other's; sum, max, min). Event ids, windows, cooldowns, cap history and
+    value, else other's; sum, max, min). Event ids, windows, cooldowns, cap histories and
     match times are unions (latest times win); timers are re-armed.
     """
     for s in (into, other):
@@ -54,6 +54,7 @@ def merge(definition: Journey, into: CustomerState, other: CustomerState) -> Cus
     }
     merged.cooldowns = _latest(into.cooldowns, other.cooldowns)
     merged.cap_history = sorted([*into.cap_history, *other.cap_history])
+    merged.customer_cap_history = sorted([*into.customer_cap_history, *other.customer_cap_history])
     merged.fired = _latest(into.fired, other.fired)
     merged.seen = {**other.seen, **into.seen}
     merged.timers = {}

@@ -15,7 +15,7 @@ from pydantic import JsonValue
 from schemas import Trigger
 
 Status = Literal["processed", "duplicate", "late"]
-Reason = Literal["cooldown", "frequency_cap", "holdout", "exit", "reentry"]
+Reason = Literal["cooldown", "frequency_cap", "holdout", "exit", "goal", "reentry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,21 +34,26 @@ class Suppressed:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """A stage change (``move``), a journey exit (``exit``) or a re-entry (``reentry``)."""
+    """A stage change (``move``), a journey exit (``exit``, or ``goal`` for an exit
+    condition whose reason is goal) or a re-entry (``reentry``)."""
 
     rule: str
     stage_before: str
     stage_after: str
     at: datetime
-    kind: Literal["move", "exit", "reentry"] = "move"
+    kind: Literal["move", "exit", "goal", "reentry"] = "move"
 
 
 @dataclass(frozen=True, slots=True)
 class AttributeChange:
+    """An attribute set, changed or unset (``new`` None) by ``rule`` at ``at`` (engine
+    time; ``reentry`` for the per-entry attributes a re-entry unsets)."""
+
     rule: str
     name: str
     old: JsonValue
     new: JsonValue
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 from bisect import insort
 from datetime import datetime
+from typing import Literal
 
 from pydantic import JsonValue
 
 from journeys import wire
 from journeys.compiled import Compiled, CompiledRule, EmitPlan, compiled
 from journeys.definition import Journey
-from journeys.guards import deliver_after, guard, record
+from journeys.guards import CustomerCap, deliver_after, guard, record
 from journeys.outcome import AttributeChange, Outcome, Reason, Status, Suppressed, Transition
 from journeys.predicates import lookup
 from journeys.state import CustomerState, Window
@@ -27,6 +28,7 @@ class Run:
         "base",
         "c",
         "changes",
+        "customer",
         "d",
         "deferred",
         "event_cause",
@@ -37,9 +39,12 @@ class Run:
         "triggers",
     )
 
-    def __init__(self, definition: Journey, state: CustomerState) -> None:
+    def __init__(
+        self, definition: Journey, state: CustomerState, customer: CustomerCap | None = None
+    ) -> None:
         self.d = definition
         self.c: Compiled = compiled(definition)
+        self.customer = customer  # the deployment's per-customer cap, if any
         # A shallow copy sharing the caller's containers until it writes one: writers
         # take their own copy first (``own_*``, ``guards.record``), nested window lists
         # are replaced, never mutated, so the caller's state is left untouched and an
@@ -113,15 +118,16 @@ class Run:
 
         ``cause`` None: the event's own (``event_ids=[event.event_id]``). ``blocked``
         (exit or reentry): the customer is out of the journey; nothing changes and the
-        would-be trigger is reported as suppressed. A rule whose goal attribute is set is
-        blocked with reason ``exit`` likewise.
+        would-be trigger is reported as suppressed (reason ``goal`` when the customer left
+        through a goal exit). A rule whose goal attribute is set is blocked with reason
+        ``goal`` likewise.
         """
         s = self.s
         if blocked is None and s.exited_at is not None:
-            blocked = "exit"
+            blocked = s.exit_reason or "exit"
         goal = crule.goal
         if blocked is None and goal is not None and s.attributes.get(goal) is not None:
-            blocked = "exit"
+            blocked = "goal"
         before = s.stage
         if blocked is None:
             self._actions(crule, at, event)
@@ -134,9 +140,9 @@ class Run:
                 assert event is not None, "a timer firing names its cause"
                 cause = self.event_cause = wire.event_cause([event.event_id])
         c = self.c
-        reason = blocked or guard(c, s, crule.id, plan, at)
+        reason = blocked or guard(c, s, crule.id, plan, at, self.customer)
         if reason is None or reason == "holdout":
-            record(c, s, crule.id, plan, at)
+            record(c, s, crule.id, plan, at, self.customer)
         trigger = self._trigger(crule, plan, before, at, cause, event, reason == "holdout")
         if reason is not None:
             self.suppressed.append(Suppressed(crule.id, plan.kind, reason, trigger))
@@ -191,7 +197,7 @@ class Run:
             if unusable(value):
                 self.notes.append(f"{rid}: {name}: {raw!r} is not a {type_}, ignored")
                 continue
-            self.change(rid, name, combine(spec.mode, s.attributes.get(name), value, type_))  # type: ignore[arg-type]  # unusable() excluded the sentinel
+            self.change(rid, name, combine(spec.mode, s.attributes.get(name), value, type_), at)  # type: ignore[arg-type]  # unusable() excluded the sentinel
         for name, inc in crule.increments:
             by: float | int | None = inc.by
             if inc.property is not None:
@@ -204,14 +210,14 @@ class Run:
                 if isinstance(total, float) and not math.isfinite(total):
                     self.notes.append(f"{rid}: {name}: adding {by!r} overflows, ignored")
                     continue
-                self.change(rid, name, total)
+                self.change(rid, name, total, at)
         for name in crule.unset:
-            self.change(rid, name, None)
+            self.change(rid, name, None, at)
         move_to = crule.move_to
         if move_to is not None and move_to != s.stage:
             self.move(rid, move_to, at)
 
-    def change(self, rule: str, name: str, value: JsonValue) -> None:
+    def change(self, rule: str, name: str, value: JsonValue, at: datetime) -> None:
         attrs = self.s.attributes
         old = attrs.get(name)
         if old == value and type(old) is type(value):
@@ -221,7 +227,7 @@ class Run:
             attrs.pop(name, None)
         else:
             attrs[name] = value
-        self.changes.append(AttributeChange(rule, name, old, value))
+        self.changes.append(AttributeChange(rule, name, old, value, at))
 
     def move(self, rule: str, stage: str, at: datetime) -> None:
         s = self.s
@@ -234,7 +240,8 @@ class Run:
     def exit(self, name: str, reason: str, at: datetime) -> None:
         s = self.s
         s.exited_at, s.exit_reason, s.exit_name = at, reason, name  # type: ignore[assignment]  # reason is the definition's literal
-        self.transitions.append(Transition(f"exit:{name}", s.stage, s.stage, at, "exit"))
+        kind: Literal["goal", "exit"] = "goal" if reason == "goal" else "exit"
+        self.transitions.append(Transition(f"exit:{name}", s.stage, s.stage, at, kind))
 
     def window_hit(self, crule: CompiledRule, at: datetime, event_id: str) -> list[str] | None:
         """Count the event in the rule's window; the event ids of a full window, if any."""

@@ -58,6 +58,7 @@ class CustomerState:
     seen: dict[str, datetime]
     events: int
     late_events: int
+    customer_cap_history: list[datetime]
 
     @property
     def exited(self) -> bool:
@@ -124,6 +125,13 @@ class StoredState(BaseModel):
     )
     events: int = Field(default=0, description="Events applied")
     late_events: int = Field(default=0, description="Events rejected as late")
+    customer_cap_history: list[UtcDatetime] = Field(
+        default_factory=list,
+        exclude_if=lambda value: not value,
+        description="emitted_at of this journey's triggers counted by the deployment's "
+        "per-customer frequency cap, within its window (the driver adds up every journey's); "
+        "left out when empty, so states of deployments without that cap are unchanged",
+    )
 
 
 def migrate(obj: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +160,7 @@ def dump_state(state: CustomerState) -> dict[str, Any]:
     as RFC 3339 UTC with ``Z``, byte for byte what the pydantic model writes."""
     iso = json_instant
     exited = state.exited_at
-    return {
+    stored: dict[str, Any] = {
         "schema_version": state.schema_version,
         "customer_id": state.customer_id,
         "journey": state.journey,
@@ -178,6 +186,9 @@ def dump_state(state: CustomerState) -> dict[str, Any]:
         "events": state.events,
         "late_events": state.late_events,
     }
+    if state.customer_cap_history:
+        stored["customer_cap_history"] = [iso(t) for t in state.customer_cap_history]
+    return stored
 
 
 def _attributes(values: dict[str, JsonValue]) -> dict[str, JsonValue]:
@@ -264,4 +275,5 @@ def fresh_state(
         {},  # seen
         0,  # events
         0,  # late_events
+        [],  # customer_cap_history
     )

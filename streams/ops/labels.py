@@ -26,7 +26,9 @@ __all__ = [
 OTHER = "other"
 CONSUMED_OUTCOMES: tuple[str, ...] = ("processed", "duplicate", "late", "dead_lettered")
 # The engine's reasons plus ``quiet_hours`` for deferrals (deferred triggers are emitted).
-SUPPRESSION_REASONS = ("cooldown", "frequency_cap", "quiet_hours", "holdout", "exit", "reentry")
+SUPPRESSION_REASONS = (
+    "cooldown", "frequency_cap", "quiet_hours", "holdout", "exit", "goal", "reentry",
+)  # fmt: skip
 _CODE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -126,32 +126,67 @@ def print_records(
 def table_row(record: Record, *, show_properties: bool = False) -> str:
     """One line of the readable table: time | type | detail."""
     kind = record["type"]
-    detail: str
     if kind == "event":
-        detail = f"{record['event_type']} ({record['event_id']})"
-        if record["customer_id"] is None:
-            detail += f" anonymous {record['anonymous_id']}"
-        if record["status"] != "processed":
-            detail += f" [{record['status']}]"
-        if show_properties:
-            props = {"properties": record["properties"], "traits": record["traits"]}
-            detail += " " + orjson.dumps(props).decode()
-    elif kind == "transition":
-        detail = f"{record['rule']}: {record['stage_before']} -> {record['stage_after']}"
-        if record["kind"] != "move":
-            detail += f" ({record['kind']})"
-    elif kind == "trigger":
-        t: dict[str, Any] = record["trigger"]
-        detail = f"{t['kind']} by {t['rule']} id={t['trigger_id']}"
-        if t.get("deliver_after"):
-            detail += f" deferred until {t['deliver_after']} (quiet hours)"
-        if t.get("holdout"):
-            detail += " holdout"
-    elif kind == "suppressed":
-        detail = f"{record['kind']} by {record['rule']}: {record['reason']}"
+        detail = _event_detail(record, show_properties=show_properties)
     else:
-        detail = f"{record['origin']}: {record['reason']}: {record['message']}"
+        detail = _DETAILS.get(kind, _deadletter_detail)(record)
     return f"{record['time'] or '-':<27} {kind:<10} {detail}"
+
+
+def _event_detail(record: Record, *, show_properties: bool) -> str:
+    detail = f"{record['event_type']} ({record['event_id']})"
+    if record["customer_id"] is None:
+        detail += f" anonymous {record['anonymous_id']}"
+    if record["status"] != "processed":
+        detail += f" [{record['status']}]"
+    if show_properties:
+        props = {"properties": record["properties"], "traits": record["traits"]}
+        detail += " " + orjson.dumps(props).decode()
+    return detail
+
+
+def _transition_detail(record: Record) -> str:
+    detail = f"{record['rule']}: {record['stage_before']} -> {record['stage_after']}"
+    return detail if record["kind"] == "move" else detail + f" ({record['kind']})"
+
+
+def _change_detail(record: Record) -> str:
+    def shown(value: Any) -> str:
+        return "unset" if value is None else orjson.dumps(value).decode()
+
+    old, new = shown(record["old"]), shown(record["new"])
+    return f"{record['rule']}: {record['attribute']} {old} -> {new}"
+
+
+def _note_detail(record: Record) -> str:
+    return f"{record['journey']}: {record['note']}"
+
+
+def _trigger_detail(record: Record) -> str:
+    t: dict[str, Any] = record["trigger"]
+    detail = f"{t['kind']} by {t['rule']} id={t['trigger_id']}"
+    if t.get("deliver_after"):
+        detail += f" deferred until {t['deliver_after']} (quiet hours)"
+    if t.get("holdout"):
+        detail += " holdout"
+    return detail
+
+
+def _suppressed_detail(record: Record) -> str:
+    return f"{record['kind']} by {record['rule']}: {record['reason']}"
+
+
+def _deadletter_detail(record: Record) -> str:
+    return f"{record['origin']}: {record['reason']}: {record['message']}"
+
+
+_DETAILS: dict[str, Callable[[Record], str]] = {
+    "transition": _transition_detail,
+    "change": _change_detail,
+    "note": _note_detail,
+    "trigger": _trigger_detail,
+    "suppressed": _suppressed_detail,
+}
 
 
 def emit(args: argparse.Namespace, topic: str, triggers: Sequence[Trigger]) -> None:

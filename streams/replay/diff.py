@@ -10,6 +10,10 @@ not by trigger id: a version bump changes every id but is not a change of behavi
 moving a nudge from day 3 to day 4 shows as one changed trigger, not a removal plus an
 addition. ``changed`` lists the fields that differ (``trigger_id`` and
 ``journey_version`` ignored).
+
+An event or wake-up the engine raises on under either definition (a defect, what the
+worker dead-letters as ``processing_error``) is counted and reported with its first
+messages; the other customers are still compared.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class Report:
     base_triggers: int = 0
     new_triggers: int = 0
     seconds: float = 0.0
+    errors: dict[str, list[str]] = field(default_factory=lambda: {"base": [], "definition": []})
     counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     examples: dict[str, dict[str, list[Any]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
@@ -98,6 +103,7 @@ class Report:
             "triggers": self.new_triggers,
             "seconds": round(self.seconds, 3),
             "events_per_s": round(self.events_per_s, 1),
+            "processing_errors": {side: len(found) for side, found in self.errors.items()},
             "rules": {rule: dict(sorted(c.items())) for rule, c in sorted(self.counts.items())},
             "examples": {rule: dict(e) for rule, e in sorted(self.examples.items())},
         }
@@ -155,18 +161,28 @@ def deployed_by_name(name: str) -> Journey:
 
 
 def replay_triggers(
-    definition: Journey, items: Sequence[Item], until: datetime | None, *, fanout: bool = True
+    definition: Journey,
+    items: Sequence[Item],
+    until: datetime | None,
+    *,
+    fanout: bool = True,
+    errors: list[str] | None = None,
 ) -> list[Trigger]:
-    """Every trigger the worker would send for ``items`` under ``definition``."""
+    """Every trigger the worker would send for ``items`` under ``definition``; what the
+    engine raised on is appended to ``errors`` (``origin: Class: message``)."""
     replayer = Replayer([definition], fanout=fanout)
     triggers: list[Trigger] = []
+    found: list[str] = [] if errors is None else errors
     for item in items:
         if isinstance(item, Arrival):
             for done in replayer.event(item.event):
+                if done.error is not None:
+                    found.append(f"{item.origin}: {done.error}")
                 triggers.extend(t for _, o in done.outcomes for t in delivered(o))
     if until is not None:
         for _, _, outcome in replayer.advance(until):
             triggers.extend(delivered(outcome))
+        found.extend(f"wake-up of {key}: {message}" for key, message in replayer.errors)
     return triggers
 
 
@@ -210,8 +226,12 @@ def compare(
     report.events = sum(1 for i in items if isinstance(i, Arrival))
     report.deadletters = len(items) - report.events
     report.customers = len({i.event.key for i in items if isinstance(i, Arrival)})
-    old = identities(replay_triggers(base, items, until, fanout=fanout))
-    now = identities(replay_triggers(new, items, until, fanout=fanout))
+    old = identities(
+        replay_triggers(base, items, until, fanout=fanout, errors=report.errors["base"])
+    )
+    now = identities(
+        replay_triggers(new, items, until, fanout=fanout, errors=report.errors["definition"])
+    )
     report.seconds = time.perf_counter() - started
     report.base_triggers, report.new_triggers = len(old), len(now)
 
@@ -241,6 +261,9 @@ def print_report(report: Report, base: Journey, new: Journey) -> None:
         f"input:      {report.events} events of {report.customers} customers, "
         f"{report.deadletters} unreadable"
     )
+    for side, found in report.errors.items():
+        if found:
+            print(f"processing errors under the {side}: {len(found)}, e.g. {found[0]}")
     if not report.changed:
         print("no trigger added, removed or changed")
         return

@@ -10,6 +10,7 @@ every unreadable part becomes an ``Unreadable`` item (a dead-letter record), nev
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 import time
@@ -21,15 +22,17 @@ from typing import Any, TextIO
 import orjson
 from pydantic import ValidationError
 
-from journeys import Journey, default_journey, load_definition
+from journeys import Journey, default_journey
+from journeys import load_definitions as load_deployment
 from schemas import codec
-from schemas.decode import DEFAULT_MAX_FUTURE_SKEW, decode_touchpoints
+from schemas.decode import decode_touchpoints
 from schemas.events import TouchpointEvent
 from schemas.topics import by_role, topic_specs
 from streams.kafka.config import client_config, default_topic
 from streams.kafka.keys import key_text
 from streams.kafka.reader import KafkaReader, KafkaRecord
 from streams.replay.timeline import Arrival, Item, Unreadable
+from streams.settings import Settings
 
 _RELATIVE = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -57,15 +60,14 @@ def parse_time(text: str | None, now: datetime) -> datetime | None:
 
 def deployed_definitions() -> list[Journey]:
     """What the worker runs: the files in JOURNEYS_JOURNEY_PATHS, else the built-in default."""
-    from streams.settings import Settings
-
     paths = Settings().journey_paths
-    return [load_definition(p) for p in paths] if paths else [default_journey()]
+    return load_deployment(paths) if paths else [default_journey()]
 
 
 def load_definitions(paths: Sequence[str] | None) -> list[Journey]:
-    """The ``--definition`` files, else the deployed definitions."""
-    return [load_definition(Path(p)) for p in paths] if paths else deployed_definitions()
+    """The ``--definition`` files (checked as one deployment, as the worker checks its
+    own: no journey name twice), else the deployed definitions."""
+    return load_deployment([Path(p) for p in paths]) if paths else deployed_definitions()
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -171,11 +173,15 @@ def topic_name(args: argparse.Namespace) -> str:
     return ",".join(topic for topic, _ in sources(args))
 
 
+@functools.cache
+def future_skew() -> timedelta:
+    """The worker's ``JOURNEYS_MAX_FUTURE_SKEW_SECONDS``: replay rejects what it rejects."""
+    return timedelta(seconds=Settings().max_future_skew_seconds)
+
+
 def decode_items(raw: bytes, origin: str, *, received_at: datetime) -> Iterator[Item]:
     """The events (and unreadable parts) of one message: canonical, Segment or batch."""
-    decoded = decode_touchpoints(
-        raw, received_at=received_at, max_future_skew=DEFAULT_MAX_FUTURE_SKEW
-    )
+    decoded = decode_touchpoints(raw, received_at=received_at, max_future_skew=future_skew())
     for event in decoded.events:
         yield Arrival(event, origin)
     for rejection in decoded.rejections:

@@ -3,8 +3,15 @@
 Pure: no Kafka, no clock, no I/O. ``Replayer`` keeps one state per key and calls the
 engine the way the worker does (``step`` per event in topic order, ``advance`` for time);
 ``timeline`` turns the outcomes into JSON-ready records, one per step, each with a
-``type``: ``event``, ``transition``, ``trigger``, ``suppressed`` or ``deadletter``.
-A trigger record carries the Trigger message exactly as the worker emits it.
+``type``: ``event``, ``transition``, ``change`` (an attribute set, changed or unset, and
+the rule that did it), ``note`` (what the engine could not use: "'next tuesday' is not a
+date, ignored"), ``trigger``, ``suppressed`` (with its reason: ``goal`` for a reached
+goal, ``exit`` for a customer who left) or ``deadletter``. A trigger record carries the
+Trigger message exactly as the worker emits it.
+
+An engine call that raises (a defect) is what the worker dead-letters with reason
+``processing_error``: here too it becomes a ``deadletter`` record (the exception class
+and a bounded message), that key's state is left as it was, and replay goes on.
 """
 
 from __future__ import annotations
@@ -16,12 +23,15 @@ from typing import Any
 
 from journeys import CustomerState, Journey, Outcome, driver, fanout, fanout_keys
 from journeys.fanout import FanoutIndex
-from schemas.codec import isoformat_utc
+from schemas.codec import dumps, isoformat_utc
+from schemas.deadletters import RejectReason
 from schemas.events import TouchpointEvent
 from schemas.triggers import Trigger
 
 Record = dict[str, Any]
-RECORD_TYPES = ("event", "transition", "trigger", "suppressed", "deadletter")
+RECORD_TYPES = ("event", "transition", "change", "note", "trigger", "suppressed", "deadletter")
+MESSAGE_LIMIT = 500  # characters of an exception's message, as the worker's dead letters
+PROCESSING_ERROR = str(RejectReason.PROCESSING_ERROR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +62,21 @@ def iso(moment: datetime | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One event through every definition: its combined status and each journey's outcome."""
+    """One event through every definition: its combined status and each journey's outcome.
+
+    ``error``: the engine raised (status ``processing_error``, no outcomes): the exception
+    class and its bounded message."""
 
     event: TouchpointEvent
     status: str
     outcomes: list[tuple[str, Outcome]]
     derived: bool = False
+    error: str | None = None
+
+
+def failure(exc: Exception) -> str:
+    """An exception as a dead letter's message: its class, then its text, bounded."""
+    return f"{type(exc).__name__}: {exc}"[:MESSAGE_LIMIT]
 
 
 class Replayer:
@@ -77,7 +96,10 @@ class Replayer:
       subscribers since at or before a publication get it, whichever comes first in the
       input); the events they derive are stepped right after the event;
     * ``advance`` wakes every key whose ``next_due`` is at or before the time given
-      (``driver.on_time``).
+      (``driver.on_time``);
+    * an engine call that raises leaves the key's states as they were: a step of status
+      ``processing_error`` (events) or an entry in ``errors`` (wake-ups), and replay goes
+      on with the next event or key.
     """
 
     def __init__(self, definitions: Sequence[Journey], *, fanout: bool = True) -> None:
@@ -85,14 +107,21 @@ class Replayer:
         self.fanout = fanout
         self.states: dict[str, dict[str, CustomerState]] = {}
         self.index: dict[str, FanoutIndex] = {}
+        self.errors: list[tuple[str, str]] = []  # (key, failure) of wake-ups that raised
 
     def event(self, event: TouchpointEvent) -> list[Step]:
         key = event.key
-        done = driver.on_event(self.definitions, self.states.get(key, {}), event)
+        try:
+            done = driver.on_event(self.definitions, self.states.get(key, {}), event)
+        except Exception as exc:  # a defect: dead-lettered as the worker does, replay goes on
+            return [Step(event, PROCESSING_ERROR, [], error=failure(exc))]
         self.states[key] = done.states
         steps = [Step(event, done.status, done.outcomes)]
         if done.status == "processed":
-            self._merge(key, event)
+            try:
+                self._merge(key, event)
+            except Exception as exc:  # the event itself was applied; its merge was not
+                steps.append(Step(event, PROCESSING_ERROR, [], error=failure(exc)))
             if self.fanout:
                 steps.extend(self._fanout(event))
         return steps
@@ -125,10 +154,15 @@ class Replayer:
     ) -> Iterator[tuple[str, str, Outcome]]:
         """Fire what is due at or before ``until`` (for ``keys``, default all), keys sorted.
 
-        Yields ``(key, journey, outcome)``.
+        Yields ``(key, journey, outcome)``; a key whose wake-up raised is left as it was
+        and listed in ``errors``.
         """
         for key in sorted(self.states if keys is None else set(keys) & self.states.keys()):
-            done = driver.on_time(self.definitions, self.states[key], until)
+            try:
+                done = driver.on_time(self.definitions, self.states[key], until)
+            except Exception as exc:  # a defect: reported, the other keys go on
+                self.errors.append((key, failure(exc)))
+                continue
             self.states[key] = done.states
             for name, outcome in done.outcomes:
                 yield key, name, outcome
@@ -168,31 +202,58 @@ def deadletter_record(item: Unreadable, *, show_properties: bool = False) -> Rec
     return record
 
 
+def error_record(step: Step, origin: str, *, show_properties: bool = False) -> Record:
+    """The dead letter of an event the engine raised on (``processing_error``)."""
+    raw = dumps(step.event)
+    item = Unreadable(origin, PROCESSING_ERROR, step.error or "", raw)
+    return deadletter_record(item, show_properties=show_properties) | {
+        "time": iso(step.event.event_time)
+    }
+
+
+def wakeup_error_record(key: str, until: datetime, message: str) -> Record:
+    """The dead letter of a wake-up the engine raised on (``processing_error``)."""
+    origin = f"wake-up of {key} at {iso(until)}"
+    return deadletter_record(Unreadable(origin, PROCESSING_ERROR, message, b"")) | {
+        "time": iso(until)
+    }
+
+
 def delivered(outcome: Outcome) -> list[Trigger]:
     """The triggers the worker sends: holdouts never are (the engine lists them suppressed)."""
     return [t for t in outcome.triggers if not t.holdout]
 
 
-def outcome_records(outcome: Outcome, customer_id: str, journey: str) -> list[Record]:
-    """Transitions, triggers and suppressed triggers, in engine-time order (stable)."""
-    return [record for _, record in _timed(outcome, customer_id, journey)]
+def outcome_records(outcome: Outcome, customer_id: str, journey: str, at: datetime) -> list[Record]:
+    """Transitions, attribute changes, triggers, suppressed triggers and notes, in
+    engine-time order (stable); ``at``: the time of the call (its notes' time)."""
+    return [record for _, record in _timed(outcome, customer_id, journey, at)]
 
 
-def _timed(outcome: Outcome, customer_id: str, journey: str) -> list[tuple[datetime, Record]]:
+def _timed(
+    outcome: Outcome, customer_id: str, journey: str, at: datetime
+) -> list[tuple[datetime, Record]]:
+    """At one instant: transitions (a re-entry first), the attribute changes, triggers,
+    suppressed triggers, then the call's notes."""
     timed: list[tuple[datetime, int, Record]] = []
+    head = {"customer_id": customer_id, "journey": journey}
     for t in outcome.transitions:
-        record = {"type": "transition", "time": iso(t.at), "customer_id": customer_id}
-        record |= {"journey": journey, "rule": t.rule, "kind": t.kind}
-        record |= {"stage_before": t.stage_before, "stage_after": t.stage_after}
+        record = {"type": "transition", "time": iso(t.at), **head, "rule": t.rule}
+        record |= {"kind": t.kind, "stage_before": t.stage_before, "stage_after": t.stage_after}
         timed.append((t.at, 0, record))
+    for c in outcome.changes:
+        record = {"type": "change", "time": iso(c.at), **head, "rule": c.rule}
+        timed.append((c.at, 1, record | {"attribute": c.name, "old": c.old, "new": c.new}))
     for trigger in delivered(outcome):
         record = {"type": "trigger", "time": iso(trigger.emitted_at)}
-        timed.append((trigger.emitted_at, 1, record | {"trigger": trigger.model_dump(mode="json")}))
+        timed.append((trigger.emitted_at, 2, record | {"trigger": trigger.model_dump(mode="json")}))
     for s in outcome.suppressed:
         when = s.trigger.emitted_at
         record = {"type": "suppressed", "time": iso(when), "customer_id": s.trigger.customer_id}
         record |= {"rule": s.rule, "kind": s.kind, "reason": s.reason}
-        timed.append((when, 2, record | {"trigger": s.trigger.model_dump(mode="json")}))
+        timed.append((when, 3, record | {"trigger": s.trigger.model_dump(mode="json")}))
+    for note in outcome.notes:
+        timed.append((at, 4, {"type": "note", "time": iso(at), **head, "note": note}))
     timed.sort(key=lambda entry: (entry[0], entry[1]))
     return [(moment, record) for moment, _, record in timed]
 
@@ -218,17 +279,28 @@ def timeline(
             yield deadletter_record(item, show_properties=show_properties)
             continue
         for done in replayer.event(item.event):
-            event = done.event
-            if keep is not None and not keep(event.key):
-                continue
-            timed = [r for name, o in done.outcomes for r in _timed(o, event.key, name)]
-            timed.sort(key=lambda entry: entry[0])
-            before = sum(1 for moment, _ in timed if moment < event.event_time)
-            origin = f"{item.origin} (fan-out)" if done.derived else item.origin
-            yield from (record for _, record in timed[:before])
-            yield event_record(event, done.status, origin, show_properties=show_properties)
-            yield from (record for _, record in timed[before:])
+            if keep is None or keep(done.event.key):
+                yield from step_records(done, item.origin, show_properties=show_properties)
     if until is not None:
         for key, name, outcome in replayer.advance(until):
             if keep is None or keep(key):
-                yield from outcome_records(outcome, key, name)
+                yield from outcome_records(outcome, key, name, until)
+        for key, message in replayer.errors:
+            if keep is None or keep(key):
+                yield wakeup_error_record(key, until, message)
+
+
+def step_records(done: Step, origin: str, *, show_properties: bool = False) -> Iterator[Record]:
+    """One step's records: what fell due before the event, the event, then the rest."""
+    event = done.event
+    origin = f"{origin} (fan-out)" if done.derived else origin
+    if done.error is not None:
+        yield error_record(done, origin, show_properties=show_properties)
+        return
+    at = event.event_time
+    timed = [r for name, o in done.outcomes for r in _timed(o, event.key, name, at)]
+    timed.sort(key=lambda entry: entry[0])
+    before = sum(1 for moment, _ in timed if moment < at)
+    yield from (record for _, record in timed[:before])
+    yield event_record(event, done.status, origin, show_properties=show_properties)
+    yield from (record for _, record in timed[before:])

@@ -37,9 +37,10 @@ from streams.worker.timer_index import TimerIndex
 
 
 def load_definitions(settings: Settings) -> list[Journey]:
-    """The journey definitions to run: the files in settings, else the default journey."""
+    """The journey definitions to run: the files in settings (checked together: names
+    unique, one deployment cap), else the default journey."""
     if settings.journey_paths:
-        return [journeys.load_definition(path) for path in settings.journey_paths]
+        return journeys.load_definitions(settings.journey_paths)
     return [journeys.default_journey()]
 
 

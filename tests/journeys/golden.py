@@ -17,9 +17,10 @@ Inputs, stored with the outputs (the test never imports ``streams``, which is mo
 * ``sim-population``: the population simulator (sign-ups, anonymous visitors merged on
   identify, feature requests and releases);
 * ``random-*``: seeded random stories over the default journey and a definition with the
-  odd timer paths (``factories.ODD``) driven together: late and duplicate events, zone
-  changes, odd attribute values, anonymous keys merged later, fan-out, states reloaded
-  from JSON (as after a cache miss) and states of an older definition version.
+  odd timer paths (``factories.ODD``, declaring a per-customer cap across both) driven
+  together: late and duplicate events, zone changes, odd attribute values, anonymous
+  keys merged later, fan-out, states reloaded from JSON (as after a cache miss) and
+  states of an older definition version.
 
 Regenerate (only when an output change is intended, and say so in the commit):
 
@@ -33,12 +34,14 @@ import lzma
 import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from journeys import Journey, default_journey, driver, fanout, fanout_keys
+from journeys.definition import Deployment, FrequencyCap
 from journeys.fanout import FanoutIndex
 from journeys.state import CustomerState, dump_state, load_state
 from schemas import TouchpointEvent
@@ -61,7 +64,15 @@ Record = dict[str, Any]
 
 def definitions_of(case: str) -> list[Journey]:
     default = default_journey()
-    return [default, ODD] if case.startswith("random") else [default]
+    return [default, odd_deployed()] if case.startswith("random") else [default]
+
+
+@cache
+def odd_deployed() -> Journey:
+    """``ODD`` declaring the random cases' deployment settings: a per-customer cap of 3
+    marketing triggers per 7 days over both journeys (``deployment.frequency_cap``)."""
+    cap = FrequencyCap(max=3, within=timedelta(days=7))
+    return ODD.model_copy(update={"deployment": Deployment(frequency_cap=cap)})
 
 
 # -- serialising outputs (independent of the engine's own types) --------------------------

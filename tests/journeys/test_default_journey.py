@@ -370,7 +370,7 @@ def test_trial_reminder_suppressed_once_converted() -> None:
         until=at(days=20),
     )
     assert played.rows() == []
-    assert played.suppressed_rows() == [("trial_ending", "exit", "2025-03-17T10:00:00Z")]
+    assert played.suppressed_rows() == [("trial_ending", "goal", "2025-03-17T10:00:00Z")]
 
 
 def test_voice_of_the_customer_fans_out() -> None:

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from journeys import DefinitionError, default_journey, json_schema, load_definition
+from journeys import (
+    DefinitionError,
+    default_journey,
+    json_schema,
+    load_definition,
+    load_definitions,
+)
 from journeys.lint import main, register
 from journeys.loader import SCHEMA_FILE, schema_text
 from schemas.triggers import TRIGGER_FAMILIES
@@ -165,3 +171,42 @@ def test_every_default_rule_kind_and_family_is_used() -> None:
     }
     families = {r.then.emit.family for r in journey.rules if r.then.emit is not None}
     assert families == set(TRIGGER_FAMILIES)
+
+
+def test_a_journey_name_defined_twice_is_refused_naming_both_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = tmp_path / "lifecycle.yaml", tmp_path / "copy.yaml"
+    first.write_text(HEAD)
+    second.write_text("# a copy\n" + HEAD)
+    expected = [
+        f"copy.yaml: name: journey 'demo' is also defined in {first}: names must be unique (line 2)"
+    ]
+    assert main([str(first), str(second)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == expected
+    assert captured.out == "lifecycle.yaml: ok (demo v1, 0 rules)\n"
+    with pytest.raises(DefinitionError) as info:
+        load_definitions([first, second])  # what the worker and replay load
+    assert info.value.lines() == expected
+    assert [j.name for j in load_definitions([first])] == ["demo"]
+
+
+def test_the_deployment_settings_are_declared_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cap = "deployment: {frequency_cap: {max: 3, within: 7d}}\n"
+    one, same, other = (tmp_path / f"{n}.yaml" for n in ("one", "same", "other"))
+    one.write_text(HEAD + cap)
+    same.write_text(HEAD.replace("demo", "same") + cap)
+    other.write_text(HEAD.replace("demo", "other") + cap.replace("7d", "1d"))
+    assert len(load_definitions([one, same])) == 2  # declared identically: fine
+    expected = [
+        f"other.yaml: deployment.frequency_cap: differs from the one declared in {one}: the "
+        "deployment's settings are declared once (line 5)"
+    ]
+    assert main([str(one), str(same), str(other)]) == 1
+    assert capsys.readouterr().err.splitlines() == expected
+    with pytest.raises(DefinitionError) as info:
+        load_definitions([one, other])
+    assert info.value.lines() == expected

@@ -62,6 +62,10 @@ def test_holdout_is_suppressed_never_a_trigger(journeys_cli: CliRunner, tmp_path
     path = tmp_path / "events.jsonl"
     path.write_bytes(orjson.dumps({**EVENTS[1], "customer_id": "cust-1"}))
     records = _replay(journeys_cli, "cust-1", path).records()
-    assert [r["type"] for r in records] == ["event", "transition", "suppressed"]
-    assert records[2]["reason"] == "holdout"
-    assert records[2]["trigger"]["holdout"] is True
+    assert [r["type"] for r in records] == ["event", "transition", "change", "change", "suppressed"]
+    assert [(r["rule"], r["attribute"]) for r in records[2:4]] == [
+        ("welcome", "signup_at"),
+        ("welcome", "plan"),
+    ]
+    assert records[4]["reason"] == "holdout"
+    assert records[4]["trigger"]["holdout"] is True
