@@ -194,6 +194,16 @@ async def contained(rt: Runtime, event: EventT[Any]) -> None:
         await dead_letter(rt, message, raw, reason)
 
 
+async def failed(rt: Runtime, exc: Exception) -> None:
+    """A batch failed outside any one event (writing its state, sending its output): part
+    of its output may be in the open transactions. Nothing commits any more and the worker
+    stops; the next one aborts those transactions and processes the batch again from the
+    committed offsets (exactly once), rather than this one going on past the batch."""
+    rt.guard.fail(exc)
+    log.error("a batch failed while writing its state or output; stopping: %r", exc)
+    await rt.app.crash(exc)
+
+
 def register(rt: Runtime) -> AgentT[Any]:
     """Add the journey agent to the app (concurrency 1: faust issue #606).
 
@@ -218,7 +228,11 @@ def register(rt: Runtime) -> AgentT[Any]:
         )
         async for batch in batches:
             async with rt.guard.lock:
-                await process(rt, batch)
+                try:
+                    await process(rt, batch)
+                except Exception as exc:  # beyond one event: the state flush, the sends
+                    await failed(rt, exc)
+                    raise
                 rt.guard.finish_batch(batch)  # inside the lock: a commit sees whole batches
 
     return rt.app.agent(rt.journey_input, name="journeys.journey", concurrency=1)(journey)

@@ -171,3 +171,21 @@ def test_a_fenced_producer_crashes_the_worker() -> None:
 
 def test_a_partition_without_an_open_transaction_is_not_booked() -> None:
     asyncio.run(_a_partition_without_an_open_transaction_is_not_booked())
+
+
+async def _after_a_failed_batch_nothing_commits() -> None:
+    log: list[str] = []
+    p0 = FakeTransactionProducer(log, "p0")
+    manager, app = make({A0}, {"app-0-0": p0})
+    guard = guard_of(app)
+    finish(guard, A0, 4)
+    guard.fail(OSError("disk full"))
+    with pytest.raises(RuntimeError, match="must not commit"):
+        await manager.commit({})
+    assert log == [] and guard.committed == {}  # the open transaction is left to abort
+    guard.fail(ValueError("later"))
+    assert isinstance(guard.failed, OSError)  # the first failure is the one kept
+
+
+def test_after_a_failed_batch_nothing_commits() -> None:
+    asyncio.run(_after_a_failed_batch_nothing_commits())

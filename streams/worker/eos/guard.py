@@ -32,6 +32,14 @@ class Guard:
         self.pending: set[asyncio.Future[Any]] = set()
         self.finished: dict[TP, int] = {}
         self.committed: dict[TP, int] = {}
+        self.failed: BaseException | None = None
+
+    def fail(self, exc: BaseException) -> None:
+        """A batch failed after part of its output may have joined the open transactions:
+        nothing may commit any more (the worker stops; its successor aborts them and
+        processes the batch again from the committed offsets)."""
+        if self.failed is None:
+            self.failed = exc
 
     @property
     def lock(self) -> asyncio.Lock:

@@ -168,6 +168,8 @@ class SourceTransactionManager(TransactionManager):
         instead of the sum over all the partitions of this worker.
         """
         guard = guard_of(self.app)
+        if guard.failed is not None:  # 0. a failed batch's partial output never commits
+            raise RuntimeError("a batch failed mid-way: its transactions must not commit")
         # 1. the agents' lock
         async with guard.lock:
             # 2. every changelog write in its transaction
