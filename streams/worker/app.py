@@ -31,7 +31,7 @@ from streams.settings import Settings
 from streams.worker import eos, faust_codec, journey_agent, probes, views, wakeups
 from streams.worker.config import faust_config
 from streams.worker.customers import CustomerStore
-from streams.worker.outputs import BatchedSink, Outputs, ProducerSink, Sink
+from streams.worker.outputs import BatchedSink, Outputs, Sink
 from streams.worker.runtime import Clocks, Engine, Runtime
 from streams.worker.timer_index import TimerIndex
 
@@ -47,13 +47,18 @@ def load_definitions(settings: Settings) -> list[Journey]:
 def outputs(
     app: faust.App, specs: Mapping[str, TopicSpec], sinks: Mapping[str, Sink] | None
 ) -> Outputs:
-    """A sink per output role: those given in ``sinks`` (tests: nothing goes to Kafka),
-    else each role's topic through the app's batched output, sent once per batch."""
+    """A sink per output role: those given in ``sinks`` (tests: nothing goes to Kafka;
+    then every output role must be given), else each role's topic through the app's
+    batched output, sent once per batch."""
     if sinks:
+        roles = ("keyed", "wakeups", "triggers", "deadletters")
+        missing = sorted({*roles, *(f"triggers.{f}" for f in TRIGGER_FAMILIES)} - set(sinks))
+        if missing:
+            raise ValueError(f"sinks given for some output roles only; missing: {missing}")
         given = dict(sinks)
 
         def sink(role: str) -> Sink:
-            return given.get(role) or ProducerSink(app, specs[role].name)
+            return given[role]
 
         batched = None
     else:

@@ -1,11 +1,11 @@
 """Where the worker's agents write: one :class:`Sink` per output topic, by registry role.
 
-In the worker each sink is a :class:`ProducerSink`: encoded bytes handed straight to the
-app's producer, which under exactly-once is the transaction manager, so a send made
-while an event is processed joins the event's transaction (:mod:`streams.worker.eos`).
-faust's ``Topic.send`` would add a pending-message object, a future, sensor calls and a
-callback per record, about half the cost of a send; nothing here needs them. A trigger
-is encoded once and the same bytes go to the all-triggers topic and to its family's.
+In the worker each sink is a :class:`BatchedSink`: encoded bytes kept in the app's
+:class:`~streams.worker.eos.produce.BatchedOutput` and sent, one record batch per
+partition, at the end of the agent batch, in the transaction of the event they were
+produced for (faust's ``Topic.send`` would add a pending message, a future, sensor calls
+and a callback per record). A trigger is encoded once and the same bytes go to the
+all-triggers topic and to its family's.
 
 Tests build the worker with recording sinks in their place (the ``sinks`` argument of
 :func:`streams.worker.app.create_app`) and read what each topic would have received.
@@ -18,8 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-
-import faust
 
 from schemas import codec
 from schemas.deadletters import Rejection, dead_letter
@@ -48,23 +46,6 @@ class RecordingSink:
         self, *, key: Any = None, value: Any = None, partition: int | None = None
     ) -> Any:
         self.messages.append((key, value))
-
-
-class ProducerSink:
-    """A topic written through the app's producer: str keys as UTF-8, values as JSON
-    bytes (``schemas.codec``), partitioned by the producer's partitioner unless given."""
-
-    def __init__(self, app: faust.App, topic: str) -> None:
-        self.app = app
-        self.topic = topic
-
-    async def send(
-        self, *, key: Any = None, value: Any = None, partition: int | None = None
-    ) -> Any:
-        producer = await self.app.maybe_start_producer()
-        data = value if isinstance(value, bytes) or value is None else codec.dumps(value)
-        raw_key = key.encode() if isinstance(key, str) else key
-        return await producer.send(self.topic, raw_key, data, partition, None, None)
 
 
 class BatchedSink:

@@ -22,9 +22,9 @@ import json
 import re
 import time
 import urllib.request
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,18 +32,14 @@ from typing import Any
 import orjson
 import pytest
 
-from journeys import default_journey, in_holdout
+from journeys import in_holdout
 from journeys.timeutil import off_calendar_note
 from schemas.deadletters import MAX_DEAD_LETTER_PAYLOAD_BYTES
-from schemas.events import TouchpointEvent
 from schemas.triggers import Cause, trigger_id
 from streams.bench.outputs import Offsets
-from streams.kafka.keys import key_text
-from streams.kafka.reader import KafkaReader
-from streams.replay.inputs import record_items
-from streams.replay.timeline import Arrival, Replayer, delivered
 from streams.settings import Settings
 from streams.sim.population import generate
+from tests.live.oracle import replay_worker_input
 from tests.live.worker_harness import WorkerProcess
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -102,56 +98,6 @@ def dead_letters(worker: WorkerProcess, expect: int) -> list[dict[str, Any]]:
 
 def letter_key(letter: dict[str, Any]) -> str | None:
     return None if letter["key_b64"] is None else base64.b64decode(letter["key_b64"]).decode()
-
-
-@dataclass
-class Replayed:
-    """What replay computes from what the worker read."""
-
-    triggers: list[dict[str, Any]] = field(default_factory=list)
-    status: dict[str, str] = field(default_factory=dict)  # event id -> combined status
-    notes: dict[str, list[str]] = field(default_factory=dict)  # event id -> engine notes
-
-
-def replay_worker_input(
-    worker: WorkerProcess, keep: Callable[[TouchpointEvent], bool] = lambda _: True
-) -> Replayed:
-    """Replay of what the worker read (the oracle of ``test_replay_oracle``): each
-    touchpoint processed where its key says, the others from the keyed topic, in record
-    time order; then each partition's keys advanced to its clock (the latest event time
-    read there). ``keep`` selects the events replayed (and moving the clocks)."""
-    with KafkaReader({"bootstrap_servers": worker.bootstrap}) as reader:
-        keyed = [(r, True) for r in reader.read_topic(worker.topics["keyed"])]
-        sources = [(r, False) for r in reader.read_topic(worker.topics["touchpoints"])]
-    watermark: dict[int, datetime] = {}
-    keys_of: dict[int, set[str]] = defaultdict(set)
-    arrivals: list[tuple[int, int, int, Arrival]] = []
-    for r, is_keyed in sources + keyed:
-        for item in record_items(r, keyed=is_keyed):
-            if not isinstance(item, Arrival):
-                continue  # rejected: a dead letter
-            if not is_keyed and item.event.key != key_text(r.key):
-                continue  # re-keyed: read from the keyed topic
-            if not keep(item.event):
-                continue
-            at = item.event.event_time
-            watermark[r.partition] = max(watermark.get(r.partition, at), at)
-            keys_of[r.partition].add(item.event.key)
-            arrivals.append((r.timestamp_ms, r.partition, r.offset, item))
-    arrivals.sort(key=lambda a: a[:3])
-    replayer = Replayer([default_journey()], fanout=False)
-    out = Replayed()
-    for *_, item in arrivals:
-        for done in replayer.event(item.event):
-            out.status[done.event.event_id] = done.status
-            out.notes[done.event.event_id] = [n for _, o in done.outcomes for n in o.notes]
-            out.triggers += [
-                t.model_dump(mode="json") for _, o in done.outcomes for t in delivered(o)
-            ]
-    for partition, until in watermark.items():
-        for _, _, outcome in replayer.advance(until, keys_of[partition]):
-            out.triggers += [t.model_dump(mode="json") for t in delivered(outcome)]
-    return out
 
 
 def by_id(triggers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import os
 import time
-from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from journeys import default_journey
 from schemas.codec import isoformat_utc
 from streams.cli import main
-from streams.kafka.keys import key_text, partition_for
+from streams.kafka.keys import partition_for
 from streams.kafka.reader import KafkaReader
-from streams.replay.inputs import record_items
-from streams.replay.timeline import Arrival, Replayer, delivered
 from streams.sim.population import generate
+from tests.live.oracle import replay_worker_input
 from tests.live.worker_harness import WorkerProcess
 
 PARTITIONS = int(os.environ.get("ORACLE_PARTITIONS", "2"))
@@ -70,33 +66,10 @@ def test_live_triggers_equal_replay(worker: WorkerProcess, kafka_bootstrap: str,
     assert live, "the population should trigger something"
 
     with KafkaReader({"bootstrap_servers": kafka_bootstrap}) as reader:
-        keyed = [(r, True) for r in reader.read_topic(worker.topics["keyed"])]
-        sources = [(r, False) for r in reader.read_topic(worker.topics["touchpoints"])]
-    assert keyed, "some touchpoints are keyed otherwise and take the re-key hop"
-    # The worker's timers use the partition watermark: the latest event time seen there.
-    watermark: dict[int, datetime] = {}
-    keys_of: dict[int, set[str]] = defaultdict(set)
-    arrivals: list[tuple[int, int, int, Arrival]] = []
-    for r, is_keyed in sources + keyed:
-        for item in record_items(r, keyed=is_keyed):
-            if not is_keyed and not (
-                isinstance(item, Arrival) and item.event.key == key_text(r.key)
-            ):
-                continue  # rejected, or re-keyed: read from the keyed topic
-            assert isinstance(item, Arrival), item
-            at = item.event.event_time
-            watermark[r.partition] = max(watermark.get(r.partition, at), at)
-            keys_of[r.partition].add(item.event.key)
-            arrivals.append((r.timestamp_ms, r.partition, r.offset, item))
-    arrivals.sort(key=lambda a: a[:3])
-    replayer = Replayer([default_journey()], fanout=False)
-    replayed: list[dict[str, Any]] = []
-    for *_, item in arrivals:
-        for done in replayer.event(item.event):
-            replayed += [t.model_dump(mode="json") for _, o in done.outcomes for t in delivered(o)]
-    for partition, until in watermark.items():
-        for _, _, outcome in replayer.advance(until, keys_of[partition]):
-            replayed += [t.model_dump(mode="json") for t in delivered(outcome)]
+        rekeyed = list(reader.read_topic(worker.topics["keyed"]))
+    assert rekeyed, "some touchpoints are keyed otherwise and take the re-key hop"
+    oracle = replay_worker_input(worker)
+    replayed, watermark = oracle.triggers, oracle.watermark
 
     by_id_live = {t["trigger_id"]: t for t in live}
     by_id_replay = {t["trigger_id"]: t for t in replayed}

@@ -1,0 +1,72 @@
+"""The live oracle: what replay computes from exactly what a worker read.
+
+Shared by the live tests that compare a worker's committed triggers with replay
+(``test_replay_oracle``, ``test_faults``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from journeys import default_journey
+from schemas.events import TouchpointEvent
+from streams.kafka.keys import key_text
+from streams.kafka.reader import KafkaReader
+from streams.replay.inputs import record_items
+from streams.replay.timeline import Arrival, Replayer, delivered
+from tests.live.worker_harness import WorkerProcess
+
+
+@dataclass
+class Replayed:
+    """What replay computes from what the worker read."""
+
+    triggers: list[dict[str, Any]] = field(default_factory=list)
+    status: dict[str, str] = field(default_factory=dict)  # event id -> combined status
+    notes: dict[str, list[str]] = field(default_factory=dict)  # event id -> engine notes
+    watermark: dict[int, datetime] = field(default_factory=dict)  # partition -> its clock
+
+
+def replay_worker_input(
+    worker: WorkerProcess, keep: Callable[[TouchpointEvent], bool] = lambda _: True
+) -> Replayed:
+    """Replay of what the worker read (the oracle of ``test_replay_oracle``): each
+    touchpoint processed where its key says, the others from the keyed topic, in record
+    time order; then each partition's keys advanced to its clock (the latest event time
+    read there). ``keep`` selects the events replayed (and moving the clocks)."""
+    with KafkaReader({"bootstrap_servers": worker.bootstrap}) as reader:
+        keyed = [(r, True) for r in reader.read_topic(worker.topics["keyed"])]
+        sources = [(r, False) for r in reader.read_topic(worker.topics["touchpoints"])]
+    out = Replayed()
+    watermark = out.watermark
+    keys_of: dict[int, set[str]] = defaultdict(set)
+    arrivals: list[tuple[int, int, int, Arrival]] = []
+    for r, is_keyed in sources + keyed:
+        for item in record_items(r, keyed=is_keyed):
+            if not isinstance(item, Arrival):
+                continue  # rejected: a dead letter
+            if not is_keyed and item.event.key != key_text(r.key):
+                continue  # re-keyed: read from the keyed topic
+            if not keep(item.event):
+                continue
+            at = item.event.event_time
+            watermark[r.partition] = max(watermark.get(r.partition, at), at)
+            keys_of[r.partition].add(item.event.key)
+            arrivals.append((r.timestamp_ms, r.partition, r.offset, item))
+    arrivals.sort(key=lambda a: a[:3])
+    replayer = Replayer([default_journey()], fanout=False)
+    for *_, item in arrivals:
+        for done in replayer.event(item.event):
+            out.status[done.event.event_id] = done.status
+            out.notes[done.event.event_id] = [n for _, o in done.outcomes for n in o.notes]
+            out.triggers += [
+                t.model_dump(mode="json") for _, o in done.outcomes for t in delivered(o)
+            ]
+    for partition, until in watermark.items():
+        for _, _, outcome in replayer.advance(until, keys_of[partition]):
+            out.triggers += [t.model_dump(mode="json") for t in delivered(outcome)]
+    return out
