@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     state_cache_size: int = Field(
         default=50_000, ge=0, description="decoded customer states kept in memory per worker"
     )
+    rocksdb_memory_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=8 * 1024 * 1024,
+        description="RocksDB block cache and memtables of the whole worker, all tables",
+    )
     clock: Clock = Field(default="live", description="live: wall clock when idle; event: only")
     timer_interval_seconds: float = Field(default=1.0, gt=0)
     idle_grace_seconds: float = Field(

@@ -111,6 +111,7 @@ def create_app(
     faust_codec.register()
     app = faust.App(settings.app_id, **faust_config(settings))
     guard = eos.install(app)
+    eos.budget_for(app, settings.rocksdb_memory_bytes)  # shared by every RocksDB store
     specs = by_role(topic_specs(settings.topic_prefix, settings.partitions))
     clocks = clocks if clocks is not None else Clocks()
     defs = list(definitions) if definitions is not None else load_definitions(settings)

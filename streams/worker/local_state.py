@@ -1,13 +1,14 @@
-"""Local state after a crash: under exactly-once, a RocksDB store is kept only if the
-worker stopped cleanly.
+"""Local state at start: a RocksDB store kept across stops and crashes, unless an older
+version wrote it.
 
-faust writes table values to RocksDB when the agent sets them, before the transaction
-that carries their changelog records commits. After a crash (SIGKILL, OOM) the local
-store can therefore hold state of aborted transactions: the input is processed again,
-the engine sees its own event ids in that state, calls the events duplicates, and
-the triggers of the aborted transaction are lost. Kafka Streams has the same problem
-and the same answer: without a clean-shutdown checkpoint, wipe the local store and
-restore it from the (read_committed) changelog. See streams/worker/eos/DESIGN.md.
+Under exactly-once the local stores hold only what committed, with the changelog offset
+they reflect (:class:`~streams.worker.eos.store.CommittedStore`): after a SIGKILL the
+worker keeps them and reads the changelog tail from that offset. Versions before it
+wrote a value when the agent set it, before its transaction committed, and so kept a
+store only after a clean stop (a ``.clean-shutdown`` marker). A table directory without
+the format marker :data:`FORMAT` is such a store, possibly ahead of the changelog: it is
+wiped once and restored from the (read_committed) changelog. See
+streams/worker/eos/DESIGN.md.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MARKER = ".clean-shutdown"
+FORMAT = ".committed-store-v1"
+LEGACY_MARKER = ".clean-shutdown"
 
 
 def needs_checkpoint(settings: Settings) -> bool:
@@ -31,32 +33,23 @@ def needs_checkpoint(settings: Settings) -> bool:
 
 
 def prepare_local_state(app: Any, settings: Settings) -> bool:
-    """Before the worker starts: drop local tables unless the last stop was clean.
-
-    Returns whether local state was discarded. The marker is consumed, so that a crash
-    of this run leads to a wipe at the next start.
-    """
+    """Before the worker starts: keep the local tables if this version wrote them, else
+    wipe them (unless an older version stopped cleanly). Returns whether they were wiped."""
     if not needs_checkpoint(settings):
         return False
     tabledir = Path(app.conf.tabledir)
-    marker = tabledir / MARKER
-    if marker.exists():
-        marker.unlink()
-        return False
-    if tabledir.exists() and any(tabledir.iterdir()):
+    marker, legacy = tabledir / FORMAT, tabledir / LEGACY_MARKER
+    wiped = False
+    stale = not marker.exists() and not legacy.exists()
+    if stale and tabledir.exists() and any(tabledir.iterdir()):
         shutil.rmtree(tabledir)
+        wiped = True
         log.warning(
-            "no clean-shutdown checkpoint in %s: local state discarded, "
-            "restoring from the changelog",
+            "local state in %s was written before its transactions committed: "
+            "discarded, restoring from the changelog",
             tabledir,
         )
-        return True
-    return False
-
-
-def mark_clean_shutdown(app: Any, settings: Settings) -> None:
-    """After a graceful stop that committed everything: keep the local tables."""
-    if needs_checkpoint(settings):
-        tabledir = Path(app.conf.tabledir)
-        tabledir.mkdir(parents=True, exist_ok=True)
-        (tabledir / MARKER).touch()
+    tabledir.mkdir(parents=True, exist_ok=True)
+    legacy.unlink(missing_ok=True)
+    marker.touch()
+    return wiped

@@ -108,12 +108,7 @@ def run(settings: Settings) -> int:
     # faust's terminal spinner sets the root logger to DEBUG, which makes every library
     # debug call build a log record (about 8% of the event loop's time, profiled).
     worker.spinner = None
-    try:
-        worker.execute_from_commandline()
-    except SystemExit as exc:
-        if exc.code in (0, None) and rt.app.crash_reason is None:
-            local_state.mark_clean_shutdown(rt.app, settings)
-        raise
+    worker.execute_from_commandline()
     return 0
 
 

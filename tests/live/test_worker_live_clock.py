@@ -74,4 +74,4 @@ def test_sigterm_stops_the_worker_gracefully_within_the_bound(worker: WorkerProc
     assert elapsed < GRACEFUL_STOP_S
     assert "LeaveGroup request succeeded" in worker.log_tail(200)
     data_dir = Path(worker.env["JOURNEYS_DATA_DIR"]) / worker.prefix
-    assert list(data_dir.glob("v*/tables/.clean-shutdown")), "no clean-shutdown checkpoint"
+    assert list(data_dir.glob("v*/tables/.committed-store-v1")), "local state not kept"

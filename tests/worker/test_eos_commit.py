@@ -40,6 +40,17 @@ class FakeTransactionProducer:
         self.log.append(f"{self.name} begin")
 
 
+@dataclass
+class FakeTable:
+    """A table whose store is written on commit (``TrackedTable.commit_partition``)."""
+
+    committed: list[int] = field(default_factory=list)
+
+    def commit_partition(self, partition: int) -> int:
+        self.committed.append(partition)
+        return 1
+
+
 class Assignor:
     def group_for_topic(self, topic: str) -> int:
         return {"a": 0, "b": 1}[topic]
@@ -57,6 +68,7 @@ def make(tps: set[TP], producers: dict[str, FakeTransactionProducer]) -> tuple[A
         consumer=SimpleNamespace(assignment=lambda: set(tps)),
         crash=crash,
         crashes=crashes,
+        tables={"customers": FakeTable()},
     )
     kafka = SimpleNamespace(
         _transaction_producers=dict(producers),
@@ -86,6 +98,8 @@ async def _each_transaction_commits_its_own_partitions_offsets_concurrently() ->
     assert log[:2] == ["p0 offsets", "p1 offsets"]
     assert sorted(log[2:]) == ["p0 begin", "p0 commit", "p1 begin", "p1 commit"]
     assert guard.committed == {A0: 5, A1: 10}
+    # the committed partitions' table writes go to the local store, after the commits
+    assert app.tables["customers"].committed == [0, 1]
 
 
 async def _a_commit_waits_for_the_agent_holding_the_lock_and_its_changelog_writes() -> None:
@@ -117,18 +131,20 @@ async def _nothing_new_commits_nothing() -> None:
     assert log == ["p0 offsets", "p0 commit", "p0 begin"]
 
 
-async def _only_the_transactions_that_committed_are_booked_then_the_error_is_raised() -> None:
+async def _a_failed_commit_books_only_what_committed_and_crashes_the_worker() -> None:
     log: list[str] = []
-    broken = FakeTransactionProducer(log, "p1", fail_with=KafkaConnectionError())
+    error = KafkaConnectionError()
+    broken = FakeTransactionProducer(log, "p1", fail_with=error)
     manager, app = make(
         {A0, A1}, {"app-0-0": FakeTransactionProducer(log, "p0"), "app-0-1": broken}
     )
     guard = guard_of(app)
     finish(guard, A0, 1)
     finish(guard, A1, 2)
-    with pytest.raises(KafkaConnectionError):
-        await manager.commit({})
+    assert await manager.commit({}) is True
     assert guard.committed == {A0: 2}
+    assert app.tables["customers"].committed == [0]  # partition 1's writes never reach it
+    assert app.crashes == [error] and guard.failed is error  # nothing commits after it
     assert not guard.lock.locked()
 
 
@@ -140,6 +156,7 @@ async def _a_fenced_producer_crashes_the_worker() -> None:
     assert await manager.commit({}) is True
     assert len(app.crashes) == 1 and isinstance(app.crashes[0], ProducerFenced)
     assert guard_of(app).committed == {}
+    assert app.tables["customers"].committed == []
 
 
 async def _a_partition_without_an_open_transaction_is_not_booked() -> None:
@@ -161,8 +178,8 @@ def test_nothing_new_commits_nothing() -> None:
     asyncio.run(_nothing_new_commits_nothing())
 
 
-def test_only_the_transactions_that_committed_are_booked_then_the_error_is_raised() -> None:
-    asyncio.run(_only_the_transactions_that_committed_are_booked_then_the_error_is_raised())
+def test_a_failed_commit_books_only_what_committed_and_crashes_the_worker() -> None:
+    asyncio.run(_a_failed_commit_books_only_what_committed_and_crashes_the_worker())
 
 
 def test_a_fenced_producer_crashes_the_worker() -> None:

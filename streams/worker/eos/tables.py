@@ -25,9 +25,11 @@ from faust.serializers import codecs
 from faust.stores.rocksdb import Store as RocksDBStore
 from faust.tables.table import Table
 from faust.types import TP
+from yarl import URL
 
 from streams.worker.eos.guard import guard_of
 from streams.worker.eos.produce import batched_of
+from streams.worker.eos.store import DEFAULT_MEMORY_BYTES, CommittedStore, budget_for
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,33 @@ class TrackedTable(Table[Any, Any]):
     """
 
     _active: frozenset[int] | None = None
+    #: RocksDB memory of the whole worker (every table and partition), set by the app
+    rocksdb_memory_bytes: int = DEFAULT_MEMORY_BYTES
+
+    # faust private: Collection._new_store_by_url makes the table's store from the URL
+    def _new_store_by_url(self, url: str | URL) -> Any:
+        """A RocksDB URL gets a :class:`CommittedStore` (written on commit, within the
+        worker's RocksDB budget); anything else faust's store."""
+        if URL(str(url)).scheme != "rocksdb":
+            return super()._new_store_by_url(url)
+        return CommittedStore(
+            url,
+            self.app,
+            self,
+            budget=budget_for(self.app, self.rocksdb_memory_bytes),
+            table_name=self.name,
+            key_type=self.key_type,
+            key_serializer=self.key_serializer,
+            value_serializer=self.value_serializer,
+            value_type=self.value_type,
+            loop=self.loop,
+            options=self.options,
+        )
+
+    def commit_partition(self, partition: int) -> int:
+        """``partition``'s transaction committed: its writes go to the local store."""
+        store = self.data
+        return store.commit_partition(partition) if isinstance(store, CommittedStore) else 0
 
     # faust private: Collection._serializer_from_type is where a key type gets its codec
     def _serializer_from_type(self, typ: Any) -> Any:
@@ -64,6 +93,8 @@ class TrackedTable(Table[Any, Any]):
             tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == name
         )
         if self._active is not None and self.app.in_transaction:
+            if isinstance(self.data, CommittedStore):
+                self.data.discard(self._active - active)  # their transactions abort
             drop_local_partitions(self, self._active - active)
         self._active = active
         await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
@@ -92,11 +123,14 @@ class TrackedTable(Table[Any, Any]):
 
     def _persisted(self, tp: TP, offset: int) -> None:
         """A changelog record is acknowledged: what faust's ``_on_changelog_sent`` does
-        (under exactly-once the store persists the offset when the partition commits)."""
-        if self.app.in_transaction:
-            self.app.tables.persist_offset_on_commit(self.data, tp, offset)
+        (a :class:`CommittedStore` records the offset when the partition commits)."""
+        store = self.data
+        if isinstance(store, CommittedStore):
+            store.note_changelog_offset(tp.partition, offset)
+        elif self.app.in_transaction:
+            self.app.tables.persist_offset_on_commit(store, tp, offset)
         else:
-            self.data.set_persisted_offset(tp, offset)
+            store.set_persisted_offset(tp, offset)
 
 
 class _Queued:

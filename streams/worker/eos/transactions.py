@@ -143,8 +143,10 @@ class SourceTransactionManager(TransactionManager):
         5. Commit each partition's transaction: send its offsets to it, commit it, begin
            the next one (faust's ``Producer.commit_transactions``, per transaction).
         6. Book the offsets of the transactions that committed, so that the next commit
-           sends only partitions that advanced.
-        7. A fenced producer crashes the worker, as in faust; another error is raised.
+           sends only partitions that advanced, and write their table writes, with their
+           changelog offsets, into the local stores (``CommittedStore``).
+        7. Any failed commit crashes the worker (a fenced producer, as in faust; any
+           other error too, see :meth:`_fail`).
 
         Step 5 commits the transactions concurrently (``asyncio.gather``), not one after
         another as faust does, because it is safe:
@@ -187,16 +189,28 @@ class SourceTransactionManager(TransactionManager):
                 *(self._commit_one(tid, tps, start_new_transaction) for tid, tps in by_tid.items()),
                 return_exceptions=True,
             )
-            # 6. book what committed
+            # 6. book what committed; its table writes go to the local stores
             errors: list[BaseException] = []
+            committed: set[int] = set()
             for tps, result in zip(by_tid.values(), results, strict=True):
                 if result is True:
                     guard.committed.update(tps)
+                    committed.update(tp.partition for tp in tps)
                 elif isinstance(result, BaseException):
                     errors.append(result)
-            # 7. a fenced producer crashes the worker; another error is raised
+            self._write_local_state(committed)
+            # 7. any error crashes the worker: a successor starts from what committed
             await self._fail(errors)
             return True
+
+    def _write_local_state(self, partitions: set[int]) -> None:
+        """Step 6: the committed transactions' table writes, with their changelog
+        offsets, into each table's local store (``CommittedStore.commit_partition``)."""
+        for table in self.app.tables.values():
+            commit_partition = getattr(table, "commit_partition", None)
+            if commit_partition is not None:
+                for partition in sorted(partitions):
+                    commit_partition(partition)
 
     async def _commit_one(
         self, tid: str, offsets: Mapping[TP, int], start_new_transaction: bool
@@ -220,11 +234,14 @@ class SourceTransactionManager(TransactionManager):
 
     async def _fail(self, errors: list[BaseException]) -> None:
         """Step 7: crash on a fenced producer (another worker owns the partition now, as
-        faust's ``commit`` does), raise any other error of step 5."""
+        faust's ``commit`` does) and on any other error of step 5: the transaction did
+        not commit, but this worker's state cache and uncommitted table writes already
+        hold its batches; a successor aborts it and processes them again."""
         for error in errors:
             if isinstance(error, ProducerFenced):
                 log.warning("ProducerFenced %s", error)
-                await self.app.crash(error)
-                return
-        if errors:
-            raise errors[0]
+            else:
+                log.error("a transaction failed to commit: %r", error)
+            guard_of(self.app).fail(error)
+            await self.app.crash(error)
+            return

@@ -1,0 +1,211 @@
+"""The local RocksDB store of a table: written only with what committed, within a
+memory budget.
+
+faust's RocksDB store writes a value when the agent sets it, before the transaction that
+carries its changelog record commits, and under exactly-once it never records which
+changelog offset the store reflects. After a crash the store could hold the writes of
+aborted transactions, so it had to be wiped and the whole changelog read again: minutes
+at a million customers (issue 13; finding 4 in FINDINGS.md).
+
+:class:`CommittedStore` keeps a partition's writes in memory (the *uncommitted*
+overlay, which reads see first) until that partition's transaction commits; then
+:meth:`CommittedStore.commit_partition` writes them to RocksDB in one atomic write
+batch, together with the offset of the partition's last changelog record in that
+transaction. So the local store is always the committed changelog up to the offset it
+records: after a SIGKILL, recovery reads the changelog from that offset on (faust
+seeks an active partition to its store's persisted offset + 1), a tail of at most a
+commit interval or so. A crash between the commit and the write batch leaves the store
+one transaction behind, with the offset before it: the tail brings it back. This is
+what Kafka Streams' transactional state stores (KIP-892) and quix-streams' checkpoints
+do.
+
+:class:`RocksDBBudget` gives all the stores of a worker one block cache, and charges
+their memtables to it (RocksDB's write buffer manager), so RocksDB's memory is bounded
+by one number, ``JOURNEYS_ROCKSDB_MEMORY_BYTES``, whatever the number of partitions
+and tables; faust's defaults are a 2 GiB cache and 192 MiB of memtables per partition
+and table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import rocksdict
+from faust import current_event
+from faust.stores.rocksdb import RocksDBOptions
+from faust.stores.rocksdb import Store as RocksDBStore
+
+Overlay = dict[bytes, bytes | None]  # key -> value, None: deleted
+
+DEFAULT_MEMORY_BYTES = 128 * 1024 * 1024
+
+
+class RocksDBBudget:
+    """One block cache for every RocksDB of a worker, memtables charged to it."""
+
+    def __init__(self, memory_bytes: int = DEFAULT_MEMORY_BYTES) -> None:
+        self.memory_bytes = memory_bytes
+        self.cache = rocksdict.Cache(memory_bytes)
+        # memtables: at most half of the budget, counted inside the cache
+        self.write_buffers = rocksdict.WriteBufferManager.new_write_buffer_manager_with_cache(
+            memory_bytes // 2, False, self.cache
+        )
+
+    def usage(self) -> int:
+        """Bytes the cache holds now (blocks and memtables)."""
+        return int(self.cache.get_usage())
+
+
+class BudgetedOptions(RocksDBOptions):
+    """faust's RocksDB options, with the worker's shared cache and write buffer manager."""
+
+    def __init__(self, budget: RocksDBBudget, **kwargs: Any) -> None:
+        super().__init__(use_rocksdict=True, **kwargs)
+        self.budget = budget
+        self.write_buffer_size = min(self.write_buffer_size, max(budget.memory_bytes // 8, 1 << 20))
+
+    def as_options(self) -> Any:
+        options = super().as_options()
+        table = rocksdict.BlockBasedOptions()
+        table.set_bloom_filter(self.bloom_filter_size, block_based=True)
+        table.set_block_cache(self.budget.cache)
+        table.set_cache_index_and_filter_blocks(True)
+        options.set_block_based_table_factory(table)
+        options.set_write_buffer_manager(self.budget.write_buffers)
+        return options
+
+
+def budget_for(app: Any, memory_bytes: int) -> RocksDBBudget:
+    """The RocksDB budget shared by the stores of ``app`` (made on first use)."""
+    budget: RocksDBBudget | None = getattr(app, "journeys_rocksdb_budget", None)
+    if budget is None:
+        budget = RocksDBBudget(memory_bytes)
+        app.journeys_rocksdb_budget = budget
+    return budget
+
+
+class CommittedStore(RocksDBStore):
+    """faust's RocksDB store whose writes reach RocksDB only when their transaction
+    commits (module docstring). Outside exactly-once it writes through, as faust's."""
+
+    def __init__(self, *args: Any, budget: RocksDBBudget, **kwargs: Any) -> None:
+        super().__init__(*args, driver="rocksdict", **kwargs)
+        self.rocksdb_options = BudgetedOptions(budget)
+        self._uncommitted: dict[int, Overlay] = {}
+        self._changelog_offsets: dict[int, int] = {}
+
+    # --- writes -----------------------------------------------------------------------
+    def _transactional(self) -> bool:
+        return bool(self.app.in_transaction)
+
+    def _set(self, key: bytes, value: bytes | None) -> None:
+        if not self._transactional():
+            super()._set(key, value)
+            return
+        partition = _event_partition()
+        # faust private: the key -> partition cache its reads use
+        self._key_index[key] = partition
+        self._uncommitted.setdefault(partition, {})[key] = value
+
+    def _del(self, key: bytes) -> None:
+        if not self._transactional():
+            super()._del(key)
+            return
+        self._uncommitted.setdefault(_event_partition(), {})[key] = None
+
+    def note_changelog_offset(self, partition: int, offset: int) -> None:
+        """The changelog record at ``offset`` of ``partition`` was acknowledged (in the
+        open transaction): the store reflects it once that transaction commits."""
+        if not self._transactional():
+            self.set_persisted_offset_of(partition, offset)
+            return
+        if offset > self._changelog_offsets.get(partition, -1):
+            self._changelog_offsets[partition] = offset
+
+    def set_persisted_offset_of(self, partition: int, offset: int) -> None:
+        self._db_for_partition(partition).put(self.offset_key, str(offset).encode())
+
+    def commit_partition(self, partition: int) -> int:
+        """``partition``'s transaction committed: write its writes and its last changelog
+        offset to RocksDB, atomically. Returns the number of keys written."""
+        writes = self._uncommitted.pop(partition, None)
+        offset = self._changelog_offsets.pop(partition, None)
+        if not writes and offset is None:
+            return 0
+        batch = rocksdict.WriteBatch(raw_mode=True)
+        for key, value in (writes or {}).items():
+            if value is None:
+                batch.delete(key)
+            else:
+                batch.put(key, value)
+        if offset is not None:
+            batch.put(self.offset_key, str(offset).encode())
+        self._db_for_partition(partition).write(batch)
+        return len(writes or ())
+
+    def discard(self, partitions: Any) -> None:
+        """Forget the uncommitted writes of ``partitions`` (their transaction aborts)."""
+        for partition in partitions:
+            self._uncommitted.pop(partition, None)
+            self._changelog_offsets.pop(partition, None)
+
+    def uncommitted_keys(self) -> int:
+        return sum(len(writes) for writes in self._uncommitted.values())
+
+    # --- reads: the uncommitted overlay first ------------------------------------------
+    def _overlay(self, key: bytes) -> tuple[bool, bytes | None]:
+        """``(found, value)`` of ``key`` in the uncommitted writes."""
+        if not self._uncommitted:
+            return False, None
+        event = current_event()
+        if event is not None:
+            writes = self._uncommitted.get(event.message.partition)
+            if writes is not None and key in writes:
+                return True, writes[key]
+            return False, None
+        for writes in self._uncommitted.values():
+            if key in writes:
+                return True, writes[key]
+        return False, None
+
+    def _get(self, key: bytes) -> bytes | None:
+        found, value = self._overlay(key)
+        if found:
+            return value
+        return super()._get(key)
+
+    def _contains(self, key: bytes) -> bool:
+        found, value = self._overlay(key)
+        if found:
+            return value is not None
+        return bool(super()._contains(key))
+
+    def _iteritems(self) -> Iterator[tuple[bytes, bytes]]:
+        actives = self.app.assignor.assigned_actives()
+        topic = self.table.changelog_topic.get_topic_name()
+        for partition, db in list(self._dbs.items()):
+            if not any(tp.topic == topic and tp.partition == partition for tp in actives):
+                continue
+            writes = self._uncommitted.get(partition, {})
+            for key, value in self._visible_items(db):
+                if key not in writes:
+                    yield key, value
+            for key, written in writes.items():
+                if written is not None:
+                    yield key, written
+
+    def _iterkeys(self) -> Iterator[bytes]:
+        for key, _ in self._iteritems():
+            yield key
+
+    def _itervalues(self) -> Iterator[bytes]:
+        for _, value in self._iteritems():
+            yield value
+
+
+def _event_partition() -> int:
+    event = current_event()
+    if event is None:
+        raise RuntimeError("a table write outside an event: its transaction is unknown")
+    return int(event.message.partition)
