@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from journeys.compiled import CompiledRule, TimedRule, compiled
 from journeys.definition import Journey
-from journeys.state import CustomerState
+from journeys.state import STATE_SCHEMA_VERSION, CustomerState, load_state
 from journeys.timeutil import (
     LATEST_DUE,
     local_date,
@@ -260,3 +260,19 @@ def earliest(definition: Journey, state: CustomerState, limit: datetime) -> Comp
 def next_due(state: CustomerState) -> datetime | None:
     """When the state next needs ``advance``: the earliest armed timer, or None."""
     return min(state.timers.values(), default=None)
+
+
+def stored_next_due(obj: dict[str, Any]) -> datetime | None:
+    """:func:`next_due` of a stored state (``dump_state``'s JSON) without loading it: the
+    earliest of its ``timers``, read as the current layout writes them (UTC ISO 8601).
+    Any other layout is loaded (``load_state``, migrations included) to be sure."""
+    timers = obj.get("timers")
+    if obj.get("schema_version", 1) == STATE_SCHEMA_VERSION and isinstance(timers, dict):
+        try:
+            due = min(map(datetime.fromisoformat, timers.values()), default=None)
+        except (TypeError, ValueError):
+            due = None
+        else:
+            if due is None or due.tzinfo is not None:
+                return due
+    return next_due(load_state(obj))

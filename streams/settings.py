@@ -134,7 +134,9 @@ class Settings(BaseSettings):
         description="bytes fetched per partition and request",
     )
     state_cache_size: int = Field(
-        default=50_000, ge=0, description="decoded customer states kept in memory per worker"
+        default=20_000,
+        ge=0,
+        description="decoded customer states kept in memory per worker (~10 KB each)",
     )
     rocksdb_memory_bytes: int = Field(
         default=128 * 1024 * 1024,

@@ -19,14 +19,17 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from journeys import Journey
 from journeys.state import CustomerState, dump_state, load_state
+from journeys.timers import stored_next_due
+from schemas import codec as contract_codec
 
 Record = dict[str, dict[str, Any]]  # journey name -> CustomerState JSON (the table's value)
 States = dict[str, CustomerState]  # journey name -> decoded state
-DEFAULT_CACHE_SIZE = 50_000
+DEFAULT_CACHE_SIZE = 20_000
 
 
 class StateCache:
@@ -202,11 +205,31 @@ class CustomerStore:
         record = self.table.get(key)
         return record or None
 
-    def records(self) -> Iterator[tuple[str, Record]]:
-        """Every non-empty local table value (rebuilding the timer index)."""
-        for key, record in self.table.items():
+    def snapshot(
+        self, partitions: frozenset[int], partition_of: Callable[[str], int]
+    ) -> Iterator[tuple[int, str, Record]]:
+        """``(partition, key, value)`` of every non-empty table value of ``partitions`` as
+        it is at this call (the batch's pending writes aside), read lazily (rebuilding
+        the timer index): a RocksDB store gives a snapshot; another store (tests), a copy."""
+        store = getattr(self.table, "data", None)
+        snapshot_items = getattr(store, "snapshot_items", None)
+        if snapshot_items is None:
+            copied = [
+                (partition_of(key), key, record) for key, record in self.table.items() if record
+            ]
+            yield from ((p, key, record) for p, key, record in copied if p in partitions)
+            return
+        loads = contract_codec.loads
+        for partition, key, value in snapshot_items(partitions):
+            record = loads(value)
             if record:
-                yield key, record
+                yield partition, key.decode(), record
+
+    def due(self, record: Record) -> datetime | None:
+        """The earliest due time of ``record``'s running journeys, without loading them
+        (``journeys.timers.stored_next_due``; equal to the engine's ``due``)."""
+        dues = [stored_next_due(record[name]) for name in self.names if name in record]
+        return min((d for d in dues if d is not None), default=None)
 
     def reset(self) -> None:
         """Partitions were assigned or revoked: the cache may hold keys that moved. Pending

@@ -35,9 +35,33 @@ class TimerIndex:
         self._event_time: dict[int, datetime] = {}
         self._last_event_mono: dict[int, float] = {}
         self.partitions: frozenset[int] = frozenset()
+        self._scheduled_live: set[str] | None = None  # while rebuilding: what the agent set
 
     def schedule(self, partition: int, customer: str, due: datetime | None) -> None:
         """Record ``customer``'s next due time (``None``: nothing due)."""
+        if self._scheduled_live is not None:
+            self._scheduled_live.add(customer)
+        self._set(partition, customer, due)
+
+    def restore(self, partition: int, customer: str, due: datetime | None) -> None:
+        """The rebuild's due time of ``customer``, read from a snapshot of the table: kept
+        unless the agent scheduled the customer since the rebuild began (it knows better)."""
+        if self._scheduled_live is None or customer not in self._scheduled_live:
+            self._set(partition, customer, due)
+
+    def begin_rebuild(self, partitions: Iterable[int]) -> None:
+        """Forget everything; ``partitions`` are now ours, their heaps being rebuilt."""
+        self.reset(partitions)
+        self._scheduled_live = set()
+
+    def end_rebuild(self) -> None:
+        self._scheduled_live = None
+
+    @property
+    def rebuilding(self) -> bool:
+        return self._scheduled_live is not None
+
+    def _set(self, partition: int, customer: str, due: datetime | None) -> None:
         if due is None:
             self._due.pop(customer, None)
             return
@@ -108,3 +132,4 @@ class TimerIndex:
         self._heaps.clear()
         self._due.clear()
         self.partitions = frozenset(partitions)
+        self._scheduled_live = None

@@ -25,8 +25,11 @@ after its due time, so a non-zero value means timers are late: the worker is beh
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from faust.types import TableT
@@ -49,18 +52,57 @@ def _recovered(rt: Runtime) -> bool:
     return state_recovered(rt.app)
 
 
-def rebuild(rt: Runtime, partitions: frozenset[int]) -> None:
-    """Rebuild the index from the local table (on assignment only)."""
+REBUILD_CHUNK = 5_000  # customers read per hold of the agents' lock: tens of ms
+
+
+async def rebuild(rt: Runtime, partitions: frozenset[int]) -> bool:
+    """Rebuild the index and the stage counts of ``partitions`` from the local table (on
+    assignment only); ``False`` when the assignment changed meanwhile (the next tick
+    starts again).
+
+    The table is read from a snapshot taken when the rebuild begins, a chunk of
+    :data:`REBUILD_CHUNK` customers per hold of the agents' lock, so the agents go on
+    between chunks (a million customers take tens of seconds). A customer the agent
+    schedules meanwhile keeps the agent's due time (``TimerIndex.restore``); the stage
+    counts stay exact, because each agent write counts the change from the value the
+    snapshot holds. Due times are read from the stored JSON, without loading the states
+    (``CustomerStore.due``).
+    """
     index, store = rt.timers, rt.customers
-    index.reset(partitions)
-    store.stages.reset()
     n = rt.settings.partitions
-    for key, record in store.records():
-        partition = partition_for(key, n)
-        if partition in partitions:
-            index.schedule(partition, key, rt.engine.due(store.decode(record)))
-            store.stages.update({}, record)
-    log.info("timer index rebuilt for partitions %s", sorted(partitions))
+    began, count = time.monotonic(), 0
+    async with rt.guard.lock:
+        index.begin_rebuild(partitions)
+        store.stages.reset()
+        records = store.snapshot(partitions, lambda key: partition_for(key, n))
+    while True:
+        async with rt.guard.lock:
+            if index.partitions != partitions or _assigned_partitions(rt) != partitions:
+                log.info("timer index rebuild interrupted by a rebalance")
+                index.reset(())
+                return False
+            read = 0
+            for partition, key, record in islice(records, REBUILD_CHUNK):
+                read += 1
+                try:
+                    due = store.due(record)
+                except Exception:  # a stored value this version cannot read: no timer
+                    log.warning("customer %s: stored state unreadable, no timer", key)
+                    due = None
+                index.restore(partition, key, due)
+                store.stages.update({}, record)
+            count += read
+            if read < REBUILD_CHUNK:
+                index.end_rebuild()
+                break
+        await asyncio.sleep(0)
+    log.info(
+        "timer index rebuilt for partitions %s: %d customers in %.1f s",
+        sorted(partitions),
+        count,
+        time.monotonic() - began,
+    )
+    return True
 
 
 async def tick(rt: Runtime) -> int:
@@ -74,10 +116,12 @@ async def tick(rt: Runtime) -> int:
     """
     if not rt.app.consumer or not _recovered(rt):
         return 0
+    partitions = _assigned_partitions(rt)
+    if partitions != rt.timers.partitions and not await rebuild(rt, partitions):
+        return 0
     async with rt.guard.lock:
-        partitions = _assigned_partitions(rt)
-        if partitions != rt.timers.partitions:
-            rebuild(rt, partitions)
+        if _assigned_partitions(rt) != rt.timers.partitions:
+            return 0  # a rebalance since the rebuild: the next tick rebuilds
         wall_now = rt.wall()
         sent = 0
         watermarks: list[datetime] = []

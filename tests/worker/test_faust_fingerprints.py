@@ -233,6 +233,82 @@ PINS: tuple[Pin, ...] = (
         "faust's own revoke: forgets the DB (without closing it) and keeps the files; "
         "drop_local_partitions deletes them (finding 9). If faust starts wiping, re-check.",
     ),
+    # -- store.py: CommittedStore (written on commit), BudgetedOptions
+    Pin(
+        f"{COLLECTION}._new_store_by_url",
+        "28b01ee9bcc6a6e2aabd216c0c2c5c0ede75b29adef5ca74c47e9ad160dccdca",
+        "TrackedTable._new_store_by_url makes a CommittedStore for rocksdb:// with the same "
+        "arguments; pass any new one on.",
+        ("_new_store_by_url",),
+    ),
+    Pin(
+        f"{ROCKSDB}._set",
+        "40e273d6ef07db1e7a19f5546d8d0e4864834e3d5165c721f53c4f7a930b668d",
+        "CommittedStore._set keeps the write (and the key -> partition index) in the "
+        "uncommitted overlay under exactly-once, else calls it. Copy any new bookkeeping.",
+        ("_set",),
+    ),
+    Pin(
+        f"{ROCKSDB}._del",
+        "2bb45852bef57237f19f234394a3e4a2728fc077316d5e8818dec3ff1f0393cb",
+        "CommittedStore._del records a delete in the overlay under exactly-once.",
+        ("_del",),
+    ),
+    Pin(
+        f"{ROCKSDB}._get",
+        "87e3ce60eaba3171c984eb133ca3e07e5f4667b3f2c78f39365bc2927123b9ba",
+        "CommittedStore._get answers from the overlay first, then calls it.",
+        ("_get",),
+    ),
+    Pin(
+        f"{ROCKSDB}._contains",
+        "ae4328a38e9d8f502b5e759e85b82f1c1a5810d8c1fbded6a6b3e039a009d64a",
+        "CommittedStore._contains answers from the overlay first, then calls it.",
+        ("_contains",),
+    ),
+    Pin(
+        f"{ROCKSDB}._iteritems",
+        "209b95bbde6ba9820f5ba9ccc824b1bef29ba842116ce9c3f9d9635c85d5d684",
+        "CommittedStore._iteritems replaces it (active partitions, overlay merged); "
+        "_iterkeys and _itervalues read it.",
+        ("_iteritems",),
+    ),
+    Pin(
+        f"{ROCKSDB}._iterkeys",
+        "2dd04251f2a43babcc9936bee190a08f6fa68598057a7ddfe4ac52a900eaa863",
+        "CommittedStore._iterkeys replaces it (from _iteritems).",
+        ("_iterkeys",),
+    ),
+    Pin(
+        f"{ROCKSDB}._itervalues",
+        "f749c795ec8645531c4bee4dc3b507cea3a1ad13989fabd489bacce2724efa39",
+        "CommittedStore._itervalues replaces it (from _iteritems).",
+        ("_itervalues",),
+    ),
+    Pin(
+        f"{ROCKSDB}._visible_items",
+        "82079311f429fe18c1c8c07c5628ac8176381338bd8cadf1279e532e3530d81c",
+        "CommittedStore._iteritems reads a DB's items through it (the offset key left out).",
+        ("_visible_items",),
+    ),
+    Pin(
+        f"{ROCKSDB}.apply_changelog_batch",
+        "67ac93a2bea2a48895059dd4bc377a1e60d0436055bf1011d75319912e1bdab8",
+        "Recovery writes committed changelog records with it, straight to RocksDB, and "
+        "records the offset: the same key and format CommittedStore.commit_partition uses.",
+    ),
+    Pin(
+        f"{ROCKSDB}.persisted_offset",
+        "6b4b2940005c3736356c1b99e73a53230b09a6dc01a8a083baee5a86ec6338c8",
+        "Recovery reads an active partition from this offset + 1: the offset "
+        "CommittedStore.commit_partition writes with the partition's committed writes.",
+    ),
+    Pin(
+        "faust.stores.rocksdb:RocksDBOptions.as_options",
+        "844b0de36bc6019822f73ae5871efc0aeeb7ccef8d2461075eae5cae9bea6b04",
+        "BudgetedOptions.as_options calls it, then replaces the table factory (the shared "
+        "cache) and adds the write buffer manager.",
+    ),
     # -- recovery.py: SeekFirstRecovery, SeekFirstTableManager
     Pin(
         f"{RECOVERY}._resume_streams",
@@ -402,9 +478,17 @@ def private_names_used_by_eos() -> set[str]:
     return (accessed | overrides) - own
 
 
-# set in __init__ (or as class defaults) of Guard, acting_for, BatchedOutput and
-# SourceTransactionManager: eos's own
-OWN_INSTANCE_ATTRIBUTES = {"_lock", "_event", "_token", "_groups", "_tids"}
+# set in __init__ (or as class defaults) of Guard, acting_for, BatchedOutput,
+# SourceTransactionManager and CommittedStore: eos's own
+OWN_INSTANCE_ATTRIBUTES = {
+    "_lock",
+    "_event",
+    "_token",
+    "_groups",
+    "_tids",
+    "_uncommitted",
+    "_changelog_offsets",
+}
 
 
 def eos_classes() -> list[type]:

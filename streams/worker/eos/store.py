@@ -28,7 +28,7 @@ and table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import rocksdict
@@ -149,6 +149,27 @@ class CommittedStore(RocksDBStore):
         for partition in partitions:
             self._uncommitted.pop(partition, None)
             self._changelog_offsets.pop(partition, None)
+
+    def snapshot_items(self, partitions: Iterable[int]) -> Iterator[tuple[int, bytes, bytes]]:
+        """``(partition, key, value)`` of every key of ``partitions`` as they are at this
+        call (a RocksDB snapshot of each, and a copy of their uncommitted writes), read
+        lazily: later writes do not show, however long the reading takes."""
+        views = []
+        for partition in sorted(partitions):
+            db = self._dbs.get(partition)
+            snapshot = db.snapshot() if db is not None else None
+            views.append((partition, snapshot, dict(self._uncommitted.get(partition, {}))))
+        return self._read(views)
+
+    def _read(self, views: list[tuple[int, Any, Overlay]]) -> Iterator[tuple[int, bytes, bytes]]:
+        for partition, snapshot, writes in views:
+            if snapshot is not None:
+                for key, value in snapshot.items():
+                    if key != self.offset_key and key not in writes:
+                        yield partition, key, value
+            for key, written in writes.items():
+                if written is not None:
+                    yield partition, key, written
 
     def uncommitted_keys(self) -> int:
         return sum(len(writes) for writes in self._uncommitted.values())

@@ -1,0 +1,338 @@
+"""Recovery at scale: a worker with ``--customers`` customers in RocksDB is SIGKILLed
+mid-stream; how long until it is ready again, how much memory, and is anything lost or
+repeated?
+
+1. **Seed** (not timed): the journey states of ``--customers`` customers, made by the
+   engine from a simulated history of ``--templates`` customers (each seeded customer
+   is a template's state under its own id), are written to the ``customers`` changelog
+   topic and to the worker's local RocksDB, as a worker that had processed them would
+   have left them (the changelog offset each partition's store reflects included).
+2. **Start**: the worker starts on that local state; ``start_to_ready_s``.
+3. **Load**: ``--events`` events over every customer (each one's state read from
+   RocksDB, past any cache); then ``--kill-events`` more, and a SIGKILL while they are
+   processed (some output committed, some not).
+4. **Restart** on the same data directory: ``kill_to_ready_s`` (SIGKILL to ``/readyz``
+   answering 200: tables recovered, partitions assigned) and ``kill_to_caught_up_s``
+   (to the group having committed every event), the RSS then and the peak.
+5. **Check**: every trigger id in the trigger topic (``read_committed``) once.
+
+Writes a JSON file and prints the figures. Needs a running broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import rocksdict
+
+import journeys
+from journeys import driver
+from journeys.state import dump_state
+from schemas.decode import decode_touchpoints
+from schemas.topics import by_role, topic_specs
+from streams.bench.outputs import Offsets, peak_rss_bytes
+from streams.kafka.admin import ensure_topics
+from streams.kafka.config import producer_config
+from streams.kafka.keys import partition_for
+from streams.ops.processes import free_port
+from streams.settings import Settings
+from streams.sim.output import produce
+from streams.sim.population import customer_id, generate_load
+
+PARTITIONS = 4
+CHANGELOG = "{app_id}-customers-changelog"
+READY_TIMEOUT_S = 600.0
+FORMAT_MARKER = ".committed-store-v1"  # streams.worker.local_state.FORMAT
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--templates", type=int, default=500, help="distinct simulated histories")
+    parser.add_argument("--events", type=int, default=20_000, help="events before the kill phase")
+    parser.add_argument("--kill-events", type=int, default=20_000, help="events the kill lands in")
+    parser.add_argument("--kill-after", type=float, default=2.0, help="seconds into that phase")
+    parser.add_argument("--output", type=Path, default=Path("bench-results/recovery.json"))
+    parser.add_argument("--keep", action="store_true", help="keep the data directory")
+
+
+def templates(definitions: list[journeys.Journey], count: int) -> list[tuple[str, bytes]]:
+    """(customer id, table value) of ``count`` simulated customers after their history."""
+    now = datetime.now(UTC)
+    states: dict[str, dict[str, Any]] = defaultdict(dict)
+    for message in generate_load(3, count * 12, count, id_prefix="tpl", tag="T"):
+        for event in decode_touchpoints(message.value, received_at=now).events:
+            key = event.key
+            driven = driver.on_event(definitions, states[key], event)
+            states[key] = driven.states
+    return [
+        (key, orjson.dumps({name: dump_state(s) for name, s in customer.items()}))
+        for key, customer in sorted(states.items())
+    ]
+
+
+def seeded(shapes: list[tuple[str, bytes]], customers: int) -> Iterator[tuple[str, bytes]]:
+    for i in range(customers):
+        template_id, value = shapes[i % len(shapes)]
+        key = customer_id("rc", i)
+        yield key, value.replace(template_id.encode(), key.encode())
+
+
+async def seed(
+    settings: Settings, customers: int, shapes: list[tuple[str, bytes]]
+) -> dict[int, int]:
+    """The changelog records and the local RocksDB of ``customers`` customers; returns the
+    last changelog offset per partition."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(**producer_config(settings))
+    await producer.start()
+    tabledir = Path(settings.data_dir) / settings.app_id / "v1" / "tables"
+    tabledir.mkdir(parents=True, exist_ok=True)
+    (tabledir / FORMAT_MARKER).touch()
+    options = rocksdict.Options(raw_mode=True)
+    dbs = {
+        p: rocksdict.Rdict(str(tabledir / f"customers-{p}.db"), options=options)
+        for p in range(PARTITIONS)
+    }
+    batches = {p: rocksdict.WriteBatch(raw_mode=True) for p in range(PARTITIONS)}
+    last: dict[int, int] = {}
+    topic = CHANGELOG.format(app_id=settings.app_id)
+    pending: list[asyncio.Future[Any]] = []
+
+    def acked(fut: asyncio.Future[Any]) -> None:
+        meta = fut.result()
+        last[meta.partition] = max(last.get(meta.partition, -1), meta.offset)
+
+    try:
+        for n, (key, value) in enumerate(seeded(shapes, customers), 1):
+            partition = partition_for(key, PARTITIONS)
+            fut = await producer.send(topic, value, key=key.encode(), partition=partition)
+            fut.add_done_callback(acked)
+            pending.append(fut)
+            batches[partition].put(key.encode(), value)
+            if n % 20_000 == 0:
+                await asyncio.gather(*pending)
+                pending.clear()
+                for p, batch in batches.items():
+                    dbs[p].write(batch)
+                    batches[p] = rocksdict.WriteBatch(raw_mode=True)
+                print(f"  seeded {n:,}", end="\r", flush=True)
+        await asyncio.gather(*pending)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    for p, db in dbs.items():
+        db.write(batches[p])
+        db.put(b"__faust\x00offset__", str(last.get(p, -1)).encode())
+        db.close()
+    print()
+    return last
+
+
+def create_changelog(settings: Settings) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(**settings.kafka_python_config())
+    try:
+        admin.create_topics(
+            [
+                NewTopic(
+                    CHANGELOG.format(app_id=settings.app_id),
+                    PARTITIONS,
+                    1,
+                    topic_configs={"cleanup.policy": "compact"},
+                )
+            ]
+        )
+    finally:
+        admin.close()
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "worker"],
+        env={**os.environ, **env},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], began: float) -> float:
+    url = f"http://127.0.0.1:{port}/readyz"
+    while time.monotonic() - began < READY_TIMEOUT_S:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return time.monotonic() - began
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("worker not ready")
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def wait_caught_up(
+    offsets: Offsets, group: str, topics: list[tuple[str, bool]], began: float
+) -> float:
+    while time.monotonic() - began < READY_TIMEOUT_S:
+        if sum(offsets.lag(group, [topic], markers) for topic, markers in topics) == 0:
+            return time.monotonic() - began
+        time.sleep(0.1)
+    raise TimeoutError("worker did not catch up")
+
+
+def trigger_ids(settings: Settings, topic: str) -> Counter[str]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(**settings.kafka_python_config(), isolation_level="read_committed")
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        ids: Counter[str] = Counter()
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=1000).values():
+                for record in records:
+                    ids[orjson.loads(record.value)["trigger_id"]] += 1
+        return ids
+    finally:
+        consumer.close()
+
+
+def main(args: argparse.Namespace) -> int:
+    base = Settings()
+    run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    prefix = f"bench-recovery-{run_id}"
+    data_dir = Path(tempfile.mkdtemp(prefix="journeys-recovery-"))
+    settings = base.model_copy(
+        update={
+            "topic_prefix": prefix,
+            "app_id": prefix,
+            "partitions": PARTITIONS,
+            "data_dir": data_dir,
+        }
+    )
+    specs = by_role(topic_specs(prefix, PARTITIONS))
+    port = free_port()
+    env = {
+        "JOURNEYS_TOPIC_PREFIX": prefix,
+        "JOURNEYS_APP_ID": prefix,
+        "JOURNEYS_PARTITIONS": str(PARTITIONS),
+        "JOURNEYS_STORE": "rocksdb://",
+        "JOURNEYS_DATA_DIR": str(data_dir),
+        "JOURNEYS_CLOCK": "event",
+        "JOURNEYS_PROCESSING_GUARANTEE": "exactly_once",
+        "JOURNEYS_WEB_PORT": str(port),
+        "JOURNEYS_LOG_LEVEL": "info",
+        "JOURNEYS_STANDBY_REPLICAS": "0",
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    log = args.output.with_suffix(".log")
+    log.unlink(missing_ok=True)
+    result: dict[str, Any] = {
+        "customers": args.customers,
+        "partitions": PARTITIONS,
+        "run_id": run_id,
+    }
+    try:
+        ensure_topics(settings)
+        create_changelog(settings)
+        definitions = [journeys.default_journey()]
+        t0 = time.monotonic()
+        shapes = templates(definitions, args.templates)
+        result["mean_state_bytes"] = round(sum(len(v) for _, v in shapes) / len(shapes))
+        asyncio.run(seed(settings, args.customers, shapes))
+        result["seed_s"] = round(time.monotonic() - t0, 1)
+        print(f"seeded {args.customers:,} customers in {result['seed_s']} s")
+
+        began = time.monotonic()
+        proc = start_worker(env, log)
+        result["start_to_ready_s"] = round(wait_ready(port, proc, began), 2)
+        result["rss_ready_bytes"] = rss_bytes(proc.pid)
+        print(f"start to ready: {result['start_to_ready_s']} s")
+
+        offsets = Offsets(settings)
+        progress = [(specs["touchpoints"].name, False), (specs["keyed"].name, True)]
+        group = prefix
+        config = producer_config(settings)
+        load = generate_load(
+            5, args.events, args.customers, id_prefix="rc", tag="A", signed_up=True
+        )
+        asyncio.run(produce(load, specs["touchpoints"].name, config))
+        began = time.monotonic()
+        wait_caught_up(offsets, group, progress, began)
+        result["rss_after_load_bytes"] = rss_bytes(proc.pid)
+
+        more = generate_load(
+            6, args.kill_events, args.customers, id_prefix="rc", tag="B", signed_up=True
+        )
+        asyncio.run(produce(more, specs["touchpoints"].name, config))
+        time.sleep(args.kill_after)
+        result["peak_rss_first_bytes"] = peak_rss_bytes(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        proc.wait()
+
+        proc = start_worker(env, log)
+        result["kill_to_ready_s"] = round(wait_ready(port, proc, killed), 2)
+        result["rss_after_restart_bytes"] = rss_bytes(proc.pid)
+        result["kill_to_caught_up_s"] = round(wait_caught_up(offsets, group, progress, killed), 2)
+        result["rss_caught_up_bytes"] = rss_bytes(proc.pid)
+        result["peak_rss_bytes"] = peak_rss_bytes(proc.pid)
+        ids = trigger_ids(settings, specs["triggers"].name)
+        result["triggers"] = sum(ids.values())
+        result["duplicate_trigger_ids"] = sum(1 for n in ids.values() if n > 1)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        offsets.close()
+    finally:
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    args.output.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    mib = 2**20
+    r = result
+    print(
+        f"customers {args.customers:,} (mean state {r['mean_state_bytes']} bytes)\n"
+        f"start to ready {r['start_to_ready_s']} s; SIGKILL to ready {r['kill_to_ready_s']} s,"
+        f" to caught up {r['kill_to_caught_up_s']} s\n"
+        f"RSS ready {r['rss_ready_bytes'] / mib:.0f} MiB, after load"
+        f" {r['rss_after_load_bytes'] / mib:.0f} MiB, after restart"
+        f" {r['rss_caught_up_bytes'] / mib:.0f} MiB,"
+        f" peak {(r['peak_rss_bytes'] or 0) / mib:.0f} MiB"
+        f" (before the kill {(r['peak_rss_first_bytes'] or 0) / mib:.0f} MiB)\n"
+        f"triggers {r['triggers']:,}, duplicate ids {r['duplicate_trigger_ids']}\n"
+        f"written to {args.output}"
+    )
+    return 0 if result["duplicate_trigger_ids"] == 0 else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="recovery", description=__doc__)
+    add_arguments(parser)
+    raise SystemExit(main(parser.parse_args()))
