@@ -97,12 +97,30 @@ async def on_wakeup(rt: Runtime, key: str, partition: int, at: datetime) -> None
     await apply(rt, key, partition, done)
 
 
-async def wake_due(rt: Runtime, partition: int) -> None:
+INLINE_WAKES_PER_BATCH = 1_000
+
+
+class WakeBudget:
+    """How many more customers a batch may wake inline: a jump of the partition's time
+    (a backlog, a restart after downtime) makes many customers due at once, and one
+    batch waking them all would hold every one's state and output in memory until it
+    ends. The rest stay in the index for the next events and the timer's ticks; the
+    engine fires a customer's due timers in due order whenever it is woken, so the
+    triggers are the same."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: int = INLINE_WAKES_PER_BATCH) -> None:
+        self.left = left
+
+
+async def wake_due(rt: Runtime, partition: int, budget: WakeBudget) -> None:
     """Wake the customers of ``partition`` due by its event time (inline timers)."""
     watermark = rt.timers.event_watermark(partition)
-    if watermark is None:
+    if watermark is None or budget.left <= 0:
         return
-    woken = rt.timers.pop_due(partition, watermark)
+    woken = rt.timers.pop_due(partition, watermark, limit=budget.left)
+    budget.left -= len(woken)
     for customer in woken:
         await on_wakeup(rt, customer, partition, watermark)
     rt.metrics.woken("inline", len(woken))
@@ -145,7 +163,7 @@ def sort(rt: Runtime, message: Any, raw: bytes) -> Intake:
     return from_internal(message.key, raw)
 
 
-async def handle(rt: Runtime, event: EventT[Any]) -> None:
+async def handle(rt: Runtime, event: EventT[Any], budget: WakeBudget) -> None:
     """Process one message of the journey agent's input, then wake who is due."""
     message = event.message
     raw: bytes = event.value if event.value is not None else b""
@@ -163,7 +181,7 @@ async def handle(rt: Runtime, event: EventT[Any]) -> None:
                 await too_late(rt, message, raw, touchpoint, alone=len(intake.here) == 1)
         if intake.internal is not None:
             await dispatch(rt, key, partition, intake.internal)
-    await wake_due(rt, partition)
+    await wake_due(rt, partition, budget)
 
 
 async def process(rt: Runtime, batch: Sequence[EventT[Any]]) -> None:
@@ -171,18 +189,19 @@ async def process(rt: Runtime, batch: Sequence[EventT[Any]]) -> None:
     everything the batch produced, one record batch per partition.
 
     Call under the agents' lock; the caller records the batch finished after this."""
+    budget = WakeBudget()
     for event in batch:
         with acting_for(event):
-            await contained(rt, event)
+            await contained(rt, event, budget)
     rt.customers.flush(acting_for)
     await rt.out.flush()
 
 
-async def contained(rt: Runtime, event: EventT[Any]) -> None:
+async def contained(rt: Runtime, event: EventT[Any], budget: WakeBudget) -> None:
     """:func:`handle`, with any unexpected error turned into a dead letter: one event
     never stops the others, and never vanishes."""
     try:
-        await handle(rt, event)
+        await handle(rt, event, budget)
     except Exception as exc:  # a defect or an input the contracts let through
         message = event.message
         log.exception(

@@ -93,11 +93,12 @@ class TimerIndex:
         wall_wm = wall_now - self.idle_grace
         return wall_wm if event_wm is None or wall_wm > event_wm else event_wm
 
-    def pop_due(self, partition: int, watermark: datetime) -> list[str]:
-        """Customers of ``partition`` due at or before ``watermark`` (removed from the index)."""
+    def pop_due(self, partition: int, watermark: datetime, limit: int | None = None) -> list[str]:
+        """Customers of ``partition`` due at or before ``watermark``, earliest first, at
+        most ``limit`` of them (removed from the index; the others stay)."""
         heap = self._heaps.get(partition)
         woken: list[str] = []
-        while heap and heap[0][0] <= watermark:
+        while heap and heap[0][0] <= watermark and (limit is None or len(woken) < limit):
             due, customer = heapq.heappop(heap)
             if self._due.get(customer) == due:  # else superseded by a later schedule
                 del self._due[customer]

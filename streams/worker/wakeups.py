@@ -53,6 +53,9 @@ def _recovered(rt: Runtime) -> bool:
 
 
 REBUILD_CHUNK = 5_000  # customers read per hold of the agents' lock: tens of ms
+# customers one tick wakes per partition, at most (the rest at the next ticks): the
+# wake-ups of a time jump go through the topic a tick's worth at a time
+TICK_WAKES = 2_000
 
 
 async def rebuild(rt: Runtime, partitions: frozenset[int]) -> bool:
@@ -130,7 +133,7 @@ async def tick(rt: Runtime) -> int:
             if watermark is None:
                 continue
             watermarks.append(watermark)
-            for customer in rt.timers.pop_due(partition, watermark):
+            for customer in rt.timers.pop_due(partition, watermark, limit=TICK_WAKES):
                 wakeup = Wakeup(customer_id=customer, at=watermark)
                 await rt.out.wakeups.send(key=customer, value=wakeup, partition=partition)
                 sent += 1

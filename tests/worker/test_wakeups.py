@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
+
+from streams.worker import journey_agent
 from streams.worker.timer_index import TimerIndex
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -56,3 +62,38 @@ def test_live_clock_counts_idleness_on_the_injected_monotonic_clock() -> None:
     assert index.watermark(0, T0) == T0 - timedelta(days=3)
     now[0] += 1.0  # idle for the grace: the wall clock minus the grace
     assert index.watermark(0, T0) == T0 - timedelta(seconds=60)
+
+
+def test_pop_due_takes_at_most_the_limit_earliest_first_and_keeps_the_rest() -> None:
+    index = TimerIndex(clock="event", idle_grace_seconds=0)
+    for i in range(5):
+        index.schedule(0, f"c{i}", T0 + timedelta(minutes=5 - i))
+    later = T0 + timedelta(hours=1)
+    assert index.pop_due(0, later, limit=2) == ["c4", "c3"]
+    assert len(index) == 3
+    assert index.pop_due(0, later, limit=0) == []
+    assert index.pop_due(0, later) == ["c2", "c1", "c0"]
+
+
+def test_a_batch_wakes_at_most_its_budget_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    woken: list[str] = []
+
+    async def on_wakeup(rt: Any, customer: str, partition: int, at: datetime) -> None:
+        woken.append(customer)
+
+    monkeypatch.setattr(journey_agent, "on_wakeup", on_wakeup)
+    index = TimerIndex(clock="event", idle_grace_seconds=0)
+    for i in range(10):
+        index.schedule(i % 2, f"c{i}", T0 + timedelta(minutes=i))
+    index.observe(0, T0 + timedelta(days=1))
+    index.observe(1, T0 + timedelta(days=1))
+    rt = SimpleNamespace(timers=index, metrics=SimpleNamespace(woken=lambda path, n: None))
+    budget = journey_agent.WakeBudget(4)
+
+    async def batch() -> None:
+        await journey_agent.wake_due(rt, 0, budget)  # type: ignore[arg-type]
+        await journey_agent.wake_due(rt, 1, budget)  # type: ignore[arg-type]
+
+    asyncio.run(batch())
+    assert woken == ["c0", "c2", "c4", "c6"] and budget.left == 0
+    assert len(index) == 6  # the others wait for the next batch or tick
