@@ -85,17 +85,21 @@ everyone's timers there) ahead."""
 
 
 def decode_touchpoints(
-    raw: bytes, *, received_at: datetime, max_future_skew: timedelta | None = None
+    raw: bytes,
+    *,
+    received_at: datetime,
+    max_future_skew: timedelta | None = None,
+    judged_at: datetime | None = None,
 ) -> Decoded:
     """Decode one Kafka message value; never raises, whatever the bytes.
 
     ``received_at`` (timezone-aware; the Kafka record time is the natural choice) fills
     ``received_at`` when the input has none and is the last resort for a Segment event time.
-    With ``max_future_skew``, an event whose time is later than ``received_at`` plus that
-    skew is rejected (``future_timestamp``) instead of returned.
+    With ``max_future_skew``, an event whose time is later than ``judged_at`` (default:
+    ``received_at``) plus that skew is rejected (``future_timestamp``) instead of returned.
     """
-    if received_at.tzinfo is None:
-        raise ValueError("received_at must be timezone-aware")
+    if received_at.tzinfo is None or (judged_at is not None and judged_at.tzinfo is None):
+        raise ValueError("received_at and judged_at must be timezone-aware")
     out = Decoded()
     try:
         obj = _parse(raw)
@@ -108,7 +112,7 @@ def decode_touchpoints(
     except Exception as exc:  # a bug must not crash the worker; tests assert none happen
         out.rejections.append(_internal(exc, None))
     if max_future_skew is not None and out.events:
-        _bound_future(out, received_at + max_future_skew)
+        _bound_future(out, (judged_at or received_at) + max_future_skew)
     return out
 
 

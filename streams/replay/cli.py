@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         definitions = load_definitions(args.definition)
         customer: str = args.customer_id
         if args.file:
-            items = read_file(args.file, received_at=clock or now)
+            items = read_file(args.file, judged_at=clock or now)
         else:
             items = list(customer_items(args, customer, since=since, until=until))
     except KafkaReadError as exc:

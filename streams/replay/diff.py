@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     try:
         if args.file:
-            items = read_file(args.file, received_at=clock or now)
+            items = read_file(args.file, judged_at=clock or now)
         else:
             items = list(topic_items(args, since=since, until=until))
     except (KafkaReadError, OSError) as exc:

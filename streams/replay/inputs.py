@@ -179,9 +179,13 @@ def future_skew() -> timedelta:
     return timedelta(seconds=Settings().max_future_skew_seconds)
 
 
-def decode_items(raw: bytes, origin: str, *, received_at: datetime) -> Iterator[Item]:
+def decode_items(
+    raw: bytes, origin: str, *, received_at: datetime, judged_at: datetime | None = None
+) -> Iterator[Item]:
     """The events (and unreadable parts) of one message: canonical, Segment or batch."""
-    decoded = decode_touchpoints(raw, received_at=received_at, max_future_skew=future_skew())
+    decoded = decode_touchpoints(
+        raw, received_at=received_at, max_future_skew=future_skew(), judged_at=judged_at
+    )
     for event in decoded.events:
         yield Arrival(event, origin)
     for rejection in decoded.rejections:
@@ -189,12 +193,45 @@ def decode_items(raw: bytes, origin: str, *, received_at: datetime) -> Iterator[
         yield Unreadable(where, rejection.reason.value, rejection.message, raw)
 
 
-def decode_file(data: bytes, name: str, *, received_at: datetime) -> Iterator[Item]:
-    """A file of JSON Lines (canonical or Segment messages), or one JSON document.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# what a message says about when it was received, most telling first: its receive time;
+# else its send time (Segment's clock-skew correction is then zero); else its event time
+_STATED = ("receivedAt", "received_at", "sentAt", "originalTimestamp", "timestamp", "event_time")
+
+
+def stated_time(raw: bytes) -> datetime | None:
+    """When a file's message says it was received (:data:`_STATED`; a batch: its envelope,
+    else its first item), or None."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    batch = obj.get("batch")
+    candidates = [obj, *(batch[:1] if isinstance(batch, list) else [])]
+    for candidate in candidates:
+        if not isinstance(candidate, dict):
+            continue
+        for field in _STATED:
+            value = candidate.get(field)
+            if isinstance(value, str):
+                try:
+                    moment = datetime.fromisoformat(value)
+                except ValueError:
+                    continue
+                if moment.tzinfo is not None:
+                    return moment
+    return None
+
+
+def file_messages(data: bytes, name: str) -> list[tuple[bytes, str]]:
+    """``(message, origin)`` of a file of JSON Lines (canonical or Segment messages), or
+    of one JSON document.
 
     A file that is a single JSON object (a Segment batch export, pretty-printed or not) is
-    decoded as one message; a JSON array as one message per element; anything else line
-    by line, blank lines skipped, each bad line a dead letter.
+    one message; a JSON array, one message per element; anything else, one per line,
+    blank lines skipped (a bad line is a message that will be a dead letter).
     """
     stripped = data.strip()
     if stripped[:1] in (b"{", b"["):
@@ -203,25 +240,38 @@ def decode_file(data: bytes, name: str, *, received_at: datetime) -> Iterator[It
         except orjson.JSONDecodeError:
             whole = None
         if isinstance(whole, dict):
-            yield from decode_items(stripped, f"{name}:1", received_at=received_at)
-            return
+            return [(stripped, f"{name}:1")]
         if isinstance(whole, list):
-            for index, element in enumerate(whole):
-                raw = orjson.dumps(element)
-                yield from decode_items(raw, f"{name}[{index}]", received_at=received_at)
-            return
-    for number, line in enumerate(data.splitlines(), start=1):
-        if line.strip():
-            yield from decode_items(line, f"{name}:{number}", received_at=received_at)
+            return [(orjson.dumps(e), f"{name}[{i}]") for i, e in enumerate(whole)]
+    return [
+        (line, f"{name}:{number}")
+        for number, line in enumerate(data.splitlines(), start=1)
+        if line.strip()
+    ]
 
 
-def read_file(path: str, *, received_at: datetime) -> list[Item]:
+def decode_file(data: bytes, name: str, *, judged_at: datetime) -> Iterator[Item]:
+    """The items of a file (:func:`file_messages`), each message received at the time it
+    states (:func:`stated_time`), else at the time the message before it was: as a
+    broker stamps arrival, from the file alone, so that two replays of a file agree.
+    Messages before the first that states a time take that one; a file that states no
+    time at all, the Unix epoch. Future skew is judged against ``judged_at`` (the
+    replay's ``--until``, else now), as the worker judges it against the record time."""
+    messages = file_messages(data, name)
+    stated = [stated_time(raw) for raw, _ in messages]
+    current = next((t for t in stated if t is not None), EPOCH)
+    for (raw, origin), moment in zip(messages, stated, strict=True):
+        current = moment or current
+        yield from decode_items(raw, origin, received_at=current, judged_at=judged_at)
+
+
+def read_file(path: str, *, judged_at: datetime) -> list[Item]:
     """Every item of the file (``-``: stdin); ``OSError`` with the path when unreadable."""
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise OSError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return list(decode_file(data, Path(path).name, received_at=received_at))
+    return list(decode_file(data, Path(path).name, judged_at=judged_at))
 
 
 def linked_anonymous(items: Sequence[Item], customer: str) -> set[str]:
