@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from aiokafka.errors import KafkaConnectionError, ProducerFenced
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP
 
-from streams.worker.eos import Guard, SourceTransactionManager, guard_of
+from streams.worker.eos import Guard, SourceTransactionManager, StableOffsetConsumer, guard_of
 
 A0, A1, B0 = TP("a", 0), TP("a", 1), TP("b", 0)
 
@@ -206,3 +207,24 @@ async def _after_a_failed_batch_nothing_commits() -> None:
 
 def test_after_a_failed_batch_nothing_commits() -> None:
     asyncio.run(_after_a_failed_batch_nothing_commits())
+
+
+def test_the_consumer_commits_nothing_after_a_failed_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At-least-once: faust's take_events acks a failed batch's events on the way out;
+    the consumer's commit (periodic, or at shutdown) must not move past them."""
+    calls: list[object] = []
+
+    async def faust_commit(
+        self: Any, topics: Any = None, start_new_transaction: bool = True
+    ) -> bool:
+        calls.append(topics)
+        return True
+
+    monkeypatch.setattr(AIOKafkaConsumer, "commit", faust_commit)
+    app = SimpleNamespace()
+    consumer = StableOffsetConsumer.__new__(StableOffsetConsumer)  # no transport needed
+    consumer.app = app  # type: ignore[assignment]
+    assert asyncio.run(consumer.commit()) is True
+    guard_of(app).fail(OSError("disk full"))
+    assert asyncio.run(consumer.commit()) is False
+    assert calls == [None]

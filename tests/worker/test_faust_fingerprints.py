@@ -87,6 +87,20 @@ PINS: tuple[Pin, ...] = (
         "(`{app id}-{group}-{partition}`); it must match the producers faust starts.",
     ),
     Pin(
+        f"{CONSUMER}.commit",
+        "e43a7d03685f9206b88ae7fec5cfc1ce77867ad84a8979840718a4e819d15ec7",
+        "consumer.py StableOffsetConsumer.commit refuses it after Guard.fail, else calls "
+        "it: every commit, periodic or at shutdown, at-least-once included, must go "
+        "through it.",
+    ),
+    Pin(
+        "faust.streams:Stream.take_events",
+        "3eabc46f38f44665f843071595cf07667c92fcd275278163976595710f32c429",
+        "Acks a batch's events when the agent leaves the batch, by an exception too: why "
+        "StableOffsetConsumer.commit refuses after a failed batch. If it stops acking on "
+        "an exception, the refusal is still right, merely redundant.",
+    ),
+    Pin(
         f"{CONSUMER}._commit_tps",
         "b83d551c327870109f59bb6b1793e3a4dba31c205155a76f4ae3716355341e91",
         "Reads the acked offsets before TransactionManager.commit runs (finding 10); our "

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP
+from faust.types.transports import TPorTopicSet
+
+from streams.worker.eos.guard import guard_of
 
 
 class StableOffsetConsumerThread(AIOKafkaConsumerThread):
@@ -35,7 +38,21 @@ class StableOffsetConsumerThread(AIOKafkaConsumerThread):
 
 
 class StableOffsetConsumer(AIOKafkaConsumer):
-    """faust's aiokafka consumer, with :class:`StableOffsetConsumerThread`."""
+    """faust's aiokafka consumer, with :class:`StableOffsetConsumerThread`, that commits
+    nothing once a batch has failed."""
+
+    async def commit(
+        self, topics: TPorTopicSet | None = None, start_new_transaction: bool = True
+    ) -> bool:
+        """faust's commit, refused after a batch failed (``Guard.fail``; the worker is
+        stopping). faust's ``take_events`` acks a batch's events when the agent leaves
+        it, even by an exception: under at-least-once, where faust commits the acked
+        offsets itself, its next commit (or the one at shutdown) would have moved past a
+        batch whose state or output was never written. Under exactly-once the
+        transaction manager refuses too (commit step 0)."""
+        if guard_of(self.app).failed is not None:
+            return False
+        return bool(await super().commit(topics, start_new_transaction))
 
     # faust private: Consumer._new_consumer_thread is the only way to choose the thread
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
