@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The local stack on one machine, everything on loopback: the project's Kafka broker
-# (deploy/kafka/kafka.sh), one journeys worker, and Prometheus scraping it with the
-# project's alert rules.
+# (deploy/kafka/kafka.sh), one journeys worker, one collector (Segment's HTTP tracking
+# API for the SDKs), and Prometheus scraping both with the project's alert rules.
 #
 #   local.sh start     start what is not running yet (idempotent); fails, leaving
 #                      nothing it started running, when a part is not up in time
-#   local.sh stop      stop the worker and Prometheus; the broker only if this script
-#                      started it
+#   local.sh stop      stop the collector, the worker and Prometheus; the broker only
+#                      if this script started it
 #   local.sh status    one line per part; exit 0 when all are up
-#   local.sh logs [worker|prometheus]   last lines of a log
+#   local.sh logs [worker|collector|prometheus]   last lines of a log
 #
 # Environment: KAFKA_PORT (9092) and the other kafka.sh variables for the broker;
-# JOURNEYS_* for the worker (JOURNEYS_WEB_PORT 6066; JOURNEYS_BOOTSTRAP_SERVERS set:
-# use that cluster, start no broker); PROMETHEUS_PORT (9090); LOCAL_STATE_DIR
+# JOURNEYS_* for the worker and the collector (JOURNEYS_WEB_PORT 6066,
+# JOURNEYS_COLLECTOR_PORT 8088, JOURNEYS_COLLECTOR_WRITE_KEYS (a local example key when
+# unset); JOURNEYS_BOOTSTRAP_SERVERS set: use that cluster, start no broker);
+# LOCAL_COLLECTOR (1; 0: no collector); PROMETHEUS_PORT (9090); LOCAL_STATE_DIR
 # (<repo>/var/local: pid files, logs, worker state, Prometheus data);
 # LOCAL_START_TIMEOUT (90 s per part).
 set -euo pipefail
@@ -40,9 +42,18 @@ export JOURNEYS_DATA_DIR="${JOURNEYS_DATA_DIR:-$STATE_DIR/worker}"
 SHUTDOWN_TIMEOUT="${JOURNEYS_SHUTDOWN_TIMEOUT_SECONDS:-10}"
 # Prometheus scrapes the metrics port when one is set, else the web port.
 SCRAPE_PORT="${JOURNEYS_METRICS_PORT:-$JOURNEYS_WEB_PORT}"
+# The collector: same Kafka settings, its own port; a local example key when none is set.
+WITH_COLLECTOR="${LOCAL_COLLECTOR:-1}"
+export JOURNEYS_COLLECTOR_HOST="${JOURNEYS_COLLECTOR_HOST:-$HOST}"
+export JOURNEYS_COLLECTOR_PORT="${JOURNEYS_COLLECTOR_PORT:-8088}"
+EXAMPLE_KEY=""
+if [[ -z "${JOURNEYS_COLLECTOR_WRITE_KEYS:-}" ]]; then EXAMPLE_KEY="local-example-write-key"; fi
+export JOURNEYS_COLLECTOR_WRITE_KEYS="${JOURNEYS_COLLECTOR_WRITE_KEYS:-$EXAMPLE_KEY}"
 
 WORKER_PID="$STATE_DIR/worker.pid"
 WORKER_LOG="$LOG_DIR/worker.log"
+COLLECTOR_PID="$STATE_DIR/collector.pid"
+COLLECTOR_LOG="$LOG_DIR/collector.log"
 PROM_DIR="$STATE_DIR/prometheus"
 PROM_CONF="$PROM_DIR/prometheus.yml"
 PROM_PID="$STATE_DIR/prometheus.pid"
@@ -56,6 +67,7 @@ need_int() { [[ "$2" =~ ^[0-9]+$ ]] || die "$1 must be an integer, got '$2'"; }
 need_int KAFKA_PORT "$KAFKA_PORT"
 need_int PROMETHEUS_PORT "$PROM_PORT"
 need_int JOURNEYS_WEB_PORT "$JOURNEYS_WEB_PORT"
+need_int JOURNEYS_COLLECTOR_PORT "$JOURNEYS_COLLECTOR_PORT"
 need_int LOCAL_START_TIMEOUT "$START_TIMEOUT"
 
 python_bin() {
@@ -97,6 +109,7 @@ live_pid() {
 }
 
 worker_pid() { live_pid "$WORKER_PID" "journeys worker"; }
+collector_pid() { live_pid "$COLLECTOR_PID" "journeys collect"; }
 prom_pid() { live_pid "$PROM_PID" "--config.file=$PROM_CONF"; }
 
 stop_pid() { # pid seconds name: SIGTERM, bounded wait, then SIGKILL
@@ -169,20 +182,62 @@ start_worker() {
     say "worker: ready (pid $pid) on http://$HOST:$JOURNEYS_WEB_PORT (log: $WORKER_LOG)"
 }
 
-write_prometheus_config() { # the project's prometheus.yml, pointed at this worker
+start_collector() {
+    local pid deadline bin
+    if [[ "$WITH_COLLECTOR" == 0 ]]; then
+        say "collector: off (LOCAL_COLLECTOR=0)"
+        return 0
+    fi
+    if pid="$(collector_pid)"; then
+        say "collector: already running (pid $pid) on http://$HOST:$JOURNEYS_COLLECTOR_PORT"
+        return 0
+    fi
+    rm -f "$COLLECTOR_PID"
+    ! port_open "$JOURNEYS_COLLECTOR_PORT" ||
+        fail "port $JOURNEYS_COLLECTOR_PORT is in use (set JOURNEYS_COLLECTOR_PORT)"
+    bin="$(journeys_bin)"
+    if [[ -f "$COLLECTOR_LOG" ]]; then mv -f "$COLLECTOR_LOG" "$COLLECTOR_LOG.prev"; fi
+    PYTHONPATH="$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}" \
+        nohup setsid "$bin" collect >>"$COLLECTOR_LOG" 2>&1 </dev/null 9>&- &
+    pid=$!
+    echo "$pid" >"$COLLECTOR_PID"
+    STARTED+=(collector)
+    deadline=$((SECONDS + START_TIMEOUT))
+    until http_ok "http://$HOST:$JOURNEYS_COLLECTOR_PORT/readyz"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail_log "$COLLECTOR_LOG"
+            fail "collector exited during start (log: $COLLECTOR_LOG)"
+        fi
+        if ((SECONDS >= deadline)); then
+            tail_log "$COLLECTOR_LOG"
+            fail "collector not ready (/readyz) within ${START_TIMEOUT}s (log: $COLLECTOR_LOG)"
+        fi
+        sleep 0.5
+    done
+    say "collector: ready (pid $pid) on http://$HOST:$JOURNEYS_COLLECTOR_PORT/v1/batch" \
+        "${EXAMPLE_KEY:+(write key: $EXAMPLE_KEY)} (log: $COLLECTOR_LOG)"
+}
+
+write_prometheus_config() { # the project's prometheus.yml, pointed at this worker (and collector)
+    local collector=""
+    if [[ "$WITH_COLLECTOR" != 0 ]]; then collector="$HOST:$JOURNEYS_COLLECTOR_PORT"; fi
     mkdir -p "$PROM_DIR/data"
-    "$(python_bin)" - "$PROM_SOURCE" "$PROM_CONF" "$HOST:$SCRAPE_PORT" <<'PY'
+    "$(python_bin)" - "$PROM_SOURCE" "$PROM_CONF" "$HOST:$SCRAPE_PORT" "$collector" <<'PY'
 import sys
 from pathlib import Path
 
 import yaml
 
-source, target, address = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+source, target, address, collector = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 config = yaml.safe_load(source.read_text())
 config["rule_files"] = [str((source.parent / f).resolve()) for f in config.get("rule_files", [])]
 for job in config["scrape_configs"]:
     if job["job_name"] == "journeys":
         job["static_configs"] = [{"targets": [address]}]
+if collector:  # a job of its own: the worker alerts select job="journeys"
+    config["scrape_configs"].append(
+        {"job_name": "journeys-collector", "static_configs": [{"targets": [collector]}]}
+    )
 header = f"# written by deploy/local.sh from {source}; edit that file, not this one\n"
 target.write_text(header + yaml.safe_dump(config, sort_keys=False))
 PY
@@ -233,6 +288,19 @@ stop_worker() {
     rm -f "$WORKER_PID"
 }
 
+stop_collector() {
+    local pid
+    if pid="$(collector_pid)"; then
+        # it finishes the requests in flight within JOURNEYS_SHUTDOWN_TIMEOUT_SECONDS
+        stop_pid "$pid" "$(( ${SHUTDOWN_TIMEOUT%.*} + 10 ))" collector ||
+            die "collector (pid $pid) survived SIGKILL"
+        say "collector: stopped (pid $pid)"
+    else
+        say "collector: not running"
+    fi
+    rm -f "$COLLECTOR_PID"
+}
+
 stop_prometheus() {
     local pid
     if pid="$(prom_pid)"; then
@@ -267,6 +335,7 @@ fail() {
     for part in "${STARTED[@]}"; do
         case "$part" in
             prometheus) stop_prometheus >/dev/null 2>&1 || true ;;
+            collector) stop_collector >/dev/null 2>&1 || true ;;
             worker) stop_worker >/dev/null 2>&1 || true ;;
         esac
     done
@@ -280,13 +349,19 @@ cmd_start() {
     take_lock
     start_broker
     start_worker
+    start_collector
     start_prometheus
+    local collector=""
+    if [[ "$WITH_COLLECTOR" != 0 ]]; then
+        collector=", collector http://$HOST:$JOURNEYS_COLLECTOR_PORT/v1/batch"
+    fi
     say "up: worker http://$HOST:$JOURNEYS_WEB_PORT/readyz, metrics http://$HOST:$SCRAPE_PORT/metrics," \
-        "Prometheus http://$HOST:$PROM_PORT/alerts"
+        "Prometheus http://$HOST:$PROM_PORT/alerts$collector"
 }
 
 cmd_stop() {
     take_lock
+    stop_collector
     stop_worker
     stop_prometheus
     stop_broker
@@ -312,6 +387,17 @@ cmd_status() {
     else
         say "worker: not running"; rc=1
     fi
+    if [[ "$WITH_COLLECTOR" == 0 ]]; then
+        say "collector: off (LOCAL_COLLECTOR=0)"
+    elif pid="$(collector_pid)"; then
+        if http_ok "http://$HOST:$JOURNEYS_COLLECTOR_PORT/readyz"; then
+            say "collector: ready (pid $pid) on http://$HOST:$JOURNEYS_COLLECTOR_PORT"
+        else
+            say "collector: running (pid $pid) but not ready, see /readyz"; rc=1
+        fi
+    else
+        say "collector: not running"; rc=1
+    fi
     if pid="$(prom_pid)"; then
         if http_ok "http://$HOST:$PROM_PORT/-/ready"; then
             say "prometheus: ready (pid $pid) on http://$HOST:$PROM_PORT"
@@ -328,14 +414,15 @@ cmd_logs() {
     local log
     case "${1:-worker}" in
         worker) log="$WORKER_LOG" ;;
+        collector) log="$COLLECTOR_LOG" ;;
         prometheus) log="$PROM_LOG" ;;
-        *) die "unknown log '${1}': worker or prometheus" ;;
+        *) die "unknown log '${1}': worker, collector or prometheus" ;;
     esac
     [[ -f "$log" ]] || die "no log yet: $log"
     tail -n 100 "$log"
 }
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
     start) cmd_start ;;

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("demo", "streams.demo.cli"),
     ("worker", "streams.worker.main"),
+    ("collect", "streams.collector.main"),
     ("replay", "streams.replay.cli"),
     ("diff", "streams.replay.diff"),
     ("lint", "journeys.lint"),

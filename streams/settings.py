@@ -21,6 +21,7 @@ so that faust, aiokafka and the admin client all speak to Kafka the same way.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import tomllib
@@ -163,6 +164,26 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="how often the state store gauges are refreshed"
     )
 
+    # Collector (``journeys collect``): Segment's HTTP tracking API in front of the topics
+    collector_host: str = Field(default="127.0.0.1", description="address of the collector")
+    collector_port: int = Field(default=8088, ge=1, le=65535)
+    collector_write_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="write keys the collector accepts, separated by ','; none: it will not start",
+    )
+    collector_max_in_flight_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="request bytes held at once, until the broker acknowledges them; "
+        "beyond: 503 with Retry-After",
+    )
+    collector_produce_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="longest wait for the broker's acknowledgement: then 503"
+    )
+    collector_retry_after_seconds: int = Field(
+        default=1, ge=0, description="the Retry-After of a 503 (busy, broker not reachable)"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -194,6 +215,21 @@ class Settings(BaseSettings):
                 except ValueError as exc:
                     raise ValueError(f"journey_paths: not a JSON list: {exc}") from exc
             return [p.strip() for p in value.replace(",", ":").split(":") if p.strip()]
+        return value
+
+    @field_validator("collector_write_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        """``key1,key2`` (a JSON list works too), blanks dropped. Never an error: pydantic
+        would show the value, a secret, in it."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                with contextlib.suppress(ValueError):
+                    value = json.loads(value)
+            if isinstance(value, str):
+                return [k.strip() for k in value.split(",") if k.strip()]
+        if isinstance(value, list | tuple):
+            return [k if isinstance(k, SecretStr) else str(k) for k in value]
         return value
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ not: a cycle held together by a deferred import is still a cycle.
 - ``schemas`` (the contracts) imports nothing of ours;
 - only the worker (``streams.worker``) and the benchmark's faust baseline import faust;
 - operations (``streams.ops``) and the Kafka tools (``streams.kafka``) never import the worker;
+- the collector (``streams.collector``) imports neither the worker nor faust;
 - no module is imported by the composition root's agents back (no cycle anywhere).
 """
 
@@ -99,6 +100,10 @@ def test_only_the_worker_and_the_faust_baseline_import_faust() -> None:
 @pytest.mark.parametrize("package", ["streams.ops", "streams.kafka"])
 def test_operations_and_kafka_tools_never_import_the_worker(package: str) -> None:
     assert offenders(package, ("streams.worker",)) == []
+
+
+def test_the_collector_imports_neither_the_worker_nor_faust() -> None:
+    assert offenders("streams.collector", ("streams.worker", "faust", "mode")) == []
 
 
 def test_no_import_cycle() -> None:

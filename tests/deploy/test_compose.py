@@ -36,7 +36,7 @@ def seconds(duration: str) -> float:
 
 
 def test_services() -> None:
-    assert set(services()) == {"kafka", "worker", "prometheus", "grafana"}
+    assert set(services()) == {"kafka", "worker", "collector", "prometheus", "grafana"}
 
 
 def test_images_are_pinned_to_explicit_versions() -> None:
