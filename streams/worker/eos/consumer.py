@@ -1,4 +1,5 @@
-"""The consumer: a changelog partition's end asked to the broker (finding 6).
+"""The consumer: a changelog partition's end asked to the broker (finding 6), as the
+offset after its last committed record; no commit after a failed batch.
 
 :class:`StableOffsetConsumer` is installed as the transport's ``Consumer`` by
 :func:`streams.worker.eos.install`; table recovery reads each changelog partition up to
@@ -7,9 +8,16 @@ the end its thread reports.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+import aiokafka
+from faust.transport.drivers.aiokafka import (
+    AIOKafkaConsumerThread,
+    Transport,
+    credentials_to_aiokafka_auth,
+    server_list,
+)
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP
 from faust.types.transports import TPorTopicSet
@@ -32,9 +40,91 @@ class StableOffsetConsumerThread(AIOKafkaConsumerThread):
 
     # faust private: AIOKafkaConsumerThread._highwaters answers Consumer.highwaters
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        """Under exactly-once: the offset after each partition's last committed record
+        (:func:`after_last_committed`), else its end."""
         consumer = self._ensure_consumer()
-        offsets: Mapping[TP, int] = await consumer.end_offsets(partitions)
-        return offsets
+        ends: Mapping[TP, int] = await consumer.end_offsets(partitions)
+        if not self.app.in_transaction:
+            return ends
+        starts: Mapping[TP, int] = await consumer.beginning_offsets(partitions)
+        conf = self.app.conf
+        reader = aiokafka.AIOKafkaConsumer(
+            bootstrap_servers=server_list(self.transport.url, Transport.default_port),
+            client_id=f"{conf.broker_client_id}-changelog-ends",
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
+            request_timeout_ms=int(conf.broker_request_timeout * 1000.0),
+            **credentials_to_aiokafka_auth(conf.broker_credentials, conf.ssl_context),
+        )
+        await reader.start()
+        try:
+            return await after_last_committed(reader, ends, starts)
+        finally:
+            await reader.stop()
+
+
+FIRST_WINDOW = 64  # records read back from a partition's end, then 8 times more each round
+ENDS_TIMEOUT_S = 10.0
+
+
+async def after_last_committed(
+    reader: aiokafka.AIOKafkaConsumer,
+    ends: Mapping[TP, int],
+    starts: Mapping[TP, int],
+    seconds: float = ENDS_TIMEOUT_S,
+) -> dict[TP, int]:
+    """Per partition, the offset after its last record that a ``read_committed`` reader
+    sees (``starts[tp]`` when none), reading back from ``ends[tp]`` (the last stable
+    offset).
+
+    faust's table recovery is done with a partition when it has applied the record at
+    the end it was given minus one. Under exactly-once the offsets before the last stable
+    offset end with a transaction marker (and perhaps an aborted transaction's records),
+    which no reader ever gets: faust then waited for two 5 s timeouts of its recovery
+    loop before it looked at the consumer's position ("Aborted tx until highwater"), ten
+    seconds of every restart. Given the offset after the last committed record instead,
+    it is done when it applies that record. A partition whose end cannot be read back in
+    ``seconds`` keeps ``ends[tp]`` (faust's own detection then applies).
+    """
+    found: dict[TP, int] = {}
+    deadline = asyncio.get_running_loop().time() + seconds
+    for tp, end in ends.items():
+        start = starts.get(tp, 0)
+        found[tp] = end
+        window = FIRST_WINDOW
+        while end > start:
+            begin = max(start, end - window)
+            last = await _last_record(reader, tp, begin, end, deadline)
+            if last is None:
+                break  # out of time: keep the end
+            if last >= 0:
+                found[tp] = last + 1
+                break
+            if begin == start:
+                found[tp] = start  # nothing committed in the partition
+                break
+            window *= 8
+    return found
+
+
+async def _last_record(
+    reader: aiokafka.AIOKafkaConsumer, tp: TP, begin: int, end: int, deadline: float
+) -> int | None:
+    """The offset of the last record ``reader`` gets in ``[begin, end)``; -1 when none;
+    None when the deadline passed first."""
+    loop = asyncio.get_running_loop()
+    reader.assign([tp])
+    reader.seek(tp, begin)
+    last = -1
+    while await reader.position(tp) < end:
+        if loop.time() > deadline:
+            return None
+        batches = await reader.getmany(tp, timeout_ms=200)
+        for record in batches.get(tp, ()):
+            if record.offset < end:
+                last = max(last, record.offset)
+    return last
 
 
 class StableOffsetConsumer(AIOKafkaConsumer):
