@@ -47,6 +47,9 @@ class StableOffsetConsumerThread(AIOKafkaConsumerThread):
         if not self.app.in_transaction:
             return ends
         starts: Mapping[TP, int] = await consumer.beginning_offsets(partitions)
+        if all(end <= starts.get(tp, 0) for tp, end in ends.items()):
+            return ends  # nothing to read back (and aiokafka 0.14's stop of a reader
+            # never assigned a partition raises CancelledError)
         conf = self.app.conf
         reader = aiokafka.AIOKafkaConsumer(
             bootstrap_servers=server_list(self.transport.url, Transport.default_port),
