@@ -64,7 +64,18 @@ class StableOffsetConsumerThread(AIOKafkaConsumerThread):
         try:
             return await after_last_committed(reader, ends, starts)
         finally:
-            await reader.stop()
+            await _stop(reader)
+
+
+async def _stop(reader: aiokafka.AIOKafkaConsumer) -> None:
+    """Stop ``reader``. aiokafka 0.14 can raise the CancelledError of one of its own tasks
+    from ``stop()``; only a cancellation of this task goes on."""
+    try:
+        await reader.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
 
 
 FIRST_WINDOW = 64  # records read back from a partition's end, then 8 times more each round
