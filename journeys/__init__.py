@@ -16,7 +16,7 @@ from journeys.loader import (
     parse_definition,
 )
 from journeys.merge import merge
-from journeys.outcome import AttributeChange, Outcome, Suppressed, Transition
+from journeys.outcome import AttributeChange, Goal, Outcome, Suppressed, Transition
 from journeys.state import (
     STATE_SCHEMA_VERSION,
     CustomerState,
@@ -34,6 +34,7 @@ __all__ = [
     "CustomerState",
     "DefinitionError",
     "FanoutAction",
+    "Goal",
     "Journey",
     "Outcome",
     "Rule",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from journeys.experiments import Cuts, cuts
 from journeys.predicates import Check, EventMatch
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class EmitPlan:
     held: bool  # held out for the control group (a holdout percent and a held priority)
     quiet: bool  # deferred during quiet hours
     payload: tuple[tuple[str, ValueSpec], ...]
+    experiment: str | None = None  # with variants: the experiment (default: the rule id)
+    variants: Cuts = ()  # each variant's bucket range (journeys.experiments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,7 @@ class Compiled:
     quiet: QuietHours | None = None
     holdout_percent: float = 0.0
     entry_attributes: tuple[str, ...] = ()  # unset on re-entry (scope entry)
+    goal_attributes: frozenset[str] = frozenset()  # the rules' goals: reached when set
     deployment_cap: FrequencyCap | None = None  # the deployment's per-customer cap, if here
     exits_on_entry: dict[str, tuple[ExitCondition, ...]] = field(default_factory=dict)
     timed_rules: tuple[TimedRule, ...] = ()  # the ``timed`` rules, flattened
@@ -224,7 +228,7 @@ def compile_journey(journey: Journey) -> Compiled:
                 increments=tuple(then.increment.items()),
                 unset=tuple(then.unset),
                 move_to=then.move_to,
-                emit=_plan(journey, then.emit) if then.emit is not None else None,
+                emit=_plan(journey, then.emit, rule.id) if then.emit is not None else None,
             )
         )
     reentry = journey.guard_rails.reentry.on
@@ -248,6 +252,7 @@ def compile_journey(journey: Journey) -> Compiled:
         quiet=journey.guard_rails.quiet_hours,
         holdout_percent=journey.guard_rails.holdout_percent,
         entry_attributes=_entry_attributes(journey),
+        goal_attributes=frozenset(r.goal for r in journey.rules if r.goal is not None),
         deployment_cap=journey.deployment.frequency_cap if journey.deployment else None,
         exits_on_entry={
             stage: tuple(e for e in journey.exits if e.stage == stage) for stage in journey.stages
@@ -267,7 +272,7 @@ def _entry_attributes(journey: Journey) -> tuple[str, ...]:
     )
 
 
-def _plan(journey: Journey, emit: Emit) -> EmitPlan:
+def _plan(journey: Journey, emit: Emit, rule: str) -> EmitPlan:
     rails = journey.guard_rails
     priority = emit.resolved_priority
     cap, quiet = rails.frequency_cap, rails.quiet_hours
@@ -282,6 +287,8 @@ def _plan(journey: Journey, emit: Emit) -> EmitPlan:
         held=bool(rails.holdout_percent) and priority in rails.holdout_priorities,
         quiet=quiet is not None and applies,
         payload=tuple(emit.attributes.items()),
+        experiment=(emit.experiment or rule) if emit.variants else None,
+        variants=cuts(emit.variants) if emit.variants else (),
     )
 
 

@@ -94,6 +94,18 @@ class Emit(_Model):
     attributes: dict[str, ValueSpec] = Field(
         default_factory=dict, description="Payload values copied into Trigger.attributes"
     )
+    variants: dict[Name, Annotated[int, Field(ge=1, le=100)]] | None = Field(
+        default=None,
+        description="An A/B test of this message: variant name -> percent of customers "
+        "(at least two, adding up to 100). Each customer gets one variant per experiment, "
+        "from sha256(customer, journey, experiment) like the holdout: stable across "
+        "versions while the experiment's name and weights stay; the trigger carries it",
+    )
+    experiment: Name | None = Field(
+        default=None,
+        description="The experiment the variants belong to (default: the rule id). Rules "
+        "naming the same experiment share each customer's assignment",
+    )
 
     @property
     def family(self) -> str:
@@ -184,7 +196,7 @@ class Rule(_Model):
     goal: str | None = Field(
         default=None,
         description="Attribute name: once it is set the rule has reached its goal and its "
-        "triggers are suppressed with reason 'exit'",
+        "triggers are suppressed with reason 'goal'",
     )
     when: When
     then: Actions
@@ -297,6 +309,12 @@ class Journey(_Model):
     fanout: list[Fanout] = Field(default_factory=list)
     deployment: Deployment | None = Field(
         default=None, description="Deployment-wide settings (see Deployment)"
+    )
+    migrate: dict[Name, Name] = Field(
+        default_factory=dict,
+        description="Where customers of another version of this journey go, old stage: new "
+        "stage (a transition of kind version_upgrade). A stage that is not mapped keeps its "
+        "name if this version still has it, else goes to the initial stage",
     )
     # the engine's lookup tables, built once per definition by journeys.compiled.compiled
     _compiled: object | None = PrivateAttr(default=None)

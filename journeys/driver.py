@@ -22,9 +22,14 @@ once. Pure like the rest of :mod:`journeys`: no I/O, no clock.
   journeys, so which trigger takes the last place in a window does not depend on when
   the key was woken (live) or not (replay); triggers of one instant go in definition
   order. The worker and replay both come through here, so they enforce it identically.
-* :func:`absorb`: the anonymous states of a key merged into the identified customer's
-  (``merge``; a journey only the anonymous side has is taken over, re-keyed).
-* :func:`link_of`: the anonymous key a processed event asks to merge, if any.
+* :func:`on_merge`: the states of a linked key (anonymous, or a customer aliased to
+  another) merged into the customer's as an engine step of its own
+  (``journeys.merge.merge_step``: thresholds crossed and windows completed by the merge
+  fire, with their transition, change and trigger records; a journey only the linked
+  side has is taken over, re-keyed). :func:`absorb` is its data part alone (the states).
+* :func:`link_of`: the key a processed event links to its customer (its anonymous id,
+  or a Segment ``alias``'s ``previousId``), if any.
+* :func:`forwarded`: an event read for a linked key, as the final customer processes it.
 * :func:`due`: the earliest ``next_due`` over the customer's journeys.
 """
 
@@ -37,12 +42,13 @@ from datetime import datetime
 from journeys.compiled import compiled
 from journeys.definition import FrequencyCap, Journey
 from journeys.engine import advance, step
-from journeys.fanout import is_derived
+from journeys.fanout import for_customer, is_derived
 from journeys.guards import CustomerCap
-from journeys.merge import merge
+from journeys.merge import merge, merge_step
 from journeys.outcome import Outcome, Status
 from journeys.state import CustomerState
 from journeys.timers import next_due
+from journeys.wire import event_cause
 from schemas import TouchpointEvent
 
 States = Mapping[str, CustomerState]  # journey name -> state
@@ -220,10 +226,44 @@ def _sent_elsewhere(cap: FrequencyCap, states: States, name: str) -> CustomerCap
     return CustomerCap(cap, others)
 
 
+def on_merge(
+    definitions: Sequence[Journey],
+    customer_id: str,
+    into: States,
+    other: States,
+    at: datetime,
+    event_id: str,
+) -> Driven:
+    """``into`` (the customer's states) absorbing ``other`` (a linked key's) as one engine
+    step per journey at ``at``, the time of the linking event ``event_id`` (the cause of
+    what the merge sets off); with the deployment's cap, each journey's step is given
+    the capped triggers of the others (as they are at that point of the loop)."""
+    new = dict(into)
+    changed: list[str] = []
+    outcomes: list[tuple[str, Outcome]] = []
+    cap = customer_cap(definitions)
+    cause = event_cause([event_id])
+    for definition in definitions:
+        name = definition.name
+        theirs = other.get(name)
+        if theirs is None:
+            continue
+        mine = new.get(name)
+        if mine is None:
+            new[name] = _rekeyed(theirs, customer_id)
+        else:
+            shared = None if cap is None else _sent_elsewhere(cap, new, name)
+            new[name], outcome = merge_step(definition, mine, theirs, at, cause, customer=shared)
+            outcomes.append((name, outcome))
+        changed.append(name)
+    return Driven(new, tuple(changed), outcomes)
+
+
 def absorb(
     definitions: Sequence[Journey], customer_id: str, into: States, other: States
 ) -> dict[str, CustomerState]:
-    """``into`` (the customer's states) after absorbing ``other`` (an anonymous key's)."""
+    """``into`` (the customer's states) after absorbing ``other`` (an anonymous key's):
+    the data part of :func:`on_merge` alone (no rule is evaluated)."""
     new = dict(into)
     for definition in definitions:
         theirs = other.get(definition.name)
@@ -243,11 +283,31 @@ def _rekeyed(state: CustomerState, customer_id: str) -> CustomerState:
 
 
 def link_of(event: TouchpointEvent) -> str | None:
-    """The anonymous key whose states a processed ``event`` merges into its customer's."""
+    """The key a processed ``event`` links to its customer: its anonymous id (Segment
+    ``identify``, any event carrying both ids) or an ``alias``'s ``previousId`` (mapped to
+    ``anonymous_id``: a user id linked to another user id). That key's states are merged
+    into the customer's, and its later events are the customer's (:func:`forwarded`)."""
     anonymous = event.anonymous_id
     if event.customer_id is None or anonymous is None or anonymous == event.customer_id:
         return None
     return str(anonymous)
+
+
+def forwarded(event: TouchpointEvent, customer_id: str) -> TouchpointEvent:
+    """``event``, read for a key linked to ``customer_id``, as that customer processes it.
+
+    Its key becomes the customer id. An event with no customer id (anonymous) loses its
+    anonymous id: that link is known, the event states no new one; an event with one
+    (``{customer: C, anonymous: A}`` where C is linked on to D) keeps the link it states,
+    now from D. An event a fan-out publication derived for the linked key becomes the
+    event it derives for the customer (``journeys.fanout.for_customer``), so that a
+    subscription made anonymously reaches the customer once."""
+    derived = for_customer(event, customer_id)
+    if derived is not None:
+        return derived
+    if event.customer_id is None:
+        return event.model_copy(update={"customer_id": customer_id, "anonymous_id": None})
+    return event.model_copy(update={"customer_id": customer_id})
 
 
 def due(states: States) -> datetime | None:

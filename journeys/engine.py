@@ -5,18 +5,21 @@ Order of work in ``step(definition, state, event)`` at event time T:
 1. duplicate event id (among the recent ids kept) -> status ``duplicate``, state unchanged;
 2. T older than watermark - allowed_lateness -> status ``late``, only ``late_events``
    counted;
-3. timers due at or before T fire first, each at its own due time (so inserting any
+3. a state written by another version of the journey adopts this one (``migrate``:
+   each move a transition of kind ``version_upgrade``, see :func:`_adopt`; ``advance``
+   too);
+4. timers due at or before T fire first, each at its own due time (so inserting any
    ``advance(t)`` with t <= T before the event changes nothing: live equals replay);
-4. bookkeeping: id remembered, watermark, clock, time zone (from an event not older than
+5. bookkeeping: id remembered, watermark, clock, time zone (from an event not older than
    the watermark), the last match time of inactivity rules (kept as a maximum);
-5. an exited customer either re-enters (re-entry policy: a fresh entry, per-entry state
+6. an exited customer either re-enters (re-entry policy: a fresh entry, per-entry state
    reset, per-customer state kept, see :func:`_fresh_entry`) or the event's would-be
    triggers are reported suppressed (``exit``/``goal``/``reentry``) and nothing else
    changes;
-6. event and window rules whose type matches, in definition order; stage filters see the
+7. event and window rules whose type matches, in definition order; stage filters see the
    stage the customer was in when the event arrived;
-7. threshold rules, comparing attributes before and after the event;
-8. exit conditions on the event; timers re-armed.
+8. threshold rules, comparing attributes before and after the event;
+9. exit conditions on the event; timers re-armed.
 
 Events within the allowed lateness (older than the clock) are applied like others with
 their own event time: window counts include them at their place in time, inactivity
@@ -64,6 +67,7 @@ def step(
     deployment's per-customer cap and the customer's other journeys' capped triggers
     (``journeys.driver`` passes it)."""
     at = event.event_time
+    fresh = state is None
     if state is None:
         state = new_state(definition, event.key, at)
     else:
@@ -76,6 +80,8 @@ def step(
         late.late_events += 1
         return late, Outcome(status="late")
     run = Run(definition, state, customer)
+    if fresh:
+        run.enter()
     _adopt(run)
     _fire_due(run, at)
     _remember(run, event)
@@ -87,7 +93,7 @@ def step(
 
 
 def _apply(run: Run, event: TouchpointEvent) -> None:
-    """Steps 6 to 8: the event's rules, thresholds, exit conditions; timers re-armed."""
+    """Steps 7 to 9: the event's rules, thresholds, exit conditions; timers re-armed."""
     c, s, at = run.c, run.s, event.event_time
     for crule in c.inactivity_for(event.type):
         if crule.matches(event):
@@ -239,6 +245,7 @@ def _fresh_entry(run: Run, stage: str, at: datetime) -> None:
     s.stage, s.stage_entered_at, s.entered_at = stage, at, at
     s.exited_at, s.exit_reason, s.exit_name = None, None, None
     s.entries += 1
+    run.enter()
     s.last_match, s.windows, s.fired = {}, {}, {}
     s.timers.clear()
     for name in run.c.entry_attributes:
@@ -302,6 +309,14 @@ def _thresholds(
             run.fire(crule, at, cause, event)
 
 
+def crossed_since(run: Run, olds: list[object], at: datetime, cause: Cause) -> None:
+    """Fire the threshold rules (``run.c.thresholds``, ``olds`` one earlier value each)
+    whose attribute crossed from that value to the run's state now, at ``at``: the
+    threshold part of a merge step (``journeys.merge.merge_step``), with ``step``'s test."""
+    if run.c.thresholds:
+        _thresholds(run, (-1, olds), at, cause, None)  # -1: compare, whatever changed
+
+
 def _attr(crule: CompiledRule) -> str:
     when = crule.rule.when.threshold
     assert when is not None
@@ -314,18 +329,28 @@ def _check_journey(definition: Journey, state: CustomerState) -> None:
 
 
 def _adopt(run: Run) -> None:
-    """A state written under another version of the definition: adopt the new version.
+    """A state written under another version of the definition: adopt this version.
 
-    Unknown stages fall back to the initial stage; timers of rules that no longer exist
-    are dropped (re-armed from the state by the next rearm).
+    The customer's stage goes where ``migrate`` maps it; a stage not mapped keeps its
+    name when this version still has it, else goes to the initial stage (noted). A move
+    is a transition of kind ``version_upgrade`` at the state's engine time (the last
+    instant the state reflects: when the customer is next seen does not matter) and a
+    stage entry like any other: inactivity since stage entry counts from it, entering an
+    exit stage exits. Timers of rules that no longer exist are dropped, the rest re-armed.
     """
     d, s = run.d, run.s
     if s.journey_version == d.version:
         return
-    s.journey_version = d.version
-    if s.stage not in run.c.stages:
-        run.notes.append(f"stage {s.stage!r} not in version {d.version}: initial stage")
-        s.stage = d.initial_stage
+    old, s.journey_version = s.journey_version, d.version
+    stage = d.migrate.get(s.stage)
+    if stage is None and s.stage not in run.c.stages:
+        stage = d.initial_stage
+        run.notes.append(
+            f"stage {s.stage!r} of version {old} is not in version {d.version} and has no "
+            "migrate mapping: initial stage"
+        )
+    if stage is not None and stage != s.stage:
+        run.move("version_upgrade", stage, s.clock, "version_upgrade")
     known = run.c.by_id
     s.timers = {k: v for k, v in s.timers.items() if k in known}
     rearm(d, s, s.clock, run.notes)

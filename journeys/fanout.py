@@ -100,11 +100,8 @@ def fanout_event(
     """The event one subscriber gets for a ``publish`` action (deterministic id)."""
     if action.action != "publish" or action.derived_type is None:
         raise ValueError("only a publish action derives events")
-    event_id = f"{source.event_id}/{action.index}/{customer_id}"
-    if len(event_id) > 200:
-        event_id = "fanout-" + hashlib.sha256(event_id.encode()).hexdigest()
     return TouchpointEvent(
-        event_id=event_id,
+        event_id=derived_id(source.event_id, action.index, customer_id),
         customer_id=customer_id,
         type=action.derived_type,
         event_time=source.event_time,
@@ -117,6 +114,34 @@ def fanout_event(
             "fanout_key": action.key,
             "source_event_id": source.event_id,
         },
+    )
+
+
+def derived_id(source_event_id: str, index: str, customer_id: str) -> str:
+    """The id of the event a publication derives for one customer (deterministic)."""
+    event_id = f"{source_event_id}/{index}/{customer_id}"
+    if len(event_id) > 200:
+        event_id = "fanout-" + hashlib.sha256(event_id.encode()).hexdigest()
+    return event_id
+
+
+def for_customer(event: TouchpointEvent, customer_id: str) -> TouchpointEvent | None:
+    """``event``, derived by a publication for another customer, as it would have been
+    derived for ``customer_id`` (same publication, that customer's id), or None when
+    ``event`` is not a derived event of its own key.
+
+    A subscription indexed under an anonymous key reaches the customer it was linked to
+    this way (``journeys.driver.forwarded``): as the very event the publication derives
+    for that customer, so a person who asked both anonymously and identified is served
+    once (the second is a duplicate id)."""
+    props = event.properties
+    source, index = props.get("source_event_id"), props.get("fanout_index")
+    if not isinstance(source, str) or not isinstance(index, str):
+        return None
+    if event.event_id != derived_id(source, index, event.key):
+        return None
+    return event.model_copy(
+        update={"event_id": derived_id(source, index, customer_id), "customer_id": customer_id}
     )
 
 
@@ -242,3 +267,21 @@ def subscribe(
 
 def _order(publication: Publication) -> tuple[datetime, str]:
     return publication.event.event_time, publication.event.event_id
+
+
+def forget(index: FanoutIndex, keys: set[str]) -> tuple[FanoutIndex, int]:
+    """``index`` without ``keys`` (an erasure): not waiting, not served, and none of their
+    publications kept; returns it with the number of entries removed (the same index
+    object when none)."""
+    subscribers = {c: t for c, t in index.subscribers.items() if c not in keys}
+    served = {c: t for c, t in index.served.items() if c not in keys}
+    publications = [p for p in index.publications if p.event.key not in keys]
+    removed = (
+        len(index.subscribers) - len(subscribers)
+        + len(index.served) - len(served)
+        + len(index.publications) - len(publications)
+    )  # fmt: skip
+    if not removed:
+        return index, 0
+    update = {"subscribers": subscribers, "served": served, "publications": publications}
+    return index.model_copy(update=update), removed

@@ -23,7 +23,6 @@ dropped.
 
 from __future__ import annotations
 
-import hashlib
 from bisect import insort
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +30,8 @@ from functools import lru_cache
 
 from journeys.compiled import Compiled, EmitPlan
 from journeys.definition import FrequencyCap
-from journeys.outcome import Reason
+from journeys.experiments import bucket
+from journeys.outcome import Cohort, Reason
 from journeys.state import CustomerState
 from journeys.timeutil import quiet_end, zone
 
@@ -51,13 +51,17 @@ class CustomerCap:
 @lru_cache(maxsize=65536)
 def holdout_bucket(customer_id: str, journey: str) -> int:
     """Bucket 0..9999 from sha256 of customer id and journey name (stable everywhere)."""
-    digest = hashlib.sha256(f"{customer_id}\x1f{journey}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % 10_000
+    return bucket(customer_id, journey)
 
 
 def in_holdout(customer_id: str, journey: str, percent: float) -> bool:
     """Whether the customer is in the journey's control group (``percent`` of customers)."""
     return percent > 0 and holdout_bucket(customer_id, journey) < round(percent * 100)
+
+
+def cohort(c: Compiled, customer_id: str) -> Cohort:
+    """The customer's group in the journey: ``holdout`` (the control group) or ``treated``."""
+    return "holdout" if in_holdout(customer_id, c.name, c.holdout_percent) else "treated"
 
 
 def guard(

@@ -122,8 +122,13 @@ def check_together(loaded: Sequence[tuple[Path, Journey]]) -> list[DefinitionErr
                 )
             )
         if issues:
-            errors.append(DefinitionError(path.name, _with_lines(issues, _text(path))))
+            errors.append(located(path, issues))
     return errors
+
+
+def located(path: Path, issues: list[Issue]) -> DefinitionError:
+    """Issues found in the file at ``path``, each with its line."""
+    return DefinitionError(path.name, _with_lines(issues, _text(path)))
 
 
 def _text(path: Path) -> str | None:

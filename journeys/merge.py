@@ -1,4 +1,32 @@
-"""Merging two states of one journey: anonymous activity into the identified customer."""
+"""Merging two states of one journey: anonymous activity into the identified customer.
+
+Two layers:
+
+* :func:`merge`, the data: ``into`` (the identified customer's state) absorbing
+  ``other`` (its anonymous past, or an aliased customer's), attribute by attribute by
+  their declared policy, every history a union;
+* :func:`merge_step`, the merge as an engine step of its own, at the time of the event
+  that linked the two keys: the rules see the merged state as they see an event's
+  result, and the step reports what it did like ``step`` does (an ``Outcome``):
+
+  - a stage taken from ``other`` (the customer was still in the initial stage) is a
+    transition of rule ``merge``; entering a stage that exits the journey exits it;
+  - every attribute the merge set or changed is a change of rule ``merge``;
+  - **threshold** rules compare the merged value with both sides' values: a rule fires
+    when the merged value crossed it and neither side was past it already (anonymous
+    spend 600 merged into a customer's 500 crosses a 1,000 threshold at the merge; a
+    side that had crossed it fired there). Cause: the linking event, emitted at its time;
+  - **window** rules: a full window made of hits of both sides (neither side had it)
+    fires at the merge (cause: the window's events, as for a window completed by an
+    event); ``reset`` forgets the hits;
+  - time rules are re-armed from the merged state (inactivity counts from the latest
+    matching event of either side; date rules from the merged dates, an occurrence
+    already past skipped as for any date that becomes known late) and fire when due;
+    event rules see the merged stage, attributes, cooldowns and caps from the next event.
+
+  Triggers go through the guard rails like any other (cooldowns and cap histories of
+  both sides count; the holdout bucket is the customer's).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +35,91 @@ from datetime import datetime
 
 from pydantic import JsonValue
 
+from journeys import wire
+from journeys.compiled import CompiledRule
 from journeys.definition import Journey
+from journeys.engine import crossed_since
+from journeys.guards import CustomerCap
+from journeys.outcome import AttributeChange, Outcome, Transition
+from journeys.run import Run
 from journeys.state import CustomerState
 from journeys.timers import rearm
 from journeys.values import combine, integral
+from schemas import Cause
+
+MERGE_RULE = "merge"  # the rule name of the merge's own transitions and changes
+
+
+def merge_step(
+    definition: Journey,
+    into: CustomerState,
+    other: CustomerState,
+    at: datetime,
+    cause: Cause,
+    *,
+    customer: CustomerCap | None = None,
+) -> tuple[CustomerState, Outcome]:
+    """``into`` absorbing ``other`` as one engine step at ``at`` (the linking event's
+    time), the rules it sets off caused by ``cause`` (the linking event). ``customer``:
+    the deployment's per-customer cap, as for ``step``. See the module docstring."""
+    merged = merge(definition, into, other)
+    run = Run(definition, merged, customer)
+    s = run.s
+    if s.stage != into.stage:
+        run.transitions.append(Transition(MERGE_RULE, into.stage, s.stage, at))
+        for cond in run.c.exits_on_entry.get(s.stage, ()):
+            if s.exited_at is None:
+                run.exit(cond.name, cond.reason, at)
+    for name, new in s.attributes.items():
+        old = into.attributes.get(name)
+        if old != new or type(old) is not type(new):
+            run.changes.append(AttributeChange(MERGE_RULE, name, old, new, at))
+    for crule in run.c.reactive:
+        if crule.kind == "window" and crule.in_stage(s.stage):
+            _window(run, crule, into, other, at)
+    crossed_since(run, [_before(r, into, other) for r in run.c.thresholds], at, cause)
+    rearm(definition, s, s.clock, run.notes)
+    return s, run.outcome()
+
+
+def _before(crule: CompiledRule, into: CustomerState, other: CustomerState) -> object:
+    """The value a threshold is compared from at a merge: the side nearest to crossing it
+    (up: the larger number, down: the smaller), so that a side already past it stops it."""
+    when = crule.rule.when.threshold
+    assert when is not None
+    values = [
+        v
+        for v in (into.attributes.get(when.attribute), other.attributes.get(when.attribute))
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    if not values:
+        return None
+    return max(values) if when.crosses == "up" else min(values)
+
+
+def _window(
+    run: Run, crule: CompiledRule, into: CustomerState, other: CustomerState, at: datetime
+) -> None:
+    """Fire ``crule`` for the latest full window of the merged hits that holds hits of
+    both sides (a window one side had alone was counted there)."""
+    window = crule.rule.when.window
+    hits = run.s.windows.get(crule.id)
+    if window is None or not hits or len(hits) < window.count:
+        return
+    mine = {i for _, i in into.windows.get(crule.id, ())}
+    theirs = {i for _, i in other.windows.get(crule.id, ())}
+    found: list[str] | None = None
+    for start in range(len(hits) - window.count + 1):
+        part = hits[start : start + window.count]
+        ids = [i for _, i in part]
+        mixed = any(i not in mine for i in ids) and any(i not in theirs for i in ids)
+        if mixed and part[-1][0] - part[0][0] <= window.within:
+            found = ids
+    if found is None:
+        return
+    if window.reset:
+        del run.own_windows()[crule.id]
+    run.fire(crule, at, wire.event_cause(found), None)
 
 
 def merge(definition: Journey, into: CustomerState, other: CustomerState) -> CustomerState:

@@ -7,7 +7,7 @@ the engine itself). The triggers in them are the wire contract, ``schemas.Trigge
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import JsonValue
@@ -16,6 +16,8 @@ from schemas import Trigger
 
 Status = Literal["processed", "duplicate", "late"]
 Reason = Literal["cooldown", "frequency_cap", "holdout", "exit", "goal", "reentry"]
+TransitionKind = Literal["move", "exit", "goal", "reentry", "version_upgrade"]
+Cohort = Literal["treated", "holdout"]  # the journey's control group is ``holdout``
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +37,14 @@ class Suppressed:
 @dataclass(frozen=True, slots=True)
 class Transition:
     """A stage change (``move``), a journey exit (``exit``, or ``goal`` for an exit
-    condition whose reason is goal) or a re-entry (``reentry``)."""
+    condition whose reason is goal), a re-entry (``reentry``) or the move of a customer
+    whose state was written by another version of the journey (``version_upgrade``)."""
 
     rule: str
     stage_before: str
     stage_after: str
     at: datetime
-    kind: Literal["move", "exit", "goal", "reentry"] = "move"
+    kind: TransitionKind = "move"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +60,28 @@ class AttributeChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Goal:
+    """A goal reached, for measuring the journey: a rule's ``goal`` attribute set while it
+    was unset (``name``: the attribute), or an exit condition of reason ``goal``
+    (``name``: the condition's). ``since_entry``: time from the start of the customer's
+    current entry; ``cohort``: the customer's group in the journey (``holdout`` when in
+    the control group, whatever the trigger priorities held out)."""
+
+    name: str
+    at: datetime
+    since_entry: timedelta
+    cohort: Cohort
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """Everything one ``step`` or ``advance`` did, in engine-time order.
 
     ``triggers`` are to be delivered (``deliver_after`` set when deferred by quiet hours;
     those are also listed in ``deferred``). ``notes`` explain values that could not be
-    used (a property that is not a date, an unknown time zone).
+    used (a property that is not a date, an unknown time zone). ``goals``: the goals
+    reached (:class:`Goal`); ``entered``: the customer's cohort when the call started an
+    entry (the first event of a customer, or a re-entry), else None.
     """
 
     status: Status = "processed"
@@ -72,3 +91,5 @@ class Outcome:
     deferred: list[Trigger] = field(default_factory=list)
     changes: list[AttributeChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
+    entered: Cohort | None = None

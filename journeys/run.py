@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from bisect import insort
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import JsonValue
@@ -13,8 +13,19 @@ from pydantic import JsonValue
 from journeys import wire
 from journeys.compiled import Compiled, CompiledRule, EmitPlan, compiled
 from journeys.definition import Journey
-from journeys.guards import CustomerCap, deliver_after, guard, record
-from journeys.outcome import AttributeChange, Outcome, Reason, Status, Suppressed, Transition
+from journeys.experiments import variant_of
+from journeys.guards import CustomerCap, cohort, deliver_after, guard, record
+from journeys.outcome import (
+    AttributeChange,
+    Cohort,
+    Goal,
+    Outcome,
+    Reason,
+    Status,
+    Suppressed,
+    Transition,
+    TransitionKind,
+)
 from journeys.predicates import lookup
 from journeys.state import CustomerState, Window
 from journeys.values import coerce, combine, integral, number, source_value, unusable
@@ -31,7 +42,9 @@ class Run:
         "customer",
         "d",
         "deferred",
+        "entered",
         "event_cause",
+        "goals",
         "notes",
         "s",
         "suppressed",
@@ -59,6 +72,8 @@ class Run:
         self.deferred: list[Trigger] = []
         self.changes: list[AttributeChange] = []
         self.notes: list[str] = []
+        self.goals: list[Goal] = []
+        self.entered: Cohort | None = None
         self.event_cause: Cause | None = None  # the event's own cause, once needed
 
     # -- copy on write -----------------------------------------------------------------
@@ -102,6 +117,8 @@ class Run:
             self.deferred,
             self.changes,
             self.notes,
+            self.goals,
+            self.entered,
         )
 
     # -- firing a rule -----------------------------------------------------------------
@@ -168,6 +185,10 @@ class Run:
             if value is not None:
                 payload[name] = value
         customer = s.customer_id
+        experiment = plan.experiment
+        variant = None
+        if experiment is not None:
+            variant = variant_of(plan.variants, customer, c.name, experiment)
         return wire.trigger(
             trigger_id=wire.trigger_id(
                 customer, c.name, c.version, crule.id, wire.cause_key(cause)
@@ -185,6 +206,8 @@ class Run:
             deliver_after=deliver_after(c, s, plan, at),
             attributes=payload,
             holdout=holdout,
+            experiment=experiment,
+            variant=variant,
         )
 
     def _actions(self, crule: CompiledRule, at: datetime, event: TouchpointEvent | None) -> None:
@@ -228,10 +251,22 @@ class Run:
         else:
             attrs[name] = value
         self.changes.append(AttributeChange(rule, name, old, value, at))
+        if old is None and name in self.c.goal_attributes:
+            self.goal(name, at)
 
-    def move(self, rule: str, stage: str, at: datetime) -> None:
+    def goal(self, name: str, at: datetime) -> None:
+        """Report a goal reached (an unset goal attribute set, or a goal exit)."""
         s = self.s
-        self.transitions.append(Transition(rule, s.stage, stage, at, "move"))
+        since = max(at - s.entered_at, timedelta(0))
+        self.goals.append(Goal(name, at, since, cohort(self.c, s.customer_id)))
+
+    def enter(self) -> None:
+        """Report that this call started an entry (a new customer, or a re-entry)."""
+        self.entered = cohort(self.c, self.s.customer_id)
+
+    def move(self, rule: str, stage: str, at: datetime, kind: TransitionKind = "move") -> None:
+        s = self.s
+        self.transitions.append(Transition(rule, s.stage, stage, at, kind))
         s.stage, s.stage_entered_at = stage, at
         for cond in self.c.exits_on_entry.get(stage, ()):
             if s.exited_at is None:
@@ -242,6 +277,8 @@ class Run:
         s.exited_at, s.exit_reason, s.exit_name = at, reason, name  # type: ignore[assignment]  # reason is the definition's literal
         kind: Literal["goal", "exit"] = "goal" if reason == "goal" else "exit"
         self.transitions.append(Transition(f"exit:{name}", s.stage, s.stage, at, kind))
+        if kind == "goal":
+            self.goal(name, at)
 
     def window_hit(self, crule: CompiledRule, at: datetime, event_id: str) -> list[str] | None:
         """Count the event in the rule's window; the event ids of a full window, if any."""

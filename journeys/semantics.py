@@ -33,6 +33,12 @@ def _stages(j: Journey) -> Iterator[Issue]:
         yield "initial_stage", f"unknown stage '{j.initial_stage}'"
 
 
+def _migrate(j: Journey) -> Iterator[Issue]:
+    for old, new in j.migrate.items():
+        if new not in j.stages:
+            yield f"migrate.{old}", f"unknown stage '{new}'"
+
+
 def _matchers(j: Journey) -> Iterator[Issue]:
     for name, alternatives in j.matchers.items():
         if not alternatives:
@@ -126,6 +132,37 @@ def _emit(j: Journey, emit: Emit, at: str) -> Iterator[Issue]:
         yield from _value(j, spec, f"{at}.attributes.{name}")
 
 
+def _experiments(j: Journey) -> Iterator[Issue]:
+    """Variants: percents adding up to 100, at least two, one set per experiment."""
+    declared: dict[str, tuple[int, dict[str, int]]] = {}  # experiment -> (rule index, weights)
+    for i, rule in enumerate(j.rules):
+        emit, at = rule.then.emit, f"rules[{i}].then.emit"
+        if emit is None:
+            continue
+        if emit.variants is None:
+            if emit.experiment is not None:
+                yield f"{at}.experiment", "an experiment needs variants (variants: {a: 50, b: 50})"
+            continue
+        if len(emit.variants) < 2:
+            yield f"{at}.variants", "needs at least two variants"
+        total = sum(emit.variants.values())
+        if total != 100:
+            yield (
+                f"{at}.variants",
+                f"weights add up to {total}: they are percents of customers, make them add "
+                "up to 100",
+            )
+        name = emit.experiment or rule.id
+        first = declared.setdefault(name, (i, emit.variants))
+        if first[0] != i and list(first[1].items()) != list(emit.variants.items()):
+            yield (
+                f"{at}.variants",
+                f"experiment '{name}' has other variants in rules[{first[0]}] "
+                f"('{j.rules[first[0]].id}'): rules sharing an experiment need the same "
+                "variants and weights, in the same order",
+            )
+
+
 def _value(j: Journey, spec: ValueSpec, at: str) -> Iterator[Issue]:
     if spec.attribute is not None and spec.attribute not in j.attributes:
         yield f"{at}.attribute", f"unknown attribute '{spec.attribute}'"
@@ -151,4 +188,6 @@ _CHECKS: tuple[Callable[[Journey], Iterator[Issue]], ...] = (
     _exits,
     _reentry,
     _fanout,
+    _migrate,
+    _experiments,
 )  # in file order

@@ -49,6 +49,8 @@ TRIGGER_FIELDS_SET: Final = frozenset(
     )
 )
 HOLDOUT_FIELDS_SET: Final = TRIGGER_FIELDS_SET | {"holdout"}
+VARIANT_FIELDS_SET: Final = TRIGGER_FIELDS_SET | {"experiment", "variant"}
+HOLDOUT_VARIANT_FIELDS_SET: Final = HOLDOUT_FIELDS_SET | VARIANT_FIELDS_SET
 EVENT_CAUSE_FIELDS_SET: Final = frozenset(("type", "event_ids"))
 TIMER_CAUSE_FIELDS_SET: Final = frozenset(("type", "timer", "due_at"))
 
@@ -116,9 +118,12 @@ def trigger(
     deliver_after: datetime | None,
     attributes: dict[str, JsonValue],
     holdout: bool = False,
+    experiment: str | None = None,
+    variant: str | None = None,
 ) -> Trigger:
     """``Trigger(...)`` as the engine validated it before (``cause_time`` and
-    ``emitted_at`` both ``at``); ``holdout`` as ``model_copy(update={"holdout": True})``."""
+    ``emitted_at`` both ``at``); ``holdout`` as ``model_copy(update={"holdout": True})``;
+    ``experiment`` and ``variant`` (given together) as passed to the constructor."""
     at = utc(at)
     values = {
         "schema_version": TRIGGER_SCHEMA_VERSION,
@@ -137,6 +142,12 @@ def trigger(
         "deliver_after": None if deliver_after is None else utc(deliver_after),
         "holdout": holdout,
         "attributes": attributes,
+        "experiment": experiment,
+        "variant": variant,
     }
-    built: Trigger = _built(Trigger, HOLDOUT_FIELDS_SET if holdout else TRIGGER_FIELDS_SET, values)
+    if experiment is None:
+        fields_set = HOLDOUT_FIELDS_SET if holdout else TRIGGER_FIELDS_SET
+    else:
+        fields_set = HOLDOUT_VARIANT_FIELDS_SET if holdout else VARIANT_FIELDS_SET
+    built: Trigger = _built(Trigger, fields_set, values)
     return built

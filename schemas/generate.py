@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, TypeAdapter
 
 from schemas.deadletters import DeadLetter
+from schemas.erasure import ErasureConfirmation, ErasureRequest
 from schemas.events import TouchpointEvent
 from schemas.segment import SegmentBatch, SegmentMessage
 from schemas.triggers import Trigger
@@ -82,11 +83,15 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         "TouchpointEvent": TouchpointEvent,
         "SegmentMessage": SegmentMessage,
         "SegmentBatch": SegmentBatch,
+        "ErasureRequest": ErasureRequest,
     }
-    outputs: dict[str, Any] = {"Trigger": Trigger, "DeadLetter": DeadLetter}
-    docs = {
-        n: _schema(n, t, "validation", closed=n == "TouchpointEvent") for n, t in inputs.items()
+    outputs: dict[str, Any] = {
+        "Trigger": Trigger,
+        "DeadLetter": DeadLetter,
+        "ErasureConfirmation": ErasureConfirmation,
     }
+    closed_inputs = ("TouchpointEvent", "ErasureRequest")
+    docs = {n: _schema(n, t, "validation", closed=n in closed_inputs) for n, t in inputs.items()}
     docs |= {n: _schema(n, t, "serialization", closed=False) for n, t in outputs.items()}
     docs |= {n: _schema(n, t, "serialization", closed=True) for n, t in _internal_targets().items()}
     return docs

@@ -80,6 +80,16 @@ class Trigger(BaseModel):
     )
     holdout: bool = False
     attributes: dict[str, JsonValue] = Field(default_factory=dict)
+    experiment: str | None = Field(
+        default=None,
+        description="The A/B experiment this message belongs to (the rule's variants), "
+        "null when the rule has none. Added in v1 (issue 17)",
+    )
+    variant: str | None = Field(
+        default=None,
+        description="The customer's variant in the experiment: send that version of the "
+        "message. Deterministic per customer, journey and experiment. Added in v1 (issue 17)",
+    )
 
     @property
     def family(self) -> str:

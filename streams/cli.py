@@ -20,6 +20,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("collect", "streams.collector.main"),
     ("replay", "streams.replay.cli"),
     ("diff", "streams.replay.diff"),
+    ("erase", "streams.erasure.cli"),
+    ("report", "streams.report.cli"),
     ("lint", "journeys.lint"),
     ("simulate", "streams.sim.cli"),
     ("bench", "streams.bench.cli"),

@@ -40,6 +40,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from schemas.topics import DEFAULT_RETENTION_DAYS
 from streams.ops.logs import LogFormat
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -154,6 +155,50 @@ class Settings(BaseSettings):
         default=10.0, ge=6, description="a killed worker's partitions move after this"
     )
 
+    # Personal data: erasure policy and retention (README, "Personal data")
+    erasure_suppress_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="after an erasure, drop the erased ids' events older than the request "
+        "plus this many days (counted, never dead-lettered); 0: later events start afresh",
+    )
+    retention_inputs_days: float = Field(
+        default=DEFAULT_RETENTION_DAYS["inputs"],
+        gt=0,
+        description="retention of the touchpoints, keyed, wakeups and erasures topics, "
+        "applied when they are created (how far back replay from Kafka reaches)",
+    )
+    retention_triggers_days: float = Field(
+        default=DEFAULT_RETENTION_DAYS["triggers"],
+        gt=0,
+        description="retention of the trigger topics, applied when they are created",
+    )
+    retention_deadletters_days: float = Field(
+        default=DEFAULT_RETENTION_DAYS["deadletters"],
+        gt=0,
+        description="retention of the dead-letter topic (original bytes: personal data), "
+        "applied when it is created",
+    )
+    retention_audit_days: float = Field(
+        default=DEFAULT_RETENTION_DAYS["audit"],
+        gt=0,
+        description="retention of the erasure audit topic (ids, no other data), applied "
+        "when it is created",
+    )
+    changelog_delete_retention_days: float = Field(
+        default=1.0,
+        gt=0,
+        description="how long a table changelog keeps a tombstone (an erased or deleted "
+        "key) after compaction (delete.retention.ms; Kafka's default); set when faust "
+        "creates the changelog topic",
+    )
+    changelog_max_compaction_lag_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="longest time a value overwritten or erased stays in a table changelog "
+        "before compaction removes it (max.compaction.lag.ms); set when faust creates it",
+    )
+
     # Web (customer view, health) and metrics
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
@@ -245,6 +290,23 @@ class Settings(BaseSettings):
         """faust broker URL list: ``kafka://h1:p1;kafka://h2:p2``."""
         hosts = [h.strip() for h in self.bootstrap_servers.split(",") if h.strip()]
         return ";".join(f"kafka://{h}" for h in hosts)
+
+    def retention_days(self) -> dict[str, float]:
+        """Days each retention class of topic keeps records (``schemas.topics``)."""
+        return {
+            "inputs": self.retention_inputs_days,
+            "triggers": self.retention_triggers_days,
+            "deadletters": self.retention_deadletters_days,
+            "audit": self.retention_audit_days,
+        }
+
+    def changelog_configs(self) -> dict[str, str]:
+        """Topic configs of the table changelogs faust creates (tombstones, compaction)."""
+        day_ms = 24 * 3600 * 1000
+        return {
+            "delete.retention.ms": str(round(self.changelog_delete_retention_days * day_ms)),
+            "max.compaction.lag.ms": str(round(self.changelog_max_compaction_lag_days * day_ms)),
+        }
 
     @property
     def bootstrap_list(self) -> list[str]:

@@ -3,8 +3,11 @@
 Starts the local broker when ``JOURNEYS_BOOTSTRAP_SERVERS`` is unset, creates topics under
 a fresh prefix, starts ``journeys worker`` (event clock, memory store) as a subprocess,
 writes a simulated population to the touchpoints topic, shows progress every second and
-ends with a summary: the stage funnel, triggers per kind, dead letters per reason and
-where the metrics were. It stops the worker and ends by itself (``--max-seconds``).
+ends with a summary: the stage funnel, triggers per kind, dead letters per reason, where
+the metrics were, and the default journey's measured lift (``journeys report`` over the
+same events: goal rates of treated customers against the control group, with 95%
+intervals; the simulated population gives treated customers a known ``--effect``). It
+stops the worker and ends by itself (``--max-seconds``).
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from streams.demo.lift import lift_lines, measured, messages
 from streams.demo.view import dead_letters_match, summary
 from streams.ops.processes import free_port, stop_process
+from streams.sim.cli import add_effect_arguments
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
+DEMO_EFFECT = "activation+0.10"  # treated customers: 10 points more likely to activate
 _STAGE = re.compile(r'^journeys_stage_customers\{[^}]*stage="([^"]+)"[^}]*\}\s+(\S+)', re.M)
 
 
@@ -42,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--max-seconds", type=float, default=300.0, help="hard stop (300)")
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--stop-broker", action="store_true", help="stop a broker we started")
+    add_effect_arguments(parser, default=DEMO_EFFECT)
     parser.set_defaults(func=main)
 
 
@@ -78,6 +85,11 @@ def _scrape_stages(url: str) -> dict[str, int]:
 
 
 def main(args: argparse.Namespace) -> int:
+    try:
+        population = messages(args)
+    except ValueError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 2
     try:
         bootstrap, started_broker = ensure_broker()
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -119,11 +131,15 @@ def main(args: argparse.Namespace) -> int:
         try:
             from streams.demo.session import run
 
-            state = asyncio.run(run(args, settings, worker, metrics_url, _scrape_stages))
+            state = asyncio.run(
+                run(args, settings, worker, metrics_url, _scrape_stages, population)
+            )
         finally:
             stop_process(worker)
     elapsed = time.monotonic() - state.started
     for line in summary(state, args.customers, metrics_url, elapsed):
+        print(line)
+    for line in lift_lines(measured(args, population), args.effect):
         print(line)
     if started_broker and args.stop_broker:
         _kafka_sh("stop", timeout=60)

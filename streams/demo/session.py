@@ -15,7 +15,7 @@ from streams.demo.view import DemoState
 from streams.kafka.config import producer_config
 from streams.settings import Settings
 from streams.sim.output import produce
-from streams.sim.population import generate
+from streams.sim.population import Message
 
 QUIET_S = 4.0  # caught up and no new output for this long: done
 
@@ -26,11 +26,11 @@ async def run(
     worker: subprocess.Popen[bytes],
     metrics_url: str,
     scrape: Callable[[str], dict[str, int]],
+    messages: list[Message],
 ) -> DemoState:
     specs = by_role(topic_specs(settings.topic_prefix, settings.partitions))
     touchpoints, keyed = specs["touchpoints"].name, specs["keyed"].name
     state = DemoState(started=time.monotonic())
-    messages = list(generate(args.seed, args.customers, args.days, fmt=args.format, id_prefix="c"))
     stop = asyncio.Event()
 
     def on_value(value: bytes, _now: float) -> None:

@@ -1,8 +1,11 @@
 """Topic creation from the registry with kafka-python's admin client (idempotent).
 
-faust creates only its own internal topics (table changelogs); every topic of the
-registry is created here, before the worker starts, with its partitions, cleanup
-policy and retention.
+faust creates only its own internal topics (table changelogs, with the tombstone and
+compaction settings of ``Settings.changelog_configs``); every topic of the registry is
+created here, before the worker starts, with its partitions, cleanup policy and
+retention: each retention class (``schemas.topics.DEFAULT_RETENTION_DAYS``) keeps records
+as long as the settings say (``JOURNEYS_RETENTION_*_DAYS``). A topic that exists already
+is left as it is (change its retention with ``kafka-configs --alter``).
 
 This is the worker's first contact with Kafka, so it is where wrong settings show:
 :mod:`~streams.kafka.preflight` checks the connection first (a rejected password or a
@@ -15,24 +18,31 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from schemas.topics import TopicSpec, topic_specs
+from schemas.topics import DAY_MS, TopicSpec, topic_specs
 from streams.kafka.preflight import KafkaUnavailable, check, describe, servers_text
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def new_topic(spec: TopicSpec, replication_factor: int) -> NewTopic:
+def new_topic(
+    spec: TopicSpec, replication_factor: int, retention_days: Mapping[str, float] | None = None
+) -> NewTopic:
+    """``spec`` as a topic to create; its retention class keeps records
+    ``retention_days[class]`` days when given, else the spec's own ``retention_ms``."""
     configs: dict[str, str] = {"cleanup.policy": spec.cleanup, **spec.configs}
-    if spec.retention_ms is not None:
-        configs["retention.ms"] = str(spec.retention_ms)
+    retention_ms = spec.retention_ms
+    if spec.retention is not None and retention_days and spec.retention in retention_days:
+        retention_ms = round(retention_days[spec.retention] * DAY_MS)
+    if retention_ms is not None:
+        configs["retention.ms"] = str(retention_ms)
     return NewTopic(
         name=spec.name,
         num_partitions=spec.partitions or 1,
@@ -61,7 +71,10 @@ def ensure_topics(
     if waited:  # the other change of state, one line as well
         log.info("reached Kafka at %s after %.0f s", servers_text(config), waited)
     try:
-        return _create_missing(config, wanted, settings.replication_factor, timeout_s)
+        created = [
+            new_topic(s, settings.replication_factor, settings.retention_days()) for s in wanted
+        ]
+        return _create_missing(config, created, timeout_s)
     except KafkaError as exc:  # the broker went away or refused a request after the check
         cause = f"creating topics failed: {describe(exc)}"
         raise KafkaUnavailable(servers_text(config), cause, permanent=False) from exc
@@ -71,24 +84,19 @@ def _waiting(error: KafkaUnavailable, seconds_left: float) -> None:
     log.warning("%s; retrying for up to %.0f s", error, seconds_left)
 
 
-def _create_missing(
-    config: dict[str, Any], wanted: list[TopicSpec], replication_factor: int, timeout_s: float
-) -> list[str]:
+def _create_missing(config: dict[str, Any], wanted: list[NewTopic], timeout_s: float) -> list[str]:
     admin = KafkaAdminClient(**config)
     try:
         existing = set(admin.list_topics())
-        missing = [s for s in wanted if s.name not in existing]
+        missing = [t for t in wanted if t.name not in existing]
         created: list[str] = []
-        for spec in missing:
+        for topic in missing:
             try:
-                admin.create_topics(
-                    [new_topic(spec, replication_factor)],
-                    timeout_ms=int(timeout_s * 1000),
-                )
-                created.append(spec.name)
+                admin.create_topics([topic], timeout_ms=int(timeout_s * 1000))
+                created.append(topic.name)
             except TopicAlreadyExistsError:
                 pass
-        _wait_for_leaders(admin, [s.name for s in wanted], timeout_s)
+        _wait_for_leaders(admin, [t.name for t in wanted], timeout_s)
         if created:
             log.info("created topics: %s", ", ".join(created))
         return created

@@ -15,12 +15,15 @@ from typing import Any
 from pydantic import BaseModel
 
 __all__ = [
+    "COHORTS",
     "CONSUMED_OUTCOMES",
     "OTHER",
     "SUPPRESSION_REASONS",
     "event_types_of",
+    "goals_of",
     "package_version",
     "reason_code",
+    "variants_of",
 ]
 
 OTHER = "other"
@@ -29,6 +32,7 @@ CONSUMED_OUTCOMES: tuple[str, ...] = ("processed", "duplicate", "late", "dead_le
 SUPPRESSION_REASONS = (
     "cooldown", "frequency_cap", "quiet_hours", "holdout", "exit", "goal", "reentry",
 )  # fmt: skip
+COHORTS: tuple[str, ...] = ("treated", "holdout")  # the engine's ``Cohort``
 _CODE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 
 
@@ -59,6 +63,29 @@ def event_types_of(definition: Any) -> set[str]:
                 walk(value)
 
     walk(definition)
+    return found
+
+
+def goals_of(definition: Any) -> list[str]:
+    """A journey definition's goals: its rules' goal attributes, then its goal exits."""
+    found: list[str] = []
+    for rule in definition.rules:
+        if rule.goal is not None and rule.goal not in found:
+            found.append(rule.goal)
+    found += [e.name for e in definition.exits if e.reason == "goal" and e.name not in found]
+    return found
+
+
+def variants_of(definition: Any) -> list[tuple[str, str]]:
+    """A journey definition's (experiment, variant) pairs (an experiment defaults to the
+    id of the rule whose emit declares the variants)."""
+    found: list[tuple[str, str]] = []
+    for rule in definition.rules:
+        emit = rule.then.emit
+        for variant in (emit.variants or {}) if emit is not None else {}:
+            pair = (emit.experiment or rule.id, variant)
+            if pair not in found:
+                found.append(pair)
     return found
 
 

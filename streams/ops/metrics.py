@@ -14,8 +14,13 @@ Hooks, and who calls them:
   :meth:`Metrics.dead_lettered` once per rejected message (it also counts the message
   as consumed with outcome ``dead_lettered``, so do not call both).
 * journey agent: :meth:`Metrics.outcome` per (journey, engine Outcome) of ``step`` or
-  ``advance``; :meth:`Metrics.time_step` (or :meth:`Metrics.step_duration`) around the
-  engine call; :meth:`Metrics.event_age` with ``wall_now - event.event_time``.
+  ``advance`` (triggers, suppressions, notes, and the measures: entries and goals by
+  cohort, time to goal, experiment variants); :meth:`Metrics.time_step` (or
+  :meth:`Metrics.step_duration`) around the engine call; :meth:`Metrics.event_age` with
+  ``wall_now - event.event_time``.
+* erasures (``streams.worker.erasure``): :meth:`Metrics.erased` per id erased,
+  :meth:`Metrics.erasure_suppressed` per event of a suppressed id dropped,
+  :meth:`Metrics.erased_subscriptions` with the fan-out entries removed.
 * periodic task (every few seconds): :meth:`Metrics.set_stage_counts`,
   :meth:`Metrics.set_timers`, :meth:`Metrics.set_store`.
 * app start: :meth:`Metrics.describe_definitions` (or :meth:`Metrics.build_info` and
@@ -29,7 +34,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -54,9 +59,27 @@ LATENCY_BUCKETS = (
     3600.0,
 )  # fmt: skip
 AGE_BUCKETS = (*LATENCY_BUCKETS, 21600.0, 86400.0)
+_HOUR, _DAY = 3600.0, 86400.0
+GOAL_BUCKETS = (
+    _HOUR, 6 * _HOUR, 12 * _HOUR, _DAY, 2 * _DAY, 3 * _DAY, 7 * _DAY, 14 * _DAY, 30 * _DAY,
+    60 * _DAY, 90 * _DAY, 180 * _DAY, 365 * _DAY,
+)  # fmt: skip
+
+ERASURE_STEPS = ("request", "linked")
 
 LagSource = Callable[[], Mapping[tuple[str, int], int]]
 """Returns ``{(topic, partition): end offset - position}`` for the assigned partitions."""
+
+
+class _Goal(Protocol):
+    """What :meth:`Metrics.outcome` reads of an engine ``Goal``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def since_entry(self) -> timedelta: ...
+    @property
+    def cohort(self) -> str: ...
 
 
 class _Suppressed(Protocol):
@@ -79,6 +102,10 @@ class OutcomeLike(Protocol):
     def deferred(self) -> Sequence[Trigger]: ...
     @property
     def notes(self) -> Sequence[str]: ...
+    @property
+    def goals(self) -> Sequence[_Goal]: ...
+    @property
+    def entered(self) -> str | None: ...
 
 
 class _ScrapeCollector(Collector):
@@ -167,6 +194,29 @@ class Metrics:
             AGE_BUCKETS,
         )  # fmt: skip
         self.rebalances = counter("rebalances", "Partition assignments received (rebalances).")
+        self.entries = counter(
+            "journey_entries",
+            "Customers entering a journey (their first event, or a re-entry), by journey and "
+            "cohort (treated, or holdout: the control group). The denominator of goal rates.",
+            "journey", "cohort",
+        )  # fmt: skip
+        self.goals_reached = counter(
+            "goals_reached",
+            "Goals reached (a rule's goal attribute set, a goal exit), by journey, goal and "
+            "cohort: the treated rate against the holdout rate is the journey's lift.",
+            "journey", "goal", "cohort",
+        )  # fmt: skip
+        self.time_to_goal = histogram(
+            "time_to_goal_seconds",
+            "Time from the start of the customer's entry to a goal, by journey, goal and cohort.",
+            GOAL_BUCKETS, "journey", "goal", "cohort",
+        )  # fmt: skip
+        self.variant_assignments = counter(
+            "variant_assignments",
+            "Triggers of an A/B experiment, by the variant they carry: sent (cohort treated) "
+            "or held out for the control group (cohort holdout).",
+            "journey", "experiment", "variant", "cohort",
+        )  # fmt: skip
         self.engine_notes = counter(
             "engine_notes",
             "Notes the engine made, by journey: input it could not use (a date it cannot "
@@ -186,6 +236,25 @@ class Metrics:
         )
         for path in ("inline", "topic"):
             self.wakeups.labels(path)
+        self.erasures = counter(
+            "erasures",
+            "Erasures done, by step: request (an id erased on request, confirmed on the audit "
+            "topic) or linked (a key linked with an erased id, erased with it).",
+            "step",
+        )
+        for step in ERASURE_STEPS:
+            self.erasures.labels(step)
+        self.erasure_suppressed_events = counter(
+            "erasure_suppressed_events",
+            "Events and merges of erased ids dropped during their suppression period "
+            "(JOURNEYS_ERASURE_SUPPRESS_DAYS); never dead-lettered: dead letters keep the "
+            "original bytes, personal data.",
+        )
+        self.erasure_subscriptions_removed = counter(
+            "erasure_subscriptions_removed",
+            "Fan-out index entries of erased ids removed (waiting or served subscriptions, "
+            "their publications).",
+        )
         self.timers_pending = gauge(
             "timers_pending", "Timers scheduled and not fired yet (overdue ones included)."
         )
@@ -235,7 +304,19 @@ class Metrics:
         """
         definitions = list(definitions)
         self.set_known_event_types(set().union(*map(ml.event_types_of, definitions)))
+        self.set_measured(definitions)
         self.build_info(version or ml.package_version(), {d.name: d.version for d in definitions})
+
+    def set_measured(self, definitions: Iterable[Any]) -> None:
+        """Create the entry, goal and variant series of the loaded definitions at zero, so
+        that rates and the lift panels see every cohort before its first customer."""
+        for d in definitions:
+            for cohort in ml.COHORTS:
+                self.entries.labels(d.name, cohort)
+                for goal in ml.goals_of(d):
+                    self.goals_reached.labels(d.name, goal, cohort)
+                for experiment, variant in ml.variants_of(d):
+                    self.variant_assignments.labels(d.name, experiment, variant, cohort)
 
     def build_info(self, version: str, definitions: Mapping[str, int | str]) -> None:
         """Publish the build version and the loaded journey definitions with versions."""
@@ -296,6 +377,25 @@ class Metrics:
             self.triggers_suppressed.labels(journey, deferred.kind, "quiet_hours").inc()
         if outcome.notes:
             self._child(self.engine_notes, journey).inc(len(outcome.notes))
+        self._measure(journey, outcome)
+
+    def _measure(self, journey: str, outcome: OutcomeLike) -> None:
+        """Entries and goals by cohort, and the variants of experiment triggers."""
+        if outcome.entered is not None:
+            self._child(self.entries, journey, outcome.entered).inc()
+        for goal in outcome.goals:
+            self._child(self.goals_reached, journey, goal.name, goal.cohort).inc()
+            seconds = goal.since_entry.total_seconds()
+            self._child(self.time_to_goal, journey, goal.name, goal.cohort).observe(seconds)
+        for trigger in outcome.triggers:
+            if trigger.experiment is not None and trigger.variant is not None:
+                labels = (journey, trigger.experiment, trigger.variant, "treated")
+                self._child(self.variant_assignments, *labels).inc()
+        for suppressed in outcome.suppressed:
+            held = suppressed.trigger
+            if suppressed.reason == "holdout" and held.experiment is not None:
+                labels = (journey, held.experiment, held.variant or ml.OTHER, "holdout")
+                self._child(self.variant_assignments, *labels).inc()
 
     def step_duration(self, seconds: float) -> None:
         """Observe the duration of one engine ``step`` or ``advance``."""
@@ -326,6 +426,19 @@ class Metrics:
     def rebalance(self) -> None:
         """Count one rebalance (a new partition assignment)."""
         self.rebalances.inc()
+
+    def erased(self, step: str) -> None:
+        """Count one erasure ``step``: ``request`` or ``linked``."""
+        self.erasures.labels(step if step in ERASURE_STEPS else ml.OTHER).inc()
+
+    def erasure_suppressed(self) -> None:
+        """Count one event (or merge) of an erased id dropped while it is suppressed."""
+        self.erasure_suppressed_events.inc()
+
+    def erased_subscriptions(self, n: int) -> None:
+        """Count ``n`` fan-out index entries of erased ids removed."""
+        if n:
+            self.erasure_subscriptions_removed.inc(n)
 
     def set_stage_counts(self, journey: str, counts: Mapping[str, int]) -> None:
         """Replace the customers-per-stage counts of ``journey`` on this worker."""

@@ -23,8 +23,9 @@ from streams.replay.inputs import (
     customer_items,
     derives_fanout,
     engine_until,
+    erasure_suppress_days,
+    identity_keys,
     kafka_config,
-    linked_anonymous,
     load_definitions,
     parse_time,
     read_file,
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"journeys replay: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    keys = {customer} | linked_anonymous(items, customer)
+    keys = identity_keys(items, customer)
     if not any(isinstance(i, Arrival) and i.event.key in keys for i in items):
         where = args.file or topic_name(args)
         print(f"journeys replay: no events for customer {customer!r} in {where}", file=sys.stderr)
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         fanout=derives_fanout(args),
         show_properties=args.show_properties,
         keep=keys.__contains__,
+        suppress_days=erasure_suppress_days(),
     )
     triggers = print_records(records, as_json=args.json, show_properties=args.show_properties)
     if args.emit:
@@ -158,13 +160,26 @@ def _change_detail(record: Record) -> str:
     return f"{record['rule']}: {record['attribute']} {old} -> {new}"
 
 
+def _merge_detail(record: Record) -> str:
+    return f"{record['merged_id']} merged into {record['customer_id']} ({record['event_id']})"
+
+
+def _erasure_detail(record: Record) -> str:
+    detail = f"{record['customer_id']} erased ({record['request_id']})"
+    if record["linked_ids"]:
+        detail += f" with {', '.join(record['linked_ids'])}"
+    if record["suppressed_until"]:
+        detail += f", events before {record['suppressed_until']} dropped"
+    return detail
+
+
 def _note_detail(record: Record) -> str:
     return f"{record['journey']}: {record['note']}"
 
 
 def _trigger_detail(record: Record) -> str:
     t: dict[str, Any] = record["trigger"]
-    detail = f"{t['kind']} by {t['rule']} id={t['trigger_id']}"
+    detail = f"{t['kind']} by {t['rule']} id={t['trigger_id']}{_variant(t)}"
     if t.get("deliver_after"):
         detail += f" deferred until {t['deliver_after']} (quiet hours)"
     if t.get("holdout"):
@@ -173,7 +188,15 @@ def _trigger_detail(record: Record) -> str:
 
 
 def _suppressed_detail(record: Record) -> str:
-    return f"{record['kind']} by {record['rule']}: {record['reason']}"
+    variant = _variant(record.get("trigger") or {})
+    return f"{record['kind']} by {record['rule']}: {record['reason']}{variant}"
+
+
+def _variant(trigger: dict[str, Any]) -> str:
+    """`` variant=NAME (experiment)`` for a trigger of an experiment, else nothing."""
+    if not trigger.get("variant"):
+        return ""
+    return f" variant={trigger['variant']} ({trigger['experiment']})"
 
 
 def _deadletter_detail(record: Record) -> str:
@@ -181,6 +204,8 @@ def _deadletter_detail(record: Record) -> str:
 
 
 _DETAILS: dict[str, Callable[[Record], str]] = {
+    "merge": _merge_detail,
+    "erasure": _erasure_detail,
     "transition": _transition_detail,
     "change": _change_detail,
     "note": _note_detail,

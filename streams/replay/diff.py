@@ -33,18 +33,20 @@ from journeys import Journey
 from schemas.triggers import Trigger
 from streams.kafka.reader import KafkaReadError
 from streams.replay.cli import EXIT_ERROR
+from streams.replay.erasure import Erasure
 from streams.replay.inputs import (
     add_common_options,
     deployed_definitions,
     derives_fanout,
     engine_until,
+    erasure_suppress_days,
     load_definitions,
     parse_time,
     read_file,
     topic_items,
     utcnow,
 )
-from streams.replay.timeline import Arrival, Item, Replayer, delivered
+from streams.replay.timeline import Arrival, Item, Replayer, Unreadable, delivered
 
 EXIT_SAME = 0
 EXIT_CHANGED = 1
@@ -170,11 +172,13 @@ def replay_triggers(
 ) -> list[Trigger]:
     """Every trigger the worker would send for ``items`` under ``definition``; what the
     engine raised on is appended to ``errors`` (``origin: Class: message``)."""
-    replayer = Replayer([definition], fanout=fanout)
+    replayer = Replayer([definition], fanout=fanout, suppress_days=erasure_suppress_days())
     triggers: list[Trigger] = []
     found: list[str] = [] if errors is None else errors
     for item in items:
-        if isinstance(item, Arrival):
+        if isinstance(item, Erasure):  # the erased ids start afresh, as live
+            replayer.erasures.apply(replayer, item.request)
+        elif isinstance(item, Arrival):
             for done in replayer.event(item.event):
                 if done.error is not None:
                     found.append(f"{item.origin}: {done.error}")
@@ -224,7 +228,7 @@ def compare(
     started = time.perf_counter()
     report = Report()
     report.events = sum(1 for i in items if isinstance(i, Arrival))
-    report.deadletters = len(items) - report.events
+    report.deadletters = sum(1 for i in items if isinstance(i, Unreadable))
     report.customers = len({i.event.key for i in items if isinstance(i, Arrival)})
     old = identities(
         replay_triggers(base, items, until, fanout=fanout, errors=report.errors["base"])

@@ -26,11 +26,13 @@ from journeys import Journey, default_journey
 from journeys import load_definitions as load_deployment
 from schemas import codec
 from schemas.decode import decode_touchpoints
+from schemas.erasure import ERASURE_REQUEST_KIND, ErasureRequest
 from schemas.events import TouchpointEvent
 from schemas.topics import by_role, topic_specs
 from streams.kafka.config import client_config, default_topic
 from streams.kafka.keys import key_text
-from streams.kafka.reader import KafkaReader, KafkaRecord
+from streams.kafka.reader import KafkaReader, KafkaReadError, KafkaRecord
+from streams.replay.erasure import Erasure
 from streams.replay.timeline import Arrival, Item, Unreadable
 from streams.settings import Settings
 
@@ -174,6 +176,12 @@ def topic_name(args: argparse.Namespace) -> str:
 
 
 @functools.cache
+def erasure_suppress_days() -> float:
+    """The worker's ``JOURNEYS_ERASURE_SUPPRESS_DAYS``: replay drops what it drops."""
+    return Settings().erasure_suppress_days
+
+
+@functools.cache
 def future_skew() -> timedelta:
     """The worker's ``JOURNEYS_MAX_FUTURE_SKEW_SECONDS``: replay rejects what it rejects."""
     return timedelta(seconds=Settings().max_future_skew_seconds)
@@ -262,7 +270,26 @@ def decode_file(data: bytes, name: str, *, judged_at: datetime) -> Iterator[Item
     current = next((t for t in stated if t is not None), EPOCH)
     for (raw, origin), moment in zip(messages, stated, strict=True):
         current = moment or current
+        erasure = erasure_item(raw, origin)
+        if erasure is not None:  # a line that is an erasure request erases there
+            yield erasure
+            continue
         yield from decode_items(raw, origin, received_at=current, judged_at=judged_at)
+
+
+def erasure_item(raw: bytes, origin: str, *, known: bool = False) -> Item | None:
+    """The erasure request ``raw`` holds (``known``: it can hold nothing else), or an
+    unreadable item when it is not a valid one; None when it is no erasure request."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return Unreadable(origin, "invalid_json", str(exc)[:500], raw) if known else None
+    if not known and not (isinstance(obj, dict) and obj.get("kind") == ERASURE_REQUEST_KIND):
+        return None
+    try:
+        return Erasure(ErasureRequest.model_validate(obj), origin)
+    except ValidationError as exc:
+        return Unreadable(origin, "schema_violation", f"$: {exc}"[:500], raw)
 
 
 def read_file(path: str, *, judged_at: datetime) -> list[Item]:
@@ -283,32 +310,89 @@ def linked_anonymous(items: Sequence[Item], customer: str) -> set[str]:
     }
 
 
+def identity_keys(items: Sequence[Item], customer: str) -> set[str]:
+    """``customer`` and every key linked with it in ``items``, directly or through a chain
+    (anonymous ids it identified, a user id aliased to it or that it was aliased to):
+    the keys whose steps belong in the customer's timeline."""
+    partners: dict[str, set[str]] = {}
+    for i in items:
+        if isinstance(i, Arrival) and i.event.customer_id and i.event.anonymous_id:
+            a, b = i.event.customer_id, i.event.anonymous_id
+            partners.setdefault(a, set()).add(b)
+            partners.setdefault(b, set()).add(a)
+    found, todo = {customer}, [customer]
+    while todo:
+        for other in partners.get(todo.pop(), ()):
+            if other not in found:
+                found.add(other)
+                todo.append(other)
+    return found
+
+
+MAX_LINKED_KEYS = 32  # keys read for one customer's replay from Kafka, itself included
+
+
 def customer_items(
     args: argparse.Namespace, customer: str, *, since: datetime | None, until: datetime | None
 ) -> Iterator[Item]:
-    """The customer's records from its partition of each source, then those of its
-    anonymous ids, in Kafka timestamp order.
+    """The customer's records from its partition of each source, then those of the keys
+    linked to it (anonymous ids, aliased user ids, and theirs in turn), in Kafka
+    timestamp order.
 
-    Anonymous records (keyed by the anonymous id, so on another partition) are placed
-    before the customer's records of the same timestamp; the worker merges their state
-    when the linking event arrives, which ``Replayer`` mirrors.
+    Linked records (keyed by the linked key, so on another partition) are placed before
+    the customer's records of the same timestamp; the worker merges their state when
+    the linking event arrives and re-keys their later events to the customer, which
+    ``Replayer`` mirrors.
     """
     reader = KafkaReader(kafka_config(args), timeout_s=args.timeout)
     try:
         own = list(_key_items(args, reader, customer, since, until, rank=1))
-        own_items = [i for _, _, items in own for i in items]
-        extra = [
-            entry
-            for anon in sorted(linked_anonymous(own_items, customer))
-            for entry in _key_items(args, reader, anon, since, until, rank=0)
-        ]
+        merged, found = list(own), {customer}
+        todo = [(customer, own)]
+        while todo:
+            key, read = todo.pop(0)
+            for anon in sorted(linked_anonymous([i for *_, items in read for i in items], key)):
+                if anon in found or len(found) >= MAX_LINKED_KEYS:
+                    continue
+                found.add(anon)
+                entries = list(_key_items(args, reader, anon, since, until, rank=0))
+                merged += entries
+                todo.append((anon, entries))
+        for key in sorted(found):  # their erasure requests, after events of the same time
+            merged += [
+                (ts, 2, items) for ts, items in erasure_entries(args, reader, key, since, until)
+            ]
     finally:
         reader.close()
-    merged = own + extra
-    if extra or len(sources(args)) > 1:
+    if len(found) > 1 or len(sources(args)) > 1 or any(rank == 2 for _, rank, _ in merged):
         merged.sort(key=lambda entry: (entry[0], entry[1]))
     for _, _, items in merged:
         yield from items
+
+
+def erasure_entries(
+    args: argparse.Namespace,
+    reader: KafkaReader,
+    key: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[tuple[int, list[Item]]]:
+    """``(timestamp, [item])`` of the erasure requests (of ``key``, else all) on the
+    worker's erasures topic; none when one ``--topic`` is read or the topic does not
+    exist (a deployment older than erasures)."""
+    if args.topic:
+        return []
+    topic = default_topic("erasures", getattr(args, "topic_prefix", None))
+    try:
+        reader.partitions(topic)
+    except KafkaReadError:
+        return []
+    if key is None:
+        records = reader.read_topic(topic, since=since, until=until)
+    else:
+        records = reader.read_key(topic, key, since=since, until=until)
+    found = [(r.timestamp_ms, erasure_item(r.value or b"", r.origin, known=True)) for r in records]
+    return [(ts, [item]) for ts, item in found if item is not None]
 
 
 def _key_items(
@@ -353,20 +437,36 @@ def topic_items(
     args: argparse.Namespace, *, since: datetime | None, until: datetime | None
 ) -> Iterator[Item]:
     """Every item of each source topic, one topic after the other (from the touchpoints
-    topic, when the keyed topic is read too, only events processed where they were read)."""
+    topic, when the keyed topic is read too, only events processed where they were read).
+    When the erasures topic holds requests in the range, every item is placed in record
+    time order instead, each erasure after the events of its time."""
     reader = KafkaReader(kafka_config(args), timeout_s=args.timeout)
     try:
-        for topic, keyed in sources(args):
-            bar = ProgressBar(f"scanning {topic}", enabled=args.progress)
-            for record in reader.read_topic(topic, since=since, until=until, progress=bar):
-                items = record_items(record, keyed=keyed)
-                if not keyed and len(sources(args)) > 1:  # the re-keyed are in the keyed topic
-                    key = key_text(record.key)
-                    items = [i for i in items if not isinstance(i, Arrival) or i.event.key == key]
+        erasures = erasure_entries(args, reader, None, since, until)
+        timed = _timed_source_items(args, reader, since, until)
+        if erasures:
+            entries = sorted([*timed, *erasures], key=lambda entry: entry[0])  # stable
+            for _, items in entries:
                 yield from items
-            bar.close()
+        else:
+            for _, items in timed:
+                yield from items
     finally:
         reader.close()
+
+
+def _timed_source_items(
+    args: argparse.Namespace, reader: KafkaReader, since: datetime | None, until: datetime | None
+) -> Iterator[tuple[int, list[Item]]]:
+    for topic, keyed in sources(args):
+        bar = ProgressBar(f"scanning {topic}", enabled=args.progress)
+        for record in reader.read_topic(topic, since=since, until=until, progress=bar):
+            items = record_items(record, keyed=keyed)
+            if not keyed and len(sources(args)) > 1:  # the re-keyed are in the keyed topic
+                key = key_text(record.key)
+                items = [i for i in items if not isinstance(i, Arrival) or i.event.key == key]
+            yield record.timestamp_ms, items
+        bar.close()
 
 
 class ProgressBar:

@@ -3,11 +3,16 @@
 Pure: no Kafka, no clock, no I/O. ``Replayer`` keeps one state per key and calls the
 engine the way the worker does (``step`` per event in topic order, ``advance`` for time);
 ``timeline`` turns the outcomes into JSON-ready records, one per step, each with a
-``type``: ``event``, ``transition``, ``change`` (an attribute set, changed or unset, and
-the rule that did it), ``note`` (what the engine could not use: "'next tuesday' is not a
-date, ignored"), ``trigger``, ``suppressed`` (with its reason: ``goal`` for a reached
-goal, ``exit`` for a customer who left) or ``deadletter``. A trigger record carries the
-Trigger message exactly as the worker emits it.
+``type``: ``event`` (``origin`` ends ``(linked KEY)`` for an event read for a key
+linked to its customer), ``merge`` (a linked key's states merged into its customer's:
+``merged_id``, ``customer_id``, the linking ``event_id``; the merge's own transition,
+change and trigger records follow, rule ``merge`` or the rule it set off),
+``transition``, ``change`` (an attribute set, changed or unset, and the rule that did
+it), ``note`` (what the engine could not use: "'next tuesday' is not a date, ignored"),
+``trigger``, ``suppressed`` (with its reason: ``goal`` for a reached goal, ``exit`` for a
+customer who left), ``deadletter`` or ``erasure`` (an erasure request in the input:
+:mod:`streams.replay.erasure`; the ids' states start afresh after it). A trigger record
+carries the Trigger message exactly as the worker emits it.
 
 An engine call that raises (a defect) is what the worker dead-letters with reason
 ``processing_error``: here too it becomes a ``deadletter`` record (the exception class
@@ -19,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from journeys import CustomerState, Journey, Outcome, driver, fanout, fanout_keys
 from journeys.fanout import FanoutIndex
@@ -27,9 +32,20 @@ from schemas.codec import dumps, isoformat_utc
 from schemas.deadletters import RejectReason
 from schemas.events import TouchpointEvent
 from schemas.triggers import Trigger
+from streams.replay.erasure import Erasure, Erasures, erasure_record
 
 Record = dict[str, Any]
-RECORD_TYPES = ("event", "transition", "change", "note", "trigger", "suppressed", "deadletter")
+RECORD_TYPES = (
+    "event",
+    "merge",
+    "transition",
+    "change",
+    "note",
+    "trigger",
+    "suppressed",
+    "deadletter",
+    "erasure",
+)
 MESSAGE_LIMIT = 500  # characters of an exception's message, as the worker's dead letters
 PROCESSING_ERROR = str(RejectReason.PROCESSING_ERROR)
 
@@ -52,7 +68,7 @@ class Unreadable:
     raw: bytes
 
 
-Item = Arrival | Unreadable
+Item = Arrival | Unreadable | Erasure
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -65,13 +81,29 @@ class Step:
     """One event through every definition: its combined status and each journey's outcome.
 
     ``error``: the engine raised (status ``processing_error``, no outcomes): the exception
-    class and its bounded message."""
+    class and its bounded message. ``forwarded``: the key the event was read for, linked
+    to the event's customer (the event as that customer processes it,
+    ``driver.forwarded``).
+
+    Two more kinds of step follow an event that links a key to its customer (``event``
+    is that linking event): ``kind="wake"``, the linked key's timers due by then
+    (``key``: the linked key), and ``kind="merge"``, the merge step (``key``: the
+    customer; ``merged``: the linked key)."""
 
     event: TouchpointEvent
     status: str
     outcomes: list[tuple[str, Outcome]]
     derived: bool = False
     error: str | None = None
+    kind: Literal["event", "wake", "merge"] = "event"
+    key: str | None = None
+    merged: str | None = None
+    forwarded: str | None = None
+
+    @property
+    def customer(self) -> str:
+        """The key whose states the step changed."""
+        return self.event.key if self.key is None else self.key
 
 
 def failure(exc: Exception) -> str:
@@ -85,11 +117,16 @@ class Replayer:
 
     * each event goes through every definition (``driver.on_event``); the combined status
       is the first one that is not ``duplicate``;
-    * after a processed event carrying a customer id and another anonymous id
-      (``driver.link_of``), the anonymous states are merged into the customer's
-      (``driver.absorb``) at once. The worker does the same merge through its
-      ``MergeRequest``/``MergeState`` messages, so it lands later there: see
-      ``journeys/README.md`` ("Replay and live") for exactly where the two can differ;
+    * identity links (the worker's link table, :mod:`streams.worker.links`): after a
+      processed event that links a key to its customer (``driver.link_of``: an anonymous
+      id, an alias's previous id), that key is linked to the customer at once, its
+      timers due by the event's time fire (a ``wake`` step), and its states are merged
+      into the customer's (``driver.on_merge``, a ``merge`` step). A key is linked once
+      (the first link wins). An event read later for a linked key is the customer's
+      (``driver.forwarded``), following chains (a customer aliased to another) to the
+      final customer. The worker does the same through its ``MergeRequest`` and
+      ``MergeState`` messages, so it lands later there: see ``journeys/README.md``
+      ("Replay and live") for exactly where the two can differ;
     * with ``fanout`` (input not read from the keyed topic, where the worker already wrote
       the derived events), subscribing and publishing events go through the same
       ``journeys.fanout.subscribe``/``publish`` as in the worker (event-time rule:
@@ -102,35 +139,68 @@ class Replayer:
       on with the next event or key.
     """
 
-    def __init__(self, definitions: Sequence[Journey], *, fanout: bool = True) -> None:
+    def __init__(
+        self, definitions: Sequence[Journey], *, fanout: bool = True, suppress_days: float = 0.0
+    ) -> None:
         self.definitions = list(definitions)
         self.fanout = fanout
+        self.erasures = Erasures(suppress_days)  # erasures in the input, as the worker's
         self.states: dict[str, dict[str, CustomerState]] = {}
         self.index: dict[str, FanoutIndex] = {}
+        self.links: dict[str, str] = {}  # linked key -> the customer it was linked to
         self.errors: list[tuple[str, str]] = []  # (key, failure) of wake-ups that raised
 
     def event(self, event: TouchpointEvent) -> list[Step]:
-        key = event.key
+        if self.erasures.drops(event):  # an erased id's, within its suppression period
+            return [Step(event, "erased", [])]
+        read_for = event.key
+        key = self.customer_of(read_for)
+        if key != read_for:
+            event = driver.forwarded(event, key)
+        forwarded = read_for if key != read_for else None
         try:
             done = driver.on_event(self.definitions, self.states.get(key, {}), event)
         except Exception as exc:  # a defect: dead-lettered as the worker does, replay goes on
-            return [Step(event, PROCESSING_ERROR, [], error=failure(exc))]
+            return [Step(event, PROCESSING_ERROR, [], error=failure(exc), forwarded=forwarded)]
         self.states[key] = done.states
-        steps = [Step(event, done.status, done.outcomes)]
+        steps = [Step(event, done.status, done.outcomes, forwarded=forwarded)]
         if done.status == "processed":
             try:
-                self._merge(key, event)
+                steps.extend(self._link(key, event))
             except Exception as exc:  # the event itself was applied; its merge was not
                 steps.append(Step(event, PROCESSING_ERROR, [], error=failure(exc)))
             if self.fanout:
                 steps.extend(self._fanout(event))
         return steps
 
-    def _merge(self, key: str, event: TouchpointEvent) -> None:
-        anonymous = driver.link_of(event)
-        others = self.states.pop(anonymous, None) if anonymous is not None else None
-        if others:
-            self.states[key] = driver.absorb(self.definitions, key, self.states[key], others)
+    def customer_of(self, key: str) -> str:
+        """The final customer of ``key``: along its links (itself when not linked)."""
+        seen = {key}
+        while (target := self.links.get(key)) is not None and target not in seen:
+            seen.add(target)
+            key = target
+        return key
+
+    def _link(self, key: str, event: TouchpointEvent) -> list[Step]:
+        """Link the key ``event`` names to ``key`` (its customer, final) and merge it."""
+        linked = driver.link_of(event)
+        if linked is None or linked in self.links:
+            return []  # no link, or linked already (the first link wins)
+        self.links[linked] = key
+        others = self.states.pop(linked, None)
+        if not others:
+            return []
+        at = event.event_time
+        woken = driver.on_time(self.definitions, others, at)
+        steps = [Step(event, "processed", woken.outcomes, kind="wake", key=linked)]
+        merged = driver.on_merge(
+            self.definitions, key, self.states[key], woken.states, at, event.event_id
+        )
+        self.states[key] = merged.states
+        steps.append(
+            Step(event, "processed", merged.outcomes, kind="merge", key=key, merged=linked)
+        )
+        return steps
 
     def _fanout(self, event: TouchpointEvent) -> list[Step]:
         steps: list[Step] = []
@@ -266,6 +336,7 @@ def timeline(
     fanout: bool = True,
     show_properties: bool = False,
     keep: Callable[[str], bool] | None = None,
+    suppress_days: float = 0.0,
 ) -> Iterator[Record]:
     """Every step of replaying ``items`` under ``definitions``, then time up to ``until``.
 
@@ -273,13 +344,18 @@ def timeline(
     come first, then the event, then the rest. ``keep(key)`` selects the keys whose
     records are shown (all by default); every event is still applied.
     """
-    replayer = Replayer(definitions, fanout=fanout)
+    replayer = Replayer(definitions, fanout=fanout, suppress_days=suppress_days)
     for item in items:
         if isinstance(item, Unreadable):
             yield deadletter_record(item, show_properties=show_properties)
             continue
+        if isinstance(item, Erasure):
+            erased = replayer.erasures.apply(replayer, item.request)
+            if keep is None or keep(item.request.customer_id):
+                yield erasure_record(item, erased)
+            continue
         for done in replayer.event(item.event):
-            if keep is None or keep(done.event.key):
+            if keep is None or keep(done.customer):
                 yield from step_records(done, item.origin, show_properties=show_properties)
     if until is not None:
         for key, name, outcome in replayer.advance(until):
@@ -290,16 +366,37 @@ def timeline(
                 yield wakeup_error_record(key, until, message)
 
 
+def merge_record(done: Step, origin: str) -> Record:
+    """The merge of a linked key's states into its customer's, at the linking event."""
+    event = done.event
+    return {
+        "type": "merge",
+        "time": iso(event.event_time),
+        "customer_id": done.customer,
+        "merged_id": done.merged,
+        "event_id": event.event_id,
+        "origin": origin,
+    }
+
+
 def step_records(done: Step, origin: str, *, show_properties: bool = False) -> Iterator[Record]:
-    """One step's records: what fell due before the event, the event, then the rest."""
+    """One step's records: what fell due before the event, the event, then the rest (a
+    ``wake`` step: its records; a ``merge`` step: a ``merge`` record, then its own)."""
     event = done.event
     origin = f"{origin} (fan-out)" if done.derived else origin
+    if done.forwarded is not None:
+        origin = f"{origin} (linked {done.forwarded})"
     if done.error is not None:
         yield error_record(done, origin, show_properties=show_properties)
         return
     at = event.event_time
-    timed = [r for name, o in done.outcomes for r in _timed(o, event.key, name, at)]
+    timed = [r for name, o in done.outcomes for r in _timed(o, done.customer, name, at)]
     timed.sort(key=lambda entry: entry[0])
+    if done.kind != "event":
+        if done.kind == "merge":
+            yield merge_record(done, origin)
+        yield from (record for _, record in timed)
+        return
     before = sum(1 for moment, _ in timed if moment < at)
     yield from (record for _, record in timed[:before])
     yield event_record(event, done.status, origin, show_properties=show_properties)

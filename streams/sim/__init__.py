@@ -4,5 +4,6 @@
 (the event names), :mod:`~streams.sim.population` (a population, or a flat benchmark
 load, as messages), :mod:`~streams.sim.formats` (canonical or Segment JSON, and spoiled
 messages), :mod:`~streams.sim.output` (to Kafka or JSON lines), :mod:`~streams.sim.cli`
-(``journeys simulate``).
+(``journeys simulate``), :mod:`~streams.sim.effect` (a known effect of a journey on its
+treated customers, to check what ``journeys report`` measures).
 """

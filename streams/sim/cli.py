@@ -13,6 +13,7 @@ from schemas.topics import by_role, topic_specs
 from streams.kafka import preflight
 from streams.kafka.config import producer_config
 from streams.settings import Settings
+from streams.sim.effect import Effect, parse_effect
 from streams.sim.formats import FORMATS
 from streams.sim.output import produce, write_lines
 from streams.sim.population import DEFAULT_START, Message, generate, generate_load
@@ -58,6 +59,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", help="topic (default: touchpoints under JOURNEYS_TOPIC_PREFIX)")
     parser.add_argument("--bootstrap-servers", help="Kafka (default: JOURNEYS_BOOTSTRAP_SERVERS)")
     parser.add_argument("--rate", type=float, default=None, help="messages/s (default: max)")
+    add_effect_arguments(parser)
+
+
+def add_effect_arguments(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    group = parser.add_argument_group("a known effect (checks what journeys report measures)")
+    group.add_argument(
+        "--effect",
+        metavar="GOAL+CHANGE",
+        default=default,
+        help="treated customers reach a goal more (or less) often: activation+0.10 makes "
+        "them 10 points more likely to activate; goals: activation, conversion; 'none' "
+        f"(default {default or 'none'})",
+    )
+    group.add_argument(
+        "--effect-journey",
+        metavar="NAME",
+        default="lifecycle",
+        help="the journey whose control group is not treated (default lifecycle)",
+    )
+    group.add_argument(
+        "--effect-holdout",
+        metavar="PERCENT",
+        type=float,
+        default=None,
+        help="that journey's holdout_percent (default: the default journey's)",
+    )
+
+
+def effect_from(args: argparse.Namespace) -> Effect | None:
+    """The ``--effect`` options as an Effect (None without ``--effect``)."""
+    if not args.effect or args.effect == "none":
+        return None
+    percent = args.effect_holdout
+    if percent is None:
+        from journeys import default_journey
+
+        percent = default_journey().guard_rails.holdout_percent
+    return parse_effect(args.effect, args.effect_journey, percent)
 
 
 def messages_from(args: argparse.Namespace) -> Iterator[Message]:
@@ -80,11 +119,16 @@ def messages_from(args: argparse.Namespace) -> Iterator[Message]:
         args.format,
         anonymous_share=args.anonymous_share,
         id_prefix=args.id_prefix,
+        effect=effect_from(args),
     )
 
 
 def main(args: argparse.Namespace) -> int:
-    messages = messages_from(args)
+    try:
+        messages = messages_from(args)
+    except ValueError as exc:
+        print(f"simulate: {exc}", file=sys.stderr)
+        return 2
     if args.output == "kafka":
         overrides = {"bootstrap_servers": args.bootstrap_servers} if args.bootstrap_servers else {}
         settings = Settings(**overrides)

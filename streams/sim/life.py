@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.sim import names as ev
+from streams.sim.effect import Effect
 
 DAY = 86_400.0
 HOUR = 3_600.0
@@ -81,11 +82,20 @@ class Profile:
     churn_at: float | None
     returns_at: float | None
     spend: float  # median order amount
+    conversion_shift: float = 0.0  # a simulated effect on converting after a trial
 
 
-def draw_profile(rng: random.Random, customer_id: str, signup: float, anon_share: float) -> Profile:
+def draw_profile(
+    rng: random.Random,
+    customer_id: str,
+    signup: float,
+    anon_share: float,
+    effect: Effect | None = None,
+) -> Profile:
+    """Who the customer is; ``effect``: a known effect on the treated (``sim.effect``)."""
     timezone, locale, _ = rng.choices(ZONES, weights=[z[2] for z in ZONES])[0]
-    activates = rng.random() < 0.6
+    activation = effect.shift("activation", customer_id) if effect is not None else 0.0
+    activates = rng.random() < 0.6 + activation
     rate = rng.lognormvariate(math.log(1.0 if activates else 0.25), 0.5)
     churn_at = signup + rng.expovariate(1 / (30 * DAY)) if rng.random() < 0.35 else None
     returns_at = None
@@ -104,6 +114,7 @@ def draw_profile(rng: random.Random, customer_id: str, signup: float, anon_share
         churn_at=churn_at,
         returns_at=returns_at,
         spend=250.0 if rng.random() < 0.05 else 35.0,
+        conversion_shift=effect.shift("conversion", customer_id) if effect is not None else 0.0,
     )
 
 
@@ -247,7 +258,7 @@ class Life:
         rng, p = self.rng, self.p
         trial_end = t + 14 * DAY
         self.emit(t, ev.TRIAL_STARTED, plan="team", trial_end=_date(trial_end))
-        if rng.random() < (0.5 if p.activates else 0.15):
+        if rng.random() < (0.5 if p.activates else 0.15) + p.conversion_shift:
             self._subscribe(trial_end - rng.uniform(0, 2) * DAY, "team")
         else:
             self.emit(trial_end, ev.TRIAL_ENDED, plan="team", converted=False)

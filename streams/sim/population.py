@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from streams.sim import names as ev
+from streams.sim.effect import Effect
 from streams.sim.formats import ENCODERS, FORMATS, Format, dumps, spoil
 from streams.sim.life import (
     DAY,
@@ -65,11 +66,13 @@ def generate(
     *,
     anonymous_share: float = 0.3,
     id_prefix: str = "c",
+    effect: Effect | None = None,
 ) -> Iterator[Message]:
     """Every touchpoint of ``customers`` customers over ``days`` days, in event-time order.
 
     Customers sign up uniformly over the period. Malformed messages are inserted so that
     after every message ``malformed == floor(total * malformed_share)`` exactly.
+    ``effect``: treated customers of a journey reach a goal more often (``sim.effect``).
     """
     _check(customers, days, malformed_share, fmt)
     t0 = start.timestamp()
@@ -77,7 +80,7 @@ def generate(
     population = random.Random(f"{seed}:population")
     signups = sorted(t0 + population.random() * days * DAY for _ in range(customers))
     releases = _releases(population, t0, end)
-    raw = _merge(seed, signups, end, anonymous_share, id_prefix, releases)
+    raw = _merge(seed, signups, end, anonymous_share, id_prefix, releases, effect)
     return _encode(raw, seed, malformed_share, fmt)
 
 
@@ -102,6 +105,7 @@ def _merge(
     anonymous_share: float,
     id_prefix: str,
     releases: list[RawEvent],
+    effect: Effect | None = None,
 ) -> Iterator[tuple[RawEvent, str, Profile | None]]:
     """(raw event, event id, profile) for the whole population, in time order."""
     heap: list[Entry] = []
@@ -121,7 +125,7 @@ def _merge(
         ):
             rng = random.Random(f"{seed}:{admitted}")
             cid = customer_id(id_prefix, admitted)
-            drawn = draw_profile(rng, cid, signups[admitted], anonymous_share)
+            drawn = draw_profile(rng, cid, signups[admitted], anonymous_share, effect)
             push(admitted, Life(rng, drawn, end).events(), drawn)
             admitted += 1
         if not heap:

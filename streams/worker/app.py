@@ -25,14 +25,17 @@ from journeys import Journey, driver
 from schemas.topics import TopicSpec, by_role, topic_specs
 from schemas.triggers import TRIGGER_FAMILIES
 from streams import __version__
+from streams.kafka.keys import partition_for
 from streams.ops.health import dir_size_bytes
 from streams.ops.metrics import Metrics
 from streams.settings import Settings
 from streams.worker import eos, faust_codec, journey_agent, probes, views, wakeups
 from streams.worker.config import faust_config
 from streams.worker.customers import CustomerStore
+from streams.worker.link_store import LinkStore
 from streams.worker.outputs import BatchedSink, Outputs, Sink
 from streams.worker.runtime import Clocks, Engine, Runtime
+from streams.worker.suppressions import Suppressions
 from streams.worker.timer_index import TimerIndex
 
 
@@ -51,7 +54,7 @@ def outputs(
     then every output role must be given), else each role's topic through the app's
     batched output, sent once per batch."""
     if sinks:
-        roles = ("keyed", "wakeups", "triggers", "deadletters")
+        roles = ("keyed", "wakeups", "triggers", "deadletters", "audit")
         missing = sorted({*roles, *(f"triggers.{f}" for f in TRIGGER_FAMILIES)} - set(sinks))
         if missing:
             raise ValueError(f"sinks given for some output roles only; missing: {missing}")
@@ -74,24 +77,36 @@ def outputs(
         triggers=sink("triggers"),
         families={f: sink(f"triggers.{f}") for f in TRIGGER_FAMILIES},
         deadletters=sink("deadletters"),
+        audit=sink("audit"),
         batched=batched,
     )
 
 
-def journey_table(app: faust.App, name: str, keyed: TopicSpec) -> TableT[str, Any]:
-    """A table co-partitioned with the keyed topic (its changelog has as many partitions)."""
-    return app.Table(name, key_type=str, default=None, partitions=keyed.partitions)
+def journey_table(
+    app: faust.App, name: str, keyed: TopicSpec, settings: Settings
+) -> TableT[str, Any]:
+    """A table co-partitioned with the keyed topic (its changelog has as many partitions);
+    faust creates its compacted changelog with the settings' tombstone retention and
+    compaction lag (``Settings.changelog_configs``: how long erased values may stay)."""
+    return app.Table(
+        name,
+        key_type=str,
+        default=None,
+        partitions=keyed.partitions,
+        extra_topic_configs=settings.changelog_configs(),
+    )
+
+
+INPUT_ROLES = ("touchpoints", "keyed", "wakeups", "erasures")
 
 
 def journey_input(app: faust.App, specs: Mapping[str, TopicSpec]) -> TopicT:
     """The journey agent's input, co-partitioned with its tables: the touchpoints, the
-    re-keyed touchpoints and the internal messages, keys and values as raw bytes (so that
-    nothing can fail before the agent sees a message)."""
+    re-keyed touchpoints, the internal messages and the erasure requests, keys and values
+    as raw bytes (so that nothing can fail before the agent sees a message)."""
     keyed = specs["keyed"]
     return app.topic(
-        specs["touchpoints"].name,
-        keyed.name,
-        specs["wakeups"].name,
+        *(specs[role].name for role in INPUT_ROLES),
         key_type=bytes,
         value_serializer="raw",
         partitions=keyed.partitions,
@@ -115,7 +130,11 @@ def create_app(
     specs = by_role(topic_specs(settings.topic_prefix, settings.partitions))
     clocks = clocks if clocks is not None else Clocks()
     defs = list(definitions) if definitions is not None else load_definitions(settings)
-    customers = journey_table(app, "customers", specs["keyed"])
+    customers = journey_table(app, "customers", specs["keyed"], settings)
+    fanout_index = journey_table(app, "fanout-index", specs["keyed"], settings)
+    links = journey_table(app, "links", specs["keyed"], settings)
+    erasures = journey_table(app, "erasures", specs["keyed"], settings)
+    partitions = specs["keyed"].partitions or settings.partitions
     rt = Runtime(
         settings=settings,
         app=app,
@@ -125,7 +144,9 @@ def create_app(
         customers=CustomerStore(
             customers, defs, settings.state_cache_size, current=faust.current_event
         ),
-        fanout_index=journey_table(app, "fanout-index", specs["keyed"]),
+        fanout_index=fanout_index,
+        links=LinkStore(links),
+        suppressions=Suppressions(erasures, lambda key: partition_for(key, partitions)),
         definitions=defs,
         engine=engine if engine is not None else driver,
         metrics=metrics if metrics is not None else Metrics(),
@@ -140,28 +161,26 @@ def create_app(
     rt.registered.journey_agent = journey_agent.register(rt)
     wakeups.register(rt, customers)
     views.register(rt, customers)
-    observe(rt, customers)
+    observe(rt, (customers, fanout_index, links, erasures))
     return rt
 
 
-def observe(rt: Runtime, customers: TableT[str, Any]) -> None:
+def observe(rt: Runtime, tables: Sequence[TableT[str, Any]]) -> None:
     """Wire the metrics that no agent counts: definitions and build, lag, rebalances, store.
 
     Consumer lag is read at scrape time from the consumer's position (past EOS
-    transaction markers) per assigned partition of the three input topics; the state
+    transaction markers) per assigned partition of the four input topics; the state
     store gauges are refreshed every ``stats_interval_seconds``. The timer gauges are
     set by the timer's tick (:mod:`streams.worker.wakeups`), the stage gauge too.
     """
     app, metrics = rt.app, rt.metrics
     metrics.describe_definitions(rt.definitions, version=__version__)
-    inputs = {rt.specs[role].name for role in ("touchpoints", "keyed", "wakeups")}
+    inputs = {rt.specs[role].name for role in INPUT_ROLES}
     metrics.set_lag_source(probes.faust_lag_source(app, inputs))
 
     @app.on_partitions_assigned.connect
     def count_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         metrics.rebalance()
-
-    tables = (customers, rt.fanout_index)
 
     # faust types timer() as returning an untyped callable
     @app.timer(  # type: ignore[untyped-decorator]

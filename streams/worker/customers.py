@@ -103,6 +103,7 @@ class Pending:
     changed: set[str]  # the journeys whose state differs from ``base``
     origin: object  # the event it changed for: its table write acts for it
     deleted: bool = False
+    fresh: bool = False  # deleted in this batch: written again, it holds ``states`` only
 
 
 Scope = Callable[[object], AbstractContextManager[object]]
@@ -174,10 +175,11 @@ class CustomerStore:
             pending.deleted = False
 
     def forget(self, key: str) -> None:
-        """Delete ``key`` (its states moved elsewhere), at :meth:`flush`."""
+        """Delete ``key`` (its states moved elsewhere, or erased), at :meth:`flush`; a
+        write of ``key`` later in the batch starts from nothing."""
         pending = self.pending.get(key)
         base = pending.base if pending is not None else self._stored(key)[0]
-        self.pending[key] = Pending(base, {}, set(), self.current(), deleted=True)
+        self.pending[key] = Pending(base, {}, set(), self.current(), deleted=True, fresh=True)
         self.cache.drop(key)
 
     def flush(self, scope: Scope) -> int:
@@ -238,7 +240,7 @@ class CustomerStore:
 
 
 def _merged(pending: Pending) -> Record:
-    new: Record = dict(pending.base)
+    new: Record = {} if pending.fresh else dict(pending.base)
     for name in pending.changed:
         new[name] = dump_state(pending.states[name])
     return new

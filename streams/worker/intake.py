@@ -13,7 +13,9 @@ The journey agent reads three topics, all as raw bytes:
 * the **keyed** topic: canonical events keyed by their identity (re-keyed touchpoints,
   fan-out derived events);
 * the **wakeups** topic: internal messages (:mod:`schemas.internal`), told apart from
-  canonical events by their ``kind``.
+  canonical events by their ``kind`` (and erasure requests re-keyed to their id);
+* the **erasures** topic: erasure requests (:mod:`schemas.erasure`), keyed by the id to
+  erase.
 
 Only the touchpoints topic is outside input: an internal ``kind`` is trusted from the
 other two only, never from a source. Anything the contracts reject comes back as a
@@ -31,6 +33,7 @@ from pydantic import ValidationError
 from schemas import codec
 from schemas.deadletters import Rejection, RejectReason
 from schemas.decode import DEFAULT_MAX_FUTURE_SKEW, decode_touchpoints
+from schemas.erasure import ERASURE_REQUEST_KIND, ErasureRequest
 from schemas.events import TouchpointEvent
 from schemas.internal import INTERNAL_KINDS, InternalMessage, parse_internal
 from streams.kafka.keys import key_text
@@ -39,12 +42,13 @@ from streams.kafka.keys import key_text
 @dataclass(slots=True)
 class Intake:
     """One message, sorted: events to process here, events to re-key, an internal message,
-    rejections (each goes to the dead-letter topic)."""
+    an erasure request, rejections (each goes to the dead-letter topic)."""
 
     here: list[TouchpointEvent] = field(default_factory=list)
     rekey: list[TouchpointEvent] = field(default_factory=list)
     internal: InternalMessage | None = None
     rejections: list[Rejection] = field(default_factory=list)
+    erasure: ErasureRequest | None = None
 
 
 def from_source(
@@ -71,6 +75,18 @@ def from_internal(key: bytes | str | None, raw: bytes) -> Intake:
         obj: Any = codec.loads(raw)
         if isinstance(obj, dict) and obj.get("kind") in INTERNAL_KINDS:
             return Intake(internal=parse_internal(obj))
+        if isinstance(obj, dict) and obj.get("kind") == ERASURE_REQUEST_KIND:
+            return Intake(erasure=ErasureRequest.model_validate(obj))
         return Intake(here=[TouchpointEvent.model_validate(obj)])
+    except (ValueError, ValidationError) as exc:  # orjson errors are ValueErrors
+        return Intake(rejections=[Rejection(RejectReason.SCHEMA_VIOLATION, f"$: {exc}"[:500])])
+
+
+def from_erasures(key: bytes | str | None, raw: bytes) -> Intake:
+    """A message of the erasures topic: an erasure request, else a rejection."""
+    try:
+        if key_text(key) is None:
+            raise ValueError("message without a key (the id to erase)")
+        return Intake(erasure=ErasureRequest.model_validate(codec.loads(raw)))
     except (ValueError, ValidationError) as exc:  # orjson errors are ValueErrors
         return Intake(rejections=[Rejection(RejectReason.SCHEMA_VIOLATION, f"$: {exc}"[:500])])

@@ -2,12 +2,13 @@
 
 It consumes the touchpoints topic itself (co-partitioned with the table: a well-keyed
 touchpoint is processed where it is read, in one pass), the keyed topic (touchpoints
-re-keyed to their identity, fan-out derived events) and the internal wakeups topic; how a
-message is sorted is in :mod:`streams.worker.intake`. Per event: read the customer's
-states, call the engine (:class:`~streams.worker.runtime.Engine`, the same calls replay
-makes), write the changed states back through the
+re-keyed to their identity, fan-out derived events), the internal wakeups topic and the
+erasures topic; how a message is sorted is in :mod:`streams.worker.intake`. Per event:
+read the customer's states, call the engine (:class:`~streams.worker.runtime.Engine`,
+the same calls replay makes), write the changed states back through the
 :class:`~streams.worker.customers.CustomerStore`, send the triggers. The business rules
-are in :mod:`journeys`; merges and fan-out are in :mod:`streams.worker.links`.
+are in :mod:`journeys`; merges and fan-out are in :mod:`streams.worker.links`, erasures
+in :mod:`streams.worker.erasure`.
 
 Time-based rules fire inline: once an event moved its partition's event time, the
 customers of that partition due by then are woken right there (as Kafka Streams runs
@@ -32,6 +33,8 @@ from schemas.codec import isoformat_utc
 from schemas.deadletters import Rejection, RejectReason
 from schemas.events import TouchpointEvent
 from schemas.internal import (
+    EraseLinked,
+    EraseSubscriptions,
     FanoutPublish,
     FanoutSubscribe,
     InternalMessage,
@@ -40,9 +43,9 @@ from schemas.internal import (
     Wakeup,
 )
 from streams.kafka.keys import key_text
-from streams.worker import links
+from streams.worker import erasure, links
 from streams.worker.eos.current import acting_for
-from streams.worker.intake import Intake, from_internal, from_source
+from streams.worker.intake import Intake, from_erasures, from_internal, from_source
 from streams.worker.outputs import Origin
 from streams.worker.runtime import Runtime, WallClock
 
@@ -77,8 +80,17 @@ async def apply(rt: Runtime, key: str, partition: int, done: driver.Driven) -> N
 
 
 async def on_touchpoint(rt: Runtime, key: str, partition: int, event: TouchpointEvent) -> str:
-    """Step the customer's journeys with ``event``; returns the combined status."""
+    """Step the customer's journeys with ``event``; returns the combined status
+    (``forwarded``: ``key`` is linked to a customer, the event was re-keyed there;
+    ``erased``: ``key`` was erased and its events older than its suppression's end are
+    dropped, counted, never dead-lettered)."""
     states = rt.customers.states(key)
+    if not states:
+        if rt.suppressions.suppressed(partition, key, event.event_time):
+            rt.metrics.erasure_suppressed()
+            return "erased"
+        if await links.forward(rt, key, event):
+            return "forwarded"
     with rt.metrics.time_step():
         done = rt.engine.on_event(rt.definitions, states, event)
     await apply(rt, key, partition, done)
@@ -131,13 +143,23 @@ async def dispatch(rt: Runtime, key: str, partition: int, msg: InternalMessage) 
     if isinstance(msg, Wakeup):
         await on_wakeup(rt, key, partition, msg.at)
     elif isinstance(msg, MergeRequest):
+        if msg.at is not None:  # the linked key's timers due by the link fire as its own
+            await on_wakeup(rt, key, partition, msg.at)
         await links.on_merge_request(rt, key, msg)
     elif isinstance(msg, MergeState):
-        await links.on_merge_state(rt, key, partition, msg)
+        if await erasure.refuses_merge(rt, key, partition, msg):
+            return
+        merged = await links.on_merge_state(rt, key, msg)
+        if merged is not None:
+            await apply(rt, key, partition, merged)
     elif isinstance(msg, FanoutSubscribe):
         await links.on_fanout_subscribe(rt, key, msg)
     elif isinstance(msg, FanoutPublish):
         await links.on_fanout_publish(rt, key, msg)
+    elif isinstance(msg, EraseLinked):
+        await erasure.on_erase_linked(rt, key, partition, msg)
+    elif isinstance(msg, EraseSubscriptions):
+        await erasure.on_erase_subscriptions(rt, partition, msg)
 
 
 async def too_late(
@@ -160,6 +182,8 @@ def sort(rt: Runtime, message: Any, raw: bytes) -> Intake:
     if message.topic == rt.specs["touchpoints"].name:
         skew = timedelta(seconds=rt.settings.max_future_skew_seconds)
         return from_source(message.key, raw, record_time(message, rt.clocks.wall), skew)
+    if message.topic == rt.specs["erasures"].name:
+        return from_erasures(message.key, raw)
     return from_internal(message.key, raw)
 
 
@@ -181,7 +205,10 @@ async def handle(rt: Runtime, event: EventT[Any], budget: WakeBudget) -> None:
                 await too_late(rt, message, raw, touchpoint, alone=len(intake.here) == 1)
         if intake.internal is not None:
             await dispatch(rt, key, partition, intake.internal)
+        if intake.erasure is not None:
+            await erasure.on_request(rt, key, partition, intake.erasure)
     await wake_due(rt, partition, budget)
+    erasure.expire(rt, partition)
 
 
 async def process(rt: Runtime, batch: Sequence[EventT[Any]]) -> None:
@@ -235,10 +262,12 @@ def register(rt: Runtime) -> AgentT[Any]:
     @rt.app.on_partitions_revoked.connect
     def on_revoked(app: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         rt.customers.reset()
+        rt.suppressions.reset()
 
     @rt.app.on_partitions_assigned.connect
     def on_assigned(app: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         rt.customers.reset()
+        rt.suppressions.reset()
 
     async def journey(stream: StreamT[Any]) -> None:
         # faust types agents' streams as StreamT, which does not declare take_events

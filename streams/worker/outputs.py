@@ -37,15 +37,18 @@ class Sink(Protocol):
 
 
 class RecordingSink:
-    """A sink that keeps what it was sent, as (key, value) pairs, for tests."""
+    """A sink that keeps what it was sent, as (key, value) pairs, for tests (and the
+    partition each was sent to, when one was given, in ``partitions``)."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[Any, Any]] = []
+        self.partitions: list[int | None] = []
 
     async def send(
         self, *, key: Any = None, value: Any = None, partition: int | None = None
     ) -> Any:
         self.messages.append((key, value))
+        self.partitions.append(partition)
 
 
 class BatchedSink:
@@ -87,6 +90,7 @@ class Outputs:
     triggers: Sink  # every trigger
     families: Mapping[str, Sink]  # one trigger topic per family
     deadletters: Sink
+    audit: Sink  # erasure confirmations
     batched: BatchedOutput | None = None  # where the sinks' records wait, if they do
 
     async def flush(self) -> None:

@@ -4,7 +4,8 @@ A leaf of the worker package: it imports no agent. The app factory
 (:mod:`streams.worker.app`, the one composition root) builds a ``Runtime`` and hands it
 to each agent's ``register``; everything an agent may touch is a declared field here:
 the topics it reads, the :class:`~streams.worker.outputs.Sink` of each topic it writes,
-the customer store, the engine, the clocks.
+the customer store, the link store, the erased ids still suppressed, the engine, the
+clocks.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from streams.ops.metrics import Metrics
 from streams.settings import Settings
 from streams.worker.customers import CustomerStore
 from streams.worker.eos import Guard
+from streams.worker.link_store import LinkStore
 from streams.worker.outputs import Outputs
+from streams.worker.suppressions import Suppressions
 from streams.worker.timer_index import TimerIndex
 
 States = Mapping[str, CustomerState]  # journey name -> state
@@ -93,6 +96,8 @@ class Runtime:
     out: Outputs
     customers: CustomerStore
     fanout_index: TableT[str, Any]
+    links: LinkStore
+    suppressions: Suppressions
     definitions: Sequence[Journey]
     engine: Engine
     metrics: Metrics

@@ -184,8 +184,8 @@ def test_a_journey_name_defined_twice_is_refused_naming_both_files(
     ]
     assert main([str(first), str(second)]) == 1
     captured = capsys.readouterr()
-    assert captured.err.splitlines() == expected
-    assert captured.out == "lifecycle.yaml: ok (demo v1, 0 rules)\n"
+    assert errors(captured.err) == expected
+    assert captured.out == "lifecycle.yaml: ok (demo v1, 0 rules, 2 warnings)\n"
     with pytest.raises(DefinitionError) as info:
         load_definitions([first, second])  # what the worker and replay load
     assert info.value.lines() == expected
@@ -206,7 +206,12 @@ def test_the_deployment_settings_are_declared_once(
         "deployment's settings are declared once (line 5)"
     ]
     assert main([str(one), str(same), str(other)]) == 1
-    assert capsys.readouterr().err.splitlines() == expected
+    assert errors(capsys.readouterr().err) == expected
     with pytest.raises(DefinitionError) as info:
         load_definitions([one, other])
     assert info.value.lines() == expected
+
+
+def errors(err: str) -> list[str]:
+    """The error lines (HEAD alone has graph warnings: test_lint_checks.py)."""
+    return [line for line in err.splitlines() if ": warning: " not in line]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from journeys import default_journey, dump_state, load_state, merge, migrate, step
+from journeys import Transition, default_journey, dump_state, load_state, merge, migrate, step
 from tests.journeys.factories import at, build, ev, make_event, play
 
 SAMPLE = Path(__file__).parents[2] / "journeys" / "samples" / "state.v1.json"
@@ -102,7 +102,12 @@ def test_a_state_from_an_older_version_is_adopted() -> None:
     v2 = build({"version": 2, "rules": []})
     new, outcome = step(v2, state, make_event("x", at(1)))
     assert (new.journey_version, new.stage) == (2, "new")
-    assert outcome.notes == ["stage 'gone' not in version 2: initial stage"]
+    assert outcome.notes == [
+        "stage 'gone' of version 1 is not in version 2 and has no migrate mapping: initial stage"
+    ]
+    assert outcome.transitions == [
+        Transition("version_upgrade", "gone", "new", at(), "version_upgrade")
+    ]  # at the state's engine time (test_versions.py: the stories)
 
 
 def test_a_state_of_another_journey_is_refused() -> None:

@@ -78,6 +78,7 @@ def populated(make_trigger: TriggerFactory) -> Metrics:
         ),
         wall_now=later(1),
     )
+    m.outcome("default", measured(make_trigger), wall_now=later(1))
     m.step_duration(0.001)
     m.event_age(1.0)
     m.rebalance()
@@ -87,6 +88,20 @@ def populated(make_trigger: TriggerFactory) -> Metrics:
     m.build_info("0.1.0", {"default": 1})
     m.set_lag_source(lambda: {("t", 0): 1})
     return m
+
+
+def measured(make_trigger: TriggerFactory) -> Any:
+    """An outcome with an entry, a goal and experiment triggers (one sent, one held out)."""
+    from journeys.outcome import Goal, Outcome, Suppressed
+
+    sent = make_trigger("onboarding.welcome", experiment="copy", variant="short")
+    held = make_trigger("onboarding.nudge", experiment="copy", variant="long", holdout=True)
+    return Outcome(
+        triggers=[sent],
+        suppressed=[Suppressed(rule="nudge", kind=held.kind, reason="holdout", trigger=held)],
+        goals=[Goal("activated_at", later(7200), timedelta(hours=2), "treated")],
+        entered="holdout",
+    )
 
 
 def sample_names(m: Metrics) -> set[str]:

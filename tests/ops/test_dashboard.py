@@ -72,6 +72,9 @@ def test_dashboard_is_valid_with_unique_ids_and_no_overlaps() -> None:
         ("dead letters", "journeys_dead_letters_total"),
         ("stage", "journeys_stage_customers"),
         ("triggers by kind", "sum by (kind) (rate(journeys_triggers_emitted_total"),
+        ("goals by cohort", 'journeys_goals_reached_total{instance=~"$instance",cohort="holdout"}'),
+        ("entries by cohort", "journeys_journey_entries_total"),
+        ("variants", "journeys_variant_assignments_total"),
     ],
 )
 def test_required_views_are_there(needle: str, metric: str) -> None:
@@ -105,6 +108,23 @@ def test_every_expression_parses(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(rules))
     result = promtool("check", "rules", str(path), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_lift_row_compares_the_cohorts() -> None:
+    """A "Lift" row whose first panel is treated minus holdout, in rate units."""
+    panels = _dashboard()["panels"]
+    row = next(p for p in panels if p["type"] == "row" and p["title"] == "Lift")
+    below = sorted(
+        (p for p in panels if p["gridPos"]["y"] > row["gridPos"]["y"]),
+        key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"]),
+    )
+    lift = below[0]
+    assert "lift" in lift["title"].lower()
+    assert lift["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    (expr,) = [t["expr"] for t in lift["targets"]]
+    treated, holdout = expr.split(") - (")
+    assert 'cohort="treated"' in treated and 'cohort="holdout"' not in treated
+    assert 'cohort="holdout"' in holdout and 'cohort="treated"' not in holdout
 
 
 def test_provisioning_points_at_the_dashboards() -> None:

@@ -20,7 +20,7 @@ from streams.worker.outputs import RecordingSink, Sink
 from streams.worker.runtime import Clocks, Engine, Runtime
 
 FAMILY_ROLES = tuple(f"triggers.{f}" for f in TRIGGER_FAMILIES)
-OUTPUT_ROLES = ("keyed", "wakeups", "triggers", "deadletters", *FAMILY_ROLES)
+OUTPUT_ROLES = ("keyed", "wakeups", "triggers", "deadletters", "audit", *FAMILY_ROLES)
 
 
 def recording_sinks() -> dict[str, Sink]:

@@ -78,3 +78,27 @@ def test_a_forgotten_key_is_deleted_at_the_flush_and_reads_empty_before() -> Non
     store.flush(lambda _: contextmanager(lambda: iter([None]))())
     assert "anon-1" not in table and table.writes[-1] == ("del", "anon-1")
     assert store.stages.current() == {JOURNEY.name: {}}
+
+
+def test_a_key_forgotten_then_written_in_one_batch_holds_only_its_new_states() -> None:
+    """An erasure, then a new event of the same id in the batch: nothing of the erased
+    record (another journey's state included) comes back with the new one."""
+
+    @contextmanager
+    def scope(origin: object) -> Iterator[None]:
+        yield
+
+    table = CountingTable()
+    store = CustomerStore(table, [JOURNEY])
+    signup(store, "c1", "e0")
+    signup(store, "c1", "e1", "page_viewed")
+    store.flush(scope)
+    table["c1"] = {**table["c1"], "retired": {"stage": "x"}}  # a journey no longer running
+    store.cache.clear()
+    store.forget("c1")
+    assert store.record("c1") == {}
+    signup(store, "c1", "e2")
+    store.flush(scope)
+    assert set(table["c1"]) == {JOURNEY.name}
+    assert table["c1"][JOURNEY.name]["events"] == 1
+    assert store.stages.current()[JOURNEY.name] == {"onboarding": 1}

@@ -59,7 +59,9 @@ async def _identify() -> None:
     close(rt)
     [(key, request)] = rt.out.wakeups.messages
     assert key == "anon-9"
-    assert request == MergeRequest(anonymous_id="anon-9", customer_id="cust-9", event_id="e2")
+    assert request == MergeRequest(
+        anonymous_id="anon-9", customer_id="cust-9", event_id="e2", at=T0
+    )
 
 
 def test_the_state_cache_is_the_table_and_follows_merges_and_clears() -> None:

@@ -1,0 +1,1 @@
+"""``journeys erase``: the right to be forgotten from the command line (no faust)."""

@@ -1,0 +1,157 @@
+"""What a replay did, per journey and customer: the counts ``journeys report`` reads.
+
+Drives :class:`streams.replay.timeline.Replayer` (the worker's own engine calls, no side
+effects) over a file's or a topic range's items and keeps, per journey and final
+customer (a key linked to its customer, an anonymous visitor who signed up, is folded
+into that customer):
+
+* whether and when the customer entered, and every stage it reached (the initial stage
+  on entry, then each transition's stage);
+* the first time each goal was reached (``Outcome.goals``: a rule's goal attribute set, a
+  goal exit) and how long after the start of the entry;
+* the variant of each experiment the customer was assigned, from the triggers that
+  carry one, sent or held out (a held-out customer is assigned too: that is the control
+  group of the experiment);
+* per trigger kind, how many were sent and why the others were not.
+
+The unit is the customer: a goal reached twice (after a re-entry) counts once, at its
+first time. The cohort is decided by the final customer id (``journeys.guards.cohort``),
+as the engine decides the holdout for the customer's own key.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from journeys import Journey, Outcome
+from journeys.compiled import compiled
+from journeys.guards import cohort
+from journeys.outcome import Cohort
+from streams.replay.timeline import Arrival, Item, Replayer
+
+
+@dataclass
+class Path:
+    """One key's way through one journey."""
+
+    entered_at: datetime | None = None
+    stages: set[str] = field(default_factory=set)
+    goals: dict[str, tuple[datetime, timedelta]] = field(default_factory=dict)
+    variants: dict[str, str] = field(default_factory=dict)  # experiment -> variant
+
+    def absorb(self, other: Path) -> None:
+        """Fold a linked key's path into this one (earliest entry, first goals)."""
+        if other.entered_at is not None and (
+            self.entered_at is None or other.entered_at < self.entered_at
+        ):
+            self.entered_at = other.entered_at
+        self.stages |= other.stages
+        for name, reached in other.goals.items():
+            if name not in self.goals or reached[0] < self.goals[name][0]:
+                self.goals[name] = reached
+        for experiment, variant in other.variants.items():
+            self.variants.setdefault(experiment, variant)
+
+
+@dataclass
+class JourneyTally:
+    """Every customer's path through one journey, and its triggers per kind."""
+
+    definition: Journey
+    paths: dict[str, Path] = field(default_factory=dict)
+    sent: Counter[str] = field(default_factory=Counter)
+    suppressed: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def cohort_of(self, customer_id: str) -> Cohort:
+        return cohort(compiled(self.definition), customer_id)
+
+    def add(self, key: str, outcome: Outcome) -> None:
+        path = self.paths.get(key)
+        if path is None:
+            path = self.paths[key] = Path()
+        if outcome.entered is not None:
+            path.stages.add(self.definition.initial_stage)
+        for transition in outcome.transitions:
+            path.stages.add(transition.stage_after)
+        for goal in outcome.goals:
+            path.goals.setdefault(goal.name, (goal.at, goal.since_entry))
+        for trigger in outcome.triggers:
+            self.sent[trigger.kind] += 1
+            if trigger.experiment is not None and trigger.variant is not None:
+                path.variants.setdefault(trigger.experiment, trigger.variant)
+        for s in outcome.suppressed:
+            self.suppressed[s.kind][s.reason] += 1
+            t = s.trigger
+            if s.reason == "holdout" and t.experiment is not None and t.variant is not None:
+                path.variants.setdefault(t.experiment, t.variant)
+
+    def entered(self, key: str, at: datetime) -> None:
+        path = self.paths.setdefault(key, Path())
+        if path.entered_at is None or at < path.entered_at:
+            path.entered_at = at
+        path.stages.add(self.definition.initial_stage)
+
+
+@dataclass
+class Tally:
+    """The whole replay: per journey (definition order) its tally, plus input counts."""
+
+    journeys: dict[str, JourneyTally]
+    events: int = 0
+    unreadable: int = 0
+    errors: list[str] = field(default_factory=list)
+    first_event: datetime | None = None
+    last_event: datetime | None = None
+
+
+def tally(
+    definitions: Sequence[Journey],
+    items: Iterable[Item],
+    *,
+    until: datetime | None,
+    fanout: bool = True,
+) -> Tally:
+    """Replay ``items`` under ``definitions``, time up to ``until``, and count."""
+    replayer = Replayer(definitions, fanout=fanout)
+    out = Tally({d.name: JourneyTally(d) for d in definitions})
+    for item in items:
+        if not isinstance(item, Arrival):
+            out.unreadable += 1
+            continue
+        out.events += 1
+        at = item.event.event_time
+        out.first_event = at if out.first_event is None else min(out.first_event, at)
+        out.last_event = at if out.last_event is None else max(out.last_event, at)
+        for done in replayer.event(item.event):
+            if done.error is not None:
+                out.errors.append(f"{item.origin}: {done.error}")
+            for name, outcome in done.outcomes:
+                _add(out, done.customer, name, outcome, done.event.event_time)
+    if until is not None:
+        for key, name, outcome in replayer.advance(until):
+            _add(out, key, name, outcome, until)
+        out.errors.extend(f"wake-up of {key}: {message}" for key, message in replayer.errors)
+    for journey in out.journeys.values():
+        _fold(journey, replayer)
+    return out
+
+
+def _add(out: Tally, key: str, journey: str, outcome: Outcome, at: datetime) -> None:
+    found = out.journeys.get(journey)
+    if found is None:
+        return
+    if outcome.entered is not None:
+        found.entered(key, at)
+    found.add(key, outcome)
+
+
+def _fold(journey: JourneyTally, replayer: Replayer) -> None:
+    """Paths of linked keys into their final customer's."""
+    targets = {key: replayer.customer_of(key) for key in journey.paths}
+    folded = {key: path for key, path in journey.paths.items() if targets[key] == key}
+    for key in sorted(k for k, target in targets.items() if target != k):
+        folded.setdefault(targets[key], Path()).absorb(journey.paths[key])
+    journey.paths = {k: p for k, p in folded.items() if p.entered_at is not None}

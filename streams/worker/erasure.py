@@ -1,0 +1,177 @@
+"""Right to be forgotten: erase a customer everywhere the worker keeps them.
+
+An ``ErasureRequest`` (the erasures topic, keyed by the id to erase, co-partitioned with
+the tables) is handled by the journey agent on that id's partition, like any event, so
+everything below happens in that partition's transaction with the request's offset:
+after a SIGKILL it is all done once, or not at all and done again by the successor.
+
+1. :func:`on_request`: a request keyed by another key goes to the id's partition first
+   (through the wakeups topic). There :func:`erase_key` deletes the id's journey states
+   (the customers table: a tombstone at the batch's flush, so compaction removes the
+   values), its state cache entry, its pending timer, its identity links (the links
+   table: a tombstone), and, under the suppress policy, marks it suppressed.
+2. The keys linked with it (anonymous ids merged into it, the customer it was aliased
+   to: ``LinkStore.neighbours``) live on other partitions: each gets an ``EraseLinked``
+   message keyed by it, whose handler (:func:`on_erase_linked`) erases that key the same
+   way and passes the erasure on to its own linked keys that ``via`` does not hold yet:
+   the whole identity, whichever of its ids was named, since a linked key's data is part
+   of its customer's state.
+3. Fan-out subscriptions are kept under the index key, on any partition: every
+   partition gets one ``EraseSubscriptions`` message listing the erased ids, whose
+   handler (:func:`on_erase_subscriptions`) removes them from that partition's index
+   entries (``journeys.fanout.forget``). Whoever first names an id sends its scrub. One
+   erasure reads the whole (small: one entry per index key) fan-out index once.
+4. One ``ErasureConfirmation`` goes to the audit topic, in the request's transaction:
+   what was erased (journey names, linked ids, timer, subscriptions), never the data.
+   The messages of steps 2 and 3 are committed with it; they are processed within the
+   worker's lag.
+
+Idempotent: erasing an id that has nothing left erases nothing and confirms again.
+After an erasure (``JOURNEYS_ERASURE_SUPPRESS_DAYS``): by default nothing is kept and a
+later event of the id starts afresh; with a period, the id's events older than the
+request plus the period are dropped (:mod:`streams.worker.suppressions`), and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from journeys import fanout
+from schemas.erasure import ErasureConfirmation, ErasureRequest, suppression_end
+from schemas.internal import EraseLinked, EraseSubscriptions, MergeState
+from streams.kafka.keys import partition_for
+from streams.worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Erased:
+    """What :func:`erase_key` found and deleted for one key."""
+
+    journeys: list[str] = field(default_factory=list)
+    neighbours: list[str] = field(default_factory=list)  # keys linked with it, one hop
+    timer: bool = False
+
+
+def erase_key(rt: Runtime, key: str, partition: int, step: EraseLinked) -> Erased:
+    """Delete everything kept under ``key`` on its partition (call while a message of
+    that partition is processed); suppress it until ``step.suppressed_until`` if given."""
+    record = rt.customers.record(key)
+    erased = Erased(journeys=sorted(record), neighbours=rt.links.neighbours(key))
+    if record:
+        erased.timer = rt.engine.due(rt.customers.states(key)) is not None
+        rt.customers.forget(key)
+    rt.timers.schedule(partition, key, None)
+    rt.links.forget(key)
+    if step.suppressed_until is not None:
+        until, request_id = step.suppressed_until, step.request_id
+        rt.suppressions.mark(partition, key, until, request_id, step.requested_at)
+    return erased
+
+
+async def on_request(rt: Runtime, key: str, partition: int, request: ErasureRequest) -> None:
+    """Erase ``request.customer_id`` (read for ``key``) and confirm it on the audit topic."""
+    customer = request.customer_id
+    if key != customer:  # keyed otherwise: its partition is elsewhere
+        await rt.out.wakeups.send(key=customer, value=request)
+        return
+    until = suppression_end(request.requested_at, rt.settings.erasure_suppress_days)
+    step = EraseLinked(
+        key=customer,
+        request_id=request.request_id,
+        requested_at=request.requested_at,
+        via=[customer],
+        suppressed_until=until,
+    )
+    erased = erase_key(rt, customer, partition, step)
+    linked = await pass_on(rt, step, erased.neighbours)
+    await scrub(rt, request.request_id, [customer, *linked])
+    confirmation = ErasureConfirmation(
+        request_id=request.request_id,
+        customer_id=customer,
+        reason=request.reason,
+        requested_at=request.requested_at,
+        erased_at=rt.wall(),
+        journeys=erased.journeys,
+        linked_ids=linked,
+        timer_cleared=erased.timer,
+        subscriptions_cleared=True,
+        suppressed_until=until,
+    )
+    await rt.out.audit.send(key=customer, value=confirmation)
+    rt.metrics.erased("request")
+    log.info("erasure %s: %d journeys, %d linked ids", request.request_id, len(erased.journeys),
+             len(linked))  # fmt: skip
+
+
+async def on_erase_linked(rt: Runtime, key: str, partition: int, step: EraseLinked) -> None:
+    """Erase ``key``, linked with an erased id, then pass the erasure on to the keys
+    linked with it that the erasure has not reached yet."""
+    erased = erase_key(rt, key, partition, step)
+    new = await pass_on(rt, step, erased.neighbours)
+    if new:
+        await scrub(rt, step.request_id, new)
+    rt.metrics.erased("linked")
+
+
+async def pass_on(rt: Runtime, step: EraseLinked, neighbours: list[str]) -> list[str]:
+    """Send ``step`` on to the ``neighbours`` it has not reached; returns those."""
+    new = [k for k in neighbours if k not in step.via]
+    via = sorted({*step.via, *new})
+    for other in new:
+        await rt.out.wakeups.send(
+            key=other, value=step.model_copy(update={"key": other, "via": via})
+        )
+    return new
+
+
+async def scrub(rt: Runtime, request_id: str, keys: list[str]) -> None:
+    """Send every partition the ids whose fan-out subscriptions are to be removed."""
+    message = EraseSubscriptions(request_id=request_id, keys=sorted(set(keys)))
+    for partition in range(partitions(rt)):
+        await rt.out.wakeups.send(key=request_id, value=message, partition=partition)
+
+
+async def on_erase_subscriptions(rt: Runtime, partition: int, message: EraseSubscriptions) -> None:
+    """Remove the ids from every fan-out index entry of ``partition``."""
+    n, keys = partitions(rt), set(message.keys)
+    entries = [(k, v) for k, v in rt.fanout_index.items() if partition_for(k, n) == partition]
+    removed = 0
+    for index_key, value in entries:
+        index, count = fanout.forget(fanout.load_index(value), keys)
+        if count:
+            rt.fanout_index[index_key] = index.model_dump(mode="json")
+            removed += count
+    rt.metrics.erased_subscriptions(removed)
+
+
+async def refuses_merge(rt: Runtime, key: str, partition: int, merge: MergeState) -> bool:
+    """Whether ``merge`` reaches a key suppressed since its erasure (it was sent before
+    the erasure reached the linked key): then its states are dropped, and the linked key
+    is erased too (its link, the keys it had merged)."""
+    if not rt.suppressions.suppressed(partition, key, merge.at):
+        return False
+    rt.metrics.erasure_suppressed()
+    found = rt.suppressions.erasure_of(key)
+    until = rt.suppressions.until(partition, key)
+    if found is not None:
+        request_id, requested_at = found
+        step = EraseLinked(
+            key=key, request_id=request_id, requested_at=requested_at, via=[key],
+            suppressed_until=until,
+        )  # fmt: skip
+        new = await pass_on(rt, step, [merge.anonymous_id, *merge.linked])
+        if new:
+            await scrub(rt, request_id, new)
+    return True
+
+
+def expire(rt: Runtime, partition: int) -> None:
+    """End the suppression of ids whose period the partition's event time has passed."""
+    rt.suppressions.expire(partition, rt.timers.event_watermark(partition))
+
+
+def partitions(rt: Runtime) -> int:
+    return rt.specs["wakeups"].partitions or rt.settings.partitions
