@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import logging
 
-from journeys import driver, fanout
+from journeys import fanout
 from journeys.driver import Driven
 from journeys.fanout import FanoutAction, FanoutIndex, fanout_keys
 from journeys.state import load_state
@@ -69,7 +69,7 @@ async def forward(rt: Runtime, key: str, event: TouchpointEvent) -> bool:
     target = linked_to(rt, key)
     if target is None:
         return False
-    await rt.out.keyed.send(key=target, value=driver.forwarded(event, target))
+    await rt.out.keyed.send(key=target, value=rt.engine.forwarded(event, target))
     rt.metrics.rekeyed_touchpoint()
     return True
 
@@ -140,8 +140,7 @@ async def on_merge_state(rt: Runtime, key: str, merge: MergeState) -> Driven | N
     if not others:
         return None
     at = merge.at if merge.at is not None else max(s.clock for s in others.values())
-    # driver.on_merge itself: the Engine protocol (runtime.py) names no merge step yet
-    return driver.on_merge(rt.definitions, key, states, others, at, merge.event_id)
+    return rt.engine.on_merge(rt.definitions, key, states, others, at, merge.event_id)
 
 
 async def _passed_on(rt: Runtime, key: str, merge: MergeState) -> bool:

@@ -66,9 +66,18 @@ class Engine(Protocol):
         self, definitions: Sequence[Journey], states: States, now: datetime, /
     ) -> driver.Driven: ...
 
-    def absorb(
-        self, definitions: Sequence[Journey], customer_id: str, into: States, other: States, /
-    ) -> dict[str, CustomerState]: ...
+    def on_merge(
+        self,
+        definitions: Sequence[Journey],
+        customer_id: str,
+        into: States,
+        other: States,
+        at: datetime,
+        event_id: str,
+        /,
+    ) -> driver.Driven: ...
+
+    def forwarded(self, event: TouchpointEvent, customer_id: str, /) -> TouchpointEvent: ...
 
     def due(self, states: States, /) -> datetime | None: ...
 

@@ -136,7 +136,8 @@ class FailingOn:
 
     def __init__(self, event_id: str) -> None:
         self.event_id = event_id
-        self.on_time, self.absorb = driver.on_time, driver.absorb
+        self.on_time, self.on_merge = driver.on_time, driver.on_merge
+        self.forwarded = driver.forwarded
         self.due, self.link_of = driver.due, driver.link_of
 
     def on_event(self, definitions: Any, states: Any, event: TouchpointEvent, /) -> Any:
