@@ -21,10 +21,12 @@ so that faust, aiokafka and the admin client all speak to Kafka the same way.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import ssl
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -402,3 +404,22 @@ def read_settings_file(path: Path, settings_cls: type[BaseSettings] = Settings) 
         raise SettingsError(f"settings file {path}: unknown settings {', '.join(unknown)}")
     data.pop("settings_file", None)
     return data
+
+
+Option = tuple[str, str, str]  # (command-line option, settings field, help)
+
+
+def add_setting_options(parser: argparse.ArgumentParser, options: Sequence[Option]) -> None:
+    """Command-line options that override settings fields (the help names the variable)."""
+    for option, field, text in options:
+        env = ENV_PREFIX + field.upper()
+        parser.add_argument(option, dest=field, default=None, help=f"{text} (env {env})")
+
+
+def setting_overrides(args: argparse.Namespace, options: Sequence[Option]) -> dict[str, Any]:
+    """The settings fields given on the command line (:func:`add_setting_options`)."""
+    return {
+        field: getattr(args, field)
+        for _, field, _ in options
+        if getattr(args, field, None) is not None
+    }

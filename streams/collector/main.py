@@ -22,9 +22,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from streams.settings import ENV_PREFIX, Settings
+from streams.settings import (
+    ENV_PREFIX,
+    Option,
+    Settings,
+    add_setting_options,
+    setting_overrides,
+)
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -39,7 +45,7 @@ EXIT_STOP_TIMEOUT = 3
 _RUNNER_SHARE = 0.8  # of the shutdown timeout, for the requests in flight; the rest: flush
 
 # (option, settings field, help); type conversions are left to the settings model
-OPTIONS: tuple[tuple[str, str, str], ...] = (
+OPTIONS: tuple[Option, ...] = (
     ("--settings", "settings_file", "settings file: .toml, .yaml, .json or .env"),
     ("--bootstrap-servers", "bootstrap_servers", "Kafka bootstrap servers, host:port[,...]"),
     ("--topic-prefix", "topic_prefix", "prefix of every topic name"),
@@ -52,12 +58,7 @@ OPTIONS: tuple[tuple[str, str, str], ...] = (
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {
-        field: getattr(args, field)
-        for _, field, _ in OPTIONS
-        if getattr(args, field, None) is not None
-    }
-    return Settings(**overrides)
+    return Settings(**setting_overrides(args, OPTIONS))
 
 
 def secrets(settings: Settings) -> list[str]:
@@ -166,7 +167,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    for option, field, text in OPTIONS:
-        env = ENV_PREFIX + field.upper()
-        parser.add_argument(option, dest=field, default=None, help=f"{text} (env {env})")
+    add_setting_options(parser, OPTIONS)
     parser.set_defaults(func=main)

@@ -18,16 +18,21 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
 
-from streams.settings import ENV_PREFIX, Settings
+from streams.settings import (
+    ENV_PREFIX,
+    Option,
+    Settings,
+    add_setting_options,
+    setting_overrides,
+)
 
 log = logging.getLogger(__name__)
 
 EXIT_KAFKA_UNAVAILABLE = 2
 
 # (option, settings field, help); type conversions are left to the settings model
-OPTIONS: tuple[tuple[str, str, str], ...] = (
+OPTIONS: tuple[Option, ...] = (
     ("--settings", "settings_file", "settings file: .toml, .yaml, .json or .env"),
     ("--bootstrap-servers", "bootstrap_servers", "Kafka bootstrap servers, host:port[,...]"),
     ("--app-id", "app_id", "consumer group and transactional id prefix"),
@@ -45,11 +50,7 @@ OPTIONS: tuple[tuple[str, str, str], ...] = (
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {
-        field: getattr(args, field)
-        for _, field, _ in OPTIONS
-        if getattr(args, field, None) is not None
-    }
+    overrides = setting_overrides(args, OPTIONS)
     if getattr(args, "journey", None):
         overrides["journey_paths"] = args.journey
     return Settings(**overrides)
@@ -156,9 +157,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    for option, field, text in OPTIONS:
-        env = ENV_PREFIX + field.upper()
-        parser.add_argument(option, dest=field, default=None, help=f"{text} (env {env})")
+    add_setting_options(parser, OPTIONS)
     parser.add_argument(
         "--journey",
         action="append",
