@@ -8,46 +8,32 @@ on the anonymous key's, ``EraseSubscriptions`` on every partition.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from journeys import default_journey, in_holdout
+from journeys import default_journey
 from schemas import codec
 from schemas.erasure import ErasureConfirmation, ErasureRequest
-from schemas.events import TouchpointEvent
 from schemas.triggers import Trigger
-from streams.kafka.keys import partition_for
 from streams.replay.diff import replay_triggers
 from streams.replay.erasure import Erasure
 from streams.replay.timeline import Arrival
 from streams.worker.intake import from_erasures
 from streams.worker.runtime import Runtime
-from tests.worker.fixtures import close, processed, runtime
+from tests.worker import loop
+from tests.worker.loop import Worker, at_hours, keys_on
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 PARTITIONS = 2
 J = default_journey()
 
 
-def keys_on(partition: int, prefix: str, count: int = 1) -> list[str]:
-    """Keys of ``partition`` outside the holdout (every trigger is delivered)."""
-    found = (f"{prefix}-{i}" for i in range(10_000))
-    ok = [k for k in found if partition_for(k, PARTITIONS) == partition]
-    return [k for k in ok if not in_holdout(k, J.name, 5)][:count]
+A = keys_on(0, "anon", J.name, PARTITIONS)[0]
+C, OTHER = keys_on(1, "cust", J.name, PARTITIONS, 2)
 
 
-A = keys_on(0, "anon")[0]
-C, OTHER = keys_on(1, "cust", 2)
-
-
-def tp(event_id: str, hours: float, type_: str, **fields: Any) -> TouchpointEvent:
-    props = fields.pop("properties", {})
-    return TouchpointEvent(
-        event_id=event_id, type=type_, event_time=T0 + timedelta(hours=hours),
-        properties=props, **fields,
-    )  # fmt: skip
+tp = at_hours(T0)
 
 
 def request(request_id: str = "r1", customer: str = C, hours: float = 10) -> ErasureRequest:
@@ -55,56 +41,8 @@ def request(request_id: str = "r1", customer: str = C, hours: float = 10) -> Era
     return ErasureRequest(request_id=request_id, customer_id=customer, requested_at=at)
 
 
-class Worker:
-    """The journey agent with its outputs looped back to its inputs, partition by partition."""
-
-    def __init__(self, rt: Runtime, agent: Any) -> None:
-        self.rt, self.agent = rt, agent
-        self.read = {"keyed": 0, "wakeups": 0}
-
-    async def put(self, key: str, value: Any, partition: int | None = None) -> None:
-        raw = value if isinstance(value, bytes) else codec.dumps(value)
-        where = partition_for(key, PARTITIONS) if partition is None else partition
-        await self.agent.put(raw, key=key, partition=where)
-
-    async def send(self, *messages: TouchpointEvent | ErasureRequest) -> None:
-        """Each message on its key's partition, then every round trip it causes."""
-        for message in messages:
-            key = message.key if isinstance(message, TouchpointEvent) else message.customer_id
-            await self.put(key, message)
-            await self.pump()
-
-    async def pump(self) -> None:
-        await processed(self.rt, self.agent)
-        while True:
-            back = []
-            for role in ("keyed", "wakeups"):
-                sink = getattr(self.rt.out, role)
-                start = self.read[role]
-                back += zip(sink.messages[start:], sink.partitions[start:], strict=True)
-                self.read[role] = len(sink.messages)
-            if not back:
-                return
-            for (key, value), partition in back:
-                await self.put(key, value, partition)
-            await processed(self.rt, self.agent)
-
-    def triggers(self) -> list[Trigger]:
-        return [Trigger.model_validate_json(v) for _, v in self.rt.out.triggers.messages]
-
-    def confirmations(self) -> list[ErasureConfirmation]:
-        return [ErasureConfirmation.model_validate(v) for _, v in self.rt.out.audit.messages]
-
-
 def story(body: Callable[[Worker], Awaitable[None]], **settings: Any) -> Runtime:
-    async def run() -> Runtime:
-        rt = runtime([J], partitions=PARTITIONS, clock="event", **settings)
-        async with rt.registered.journey_agent.test_context() as agent:
-            await body(Worker(rt, agent))
-        close(rt)
-        return rt
-
-    return asyncio.run(run())
+    return loop.story(body, [J], PARTITIONS, clock="event", **settings)
 
 
 KNOWN = [

@@ -9,12 +9,11 @@ what replay (``streams.replay.timeline.Replayer``) computes from the same events
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from journeys import default_journey, in_holdout
+from journeys import default_journey
 from schemas import codec
 from schemas.events import TouchpointEvent
 from schemas.internal import MergeRequest, MergeState
@@ -23,80 +22,24 @@ from streams.kafka.keys import partition_for
 from streams.replay.timeline import Replayer, delivered
 from streams.worker.links import linked_to
 from streams.worker.runtime import Runtime
-from tests.worker.fixtures import close, processed, runtime
+from tests.worker import loop
+from tests.worker.fixtures import processed
+from tests.worker.loop import Worker, at_hours, keys_on
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 PARTITIONS = 2
 J = default_journey()
 
 
-def keys_on(partition: int, prefix: str, count: int = 1) -> list[str]:
-    """Keys of ``partition`` outside the holdout (every trigger is delivered)."""
-    found = (f"{prefix}-{i}" for i in range(10_000))
-    ok = [k for k in found if partition_for(k, PARTITIONS) == partition]
-    return [k for k in ok if not in_holdout(k, J.name, 5)][:count]
+A = keys_on(0, "anon", J.name, PARTITIONS)[0]
+C, C2 = keys_on(1, "cust", J.name, PARTITIONS, 2)
 
 
-A = keys_on(0, "anon")[0]
-C, C2 = keys_on(1, "cust", 2)
+tp = at_hours(T0)
 
 
-def tp(event_id: str, hours: float, type_: str, **fields: Any) -> TouchpointEvent:
-    props = fields.pop("properties", {})
-    return TouchpointEvent(
-        event_id=event_id,
-        type=type_,
-        event_time=T0 + timedelta(hours=hours),
-        properties=props,
-        **fields,
-    )
-
-
-class Worker:
-    """The journey agent with its outputs looped back to its inputs."""
-
-    def __init__(self, rt: Runtime, agent: Any) -> None:
-        self.rt, self.agent = rt, agent
-        self.read = {"keyed": 0, "wakeups": 0}
-
-    async def put(self, key: str, value: Any) -> None:
-        raw = value if isinstance(value, bytes) else codec.dumps(value)
-        await self.agent.put(raw, key=key, partition=partition_for(key, PARTITIONS))
-
-    async def send(self, *events: TouchpointEvent) -> None:
-        """Each event on its key's partition, then every round trip it causes."""
-        for event in events:
-            await self.put(event.key, event)
-            await self.pump()
-
-    async def pump(self) -> None:
-        await processed(self.rt, self.agent)
-        while True:
-            sinks = {"keyed": self.rt.out.keyed, "wakeups": self.rt.out.wakeups}
-            back = []
-            for role, sink in sinks.items():
-                back += sink.messages[self.read[role] :]
-                self.read[role] = len(sink.messages)
-            if not back:
-                return
-            for key, value in back:
-                await self.put(key, value)
-            await processed(self.rt, self.agent)
-
-    def triggers(self) -> list[Trigger]:
-        return [Trigger.model_validate_json(v) for _, v in self.rt.out.triggers.messages]
-
-
-def story(body: Callable[[Worker], Awaitable[None]]) -> Runtime:
-    async def run() -> Runtime:
-        rt = runtime([J], partitions=PARTITIONS)
-        agent = rt.registered.journey_agent
-        async with agent.test_context() as a:
-            await body(Worker(rt, a))
-        close(rt)
-        return rt
-
-    return asyncio.run(run())
+def story(body: Callable[[Worker], Awaitable[None]], **settings: Any) -> Runtime:
+    return loop.story(body, [J], PARTITIONS, **settings)
 
 
 def replayed(events: list[TouchpointEvent]) -> tuple[Replayer, list[str]]:
