@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     session_timeout_seconds: float = Field(
         default=10.0, ge=6, description="a killed worker's partitions move after this"
     )
+    group_instance_id: str | None = Field(
+        default=None,
+        description="static group membership (a stable id per worker, e.g. its StatefulSet "
+        "pod name): a restarted worker takes its partitions back without waiting for the "
+        "session timeout; a worker that stops for good holds them until that timeout",
+    )
 
     # Personal data: erasure policy and retention (README, "Personal data")
     erasure_suppress_days: float = Field(

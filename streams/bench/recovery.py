@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kill-after", type=float, default=2.0, help="seconds into that phase")
     parser.add_argument("--output", type=Path, default=Path("bench-results/recovery.json"))
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument(
+        "--static", action="store_true", help="static group membership (a group instance id)"
+    )
 
 
 def templates(definitions: list[journeys.Journey], count: int) -> list[tuple[str, bytes]]:
@@ -252,6 +255,8 @@ def main(args: argparse.Namespace) -> int:
         "JOURNEYS_LOG_LEVEL": "info",
         "JOURNEYS_STANDBY_REPLICAS": "0",
     }
+    if args.static:
+        env["JOURNEYS_GROUP_INSTANCE_ID"] = f"{prefix}-worker-0"
     args.output.parent.mkdir(parents=True, exist_ok=True)
     log = args.output.with_suffix(".log")
     log.unlink(missing_ok=True)

@@ -44,6 +44,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "broker_max_poll_records": settings.consumer_max_poll_records,
         "consumer_max_fetch_size": settings.consumer_max_fetch_bytes,
         "broker_session_timeout": settings.session_timeout_seconds,
+        "consumer_group_instance_id": settings.group_instance_id,
         "broker_heartbeat_interval": min(3.0, settings.session_timeout_seconds / 3),
         "topic_partitions": settings.partitions,
         "topic_replication_factor": settings.replication_factor,

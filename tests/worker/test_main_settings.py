@@ -100,3 +100,11 @@ def test_a_bad_settings_file_is_refused_with_its_name(tmp_path: Path) -> None:
 def test_an_unknown_log_format_is_refused() -> None:
     with pytest.raises(ValueError, match="log_format"):
         Settings(log_format="xml")  # type: ignore[arg-type]
+
+
+def test_static_membership_is_opt_in_and_reaches_faust() -> None:
+    from streams.worker.config import faust_config
+
+    assert faust_config(Settings())["consumer_group_instance_id"] is None
+    config = faust_config(Settings(group_instance_id="journeys-worker-0"))
+    assert config["consumer_group_instance_id"] == "journeys-worker-0"

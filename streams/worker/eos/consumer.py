@@ -101,43 +101,48 @@ async def after_last_committed(
     it is done when it applies that record. A partition whose end cannot be read back in
     ``seconds`` keeps ``ends[tp]`` (faust's own detection then applies).
     """
-    found: dict[TP, int] = {}
+    found = dict(ends)
     deadline = asyncio.get_running_loop().time() + seconds
-    for tp, end in ends.items():
-        start = starts.get(tp, 0)
-        found[tp] = end
-        window = FIRST_WINDOW
-        while end > start:
-            begin = max(start, end - window)
-            last = await _last_record(reader, tp, begin, end, deadline)
-            if last is None:
-                break  # out of time: keep the end
+    windows = {tp: FIRST_WINDOW for tp, end in ends.items() if end > starts.get(tp, 0)}
+    while windows:
+        ranges = {tp: (max(starts.get(tp, 0), ends[tp] - w), ends[tp]) for tp, w in windows.items()}
+        lasts = await _last_records(reader, ranges, deadline)
+        if lasts is None:
+            break  # out of time: the others keep their end
+        for tp, last in lasts.items():
             if last >= 0:
                 found[tp] = last + 1
-                break
-            if begin == start:
-                found[tp] = start  # nothing committed in the partition
-                break
-            window *= 8
+                del windows[tp]
+            elif ranges[tp][0] == starts.get(tp, 0):
+                found[tp] = ranges[tp][0]  # nothing committed in the partition
+                del windows[tp]
+            else:
+                windows[tp] *= 8
     return found
 
 
-async def _last_record(
-    reader: aiokafka.AIOKafkaConsumer, tp: TP, begin: int, end: int, deadline: float
-) -> int | None:
-    """The offset of the last record ``reader`` gets in ``[begin, end)``; -1 when none;
-    None when the deadline passed first."""
+async def _last_records(
+    reader: aiokafka.AIOKafkaConsumer, ranges: Mapping[TP, tuple[int, int]], deadline: float
+) -> dict[TP, int] | None:
+    """Per partition, the offset of the last record ``reader`` gets in ``[begin, end)``
+    (``ranges``), -1 when none, all partitions read together; None when the deadline
+    passed first."""
     loop = asyncio.get_running_loop()
-    reader.assign([tp])
-    reader.seek(tp, begin)
-    last = -1
-    while await reader.position(tp) < end:
+    reader.assign(list(ranges))
+    for tp, (begin, _) in ranges.items():
+        reader.seek(tp, begin)
+    last = dict.fromkeys(ranges, -1)
+    todo = set(ranges)
+    while todo:
         if loop.time() > deadline:
             return None
-        batches = await reader.getmany(tp, timeout_ms=200)
-        for record in batches.get(tp, ()):
-            if record.offset < end:
-                last = max(last, record.offset)
+        batches = await reader.getmany(*todo, timeout_ms=200)
+        for tp, records in batches.items():
+            end = ranges[tp][1]
+            for record in records:
+                if record.offset < end:
+                    last[tp] = max(last[tp], record.offset)
+        todo = {tp for tp in todo if await reader.position(tp) < ranges[tp][1]}
     return last
 
 
