@@ -22,15 +22,12 @@ from streams.replay.inputs import (
     add_common_options,
     customer_items,
     derives_fanout,
-    engine_until,
     erasure_suppress_days,
     identity_keys,
     kafka_config,
     load_definitions,
-    parse_time,
-    read_file,
+    read_input,
     topic_name,
-    utcnow,
 )
 from streams.replay.timeline import Arrival, Record, timeline
 
@@ -65,16 +62,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     try:
-        now = utcnow()
-        since = parse_time(args.since, now)
-        until = parse_time(args.until, now)
-        clock = engine_until(args, now)
         definitions = load_definitions(args.definition)
         customer: str = args.customer_id
-        if args.file:
-            items = read_file(args.file, judged_at=clock or now)
-        else:
-            items = list(customer_items(args, customer, since=since, until=until))
+        items, clock = read_input(
+            args, lambda since, until: customer_items(args, customer, since=since, until=until)
+        )
     except KafkaReadError as exc:
         print(f"journeys replay: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -38,13 +38,10 @@ from streams.replay.inputs import (
     add_common_options,
     deployed_definitions,
     derives_fanout,
-    engine_until,
     erasure_suppress_days,
     load_definitions,
-    parse_time,
-    read_file,
+    read_input,
     topic_items,
-    utcnow,
 )
 from streams.replay.timeline import Arrival, Item, Replayer, Unreadable, delivered
 
@@ -116,21 +113,12 @@ def run(args: argparse.Namespace) -> int:
         print("journeys diff: give exactly one --definition PATH", file=sys.stderr)
         return EXIT_ERROR
     try:
-        now = utcnow()
-        since = parse_time(args.since, now)
-        until = parse_time(args.until, now)
-        clock = engine_until(args, now)
         (new,) = load_definitions(args.definition)
         base = load_definitions([args.base])[0] if args.base else deployed_by_name(new.name)
-    except (ValueError, OSError) as exc:
-        print(f"journeys diff: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        if args.file:
-            items = read_file(args.file, judged_at=clock or now)
-        else:
-            items = list(topic_items(args, since=since, until=until))
-    except (KafkaReadError, OSError) as exc:
+        items, clock = read_input(
+            args, lambda since, until: topic_items(args, since=since, until=until)
+        )
+    except (KafkaReadError, ValueError, OSError) as exc:
         print(f"journeys diff: {exc}", file=sys.stderr)
         return EXIT_ERROR
     report = compare(

@@ -14,7 +14,7 @@ import functools
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -290,6 +290,25 @@ def erasure_item(raw: bytes, origin: str, *, known: bool = False) -> Item | None
         return Erasure(ErasureRequest.model_validate(obj), origin)
     except ValidationError as exc:
         return Unreadable(origin, "schema_violation", f"$: {exc}"[:500], raw)
+
+
+TopicRead = Callable[[datetime | None, datetime | None], Iterable[Item]]  # (since, until)
+
+
+def read_input(
+    args: argparse.Namespace, from_topics: TopicRead
+) -> tuple[list[Item], datetime | None]:
+    """What replay, diff and report read: ``--file``, else ``from_topics(since, until)``
+    (``--since``/``--until``), with the time the engine goes to after the last event
+    (:func:`engine_until`). ``ValueError``, ``OSError`` or ``KafkaReadError`` when it
+    cannot."""
+    now = utcnow()
+    since = parse_time(args.since, now)
+    until = parse_time(args.until, now)
+    clock = engine_until(args, now)
+    if args.file:
+        return read_file(args.file, judged_at=clock or now), clock
+    return list(from_topics(since, until)), clock
 
 
 def read_file(path: str, *, judged_at: datetime) -> list[Item]:

@@ -22,12 +22,9 @@ from streams.kafka.reader import KafkaReadError
 from streams.replay.inputs import (
     add_common_options,
     derives_fanout,
-    engine_until,
     load_definitions,
-    parse_time,
-    read_file,
+    read_input,
     topic_items,
-    utcnow,
 )
 from streams.report.html import page
 from streams.report.measure import Doc, report
@@ -55,15 +52,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     try:
-        now = utcnow()
-        since = parse_time(args.since, now)
-        until = parse_time(args.until, now)
-        clock = engine_until(args, now)
         definitions = load_definitions(args.definition)
-        if args.file:
-            items = read_file(args.file, judged_at=clock or now)
-        else:
-            items = list(topic_items(args, since=since, until=until))
+        items, clock = read_input(
+            args, lambda since, until: topic_items(args, since=since, until=until)
+        )
     except (KafkaReadError, ValueError, OSError) as exc:
         print(f"journeys report: {exc}", file=sys.stderr)
         return EXIT_ERROR
