@@ -127,6 +127,7 @@ class Compiled:
     entry_attributes: tuple[str, ...] = ()  # unset on re-entry (scope entry)
     goal_attributes: frozenset[str] = frozenset()  # the rules' goals: reached when set
     deployment_cap: FrequencyCap | None = None  # the deployment's per-customer cap, if here
+    keeps_locale: bool = False  # some value reads context: locale (the state keeps it)
     exits_on_entry: dict[str, tuple[ExitCondition, ...]] = field(default_factory=dict)
     timed_rules: tuple[TimedRule, ...] = ()  # the ``timed`` rules, flattened
     timed_by_id: dict[str, TimedRule] = field(default_factory=dict)
@@ -254,6 +255,7 @@ def compile_journey(journey: Journey) -> Compiled:
         entry_attributes=_entry_attributes(journey),
         goal_attributes=frozenset(r.goal for r in journey.rules if r.goal is not None),
         deployment_cap=journey.deployment.frequency_cap if journey.deployment else None,
+        keeps_locale=_reads_context(journey, "locale"),
         exits_on_entry={
             stage: tuple(e for e in journey.exits if e.stage == stage) for stage in journey.stages
         },
@@ -270,6 +272,21 @@ def _entry_attributes(journey: Journey) -> tuple[str, ...]:
         for name, spec in journey.attributes.items()
         if spec.scope == "entry" or (spec.scope is None and name in goals)
     )
+
+
+def _reads_context(journey: Journey, name: str) -> bool:
+    """Whether a rule's ``set`` or ``emit.attributes`` reads context field ``name``.
+
+    The state keeps the last known locale only then: personal data is kept only where a
+    rule uses it (the time zone is kept always: quiet hours and date rules need it), and
+    the states of journeys that do not read it stay as they were.
+    """
+    for rule in journey.rules:
+        then = rule.then
+        specs = [*then.set.values(), *(then.emit.attributes.values() if then.emit else ())]
+        if any(spec.context == name for spec in specs):
+            return True
+    return False
 
 
 def _plan(journey: Journey, emit: Emit, rule: str) -> EmitPlan:

@@ -50,25 +50,38 @@ class AttributeSpec(_Model):
     description: str | None = None
 
 
+ContextField = Literal["locale", "timezone"]
+"""The fields of an event's ``context`` (``schemas.events.EventContext``) a value can read."""
+
+
 class ValueSpec(_Model):
-    """Where a value comes from: a constant, an event property or trait, the event time,
-    or another attribute; ``mode`` says how it combines with the value already held."""
+    """Where a value comes from: a constant, an event property or trait, the event's
+    context (locale, time zone), the event time, or another attribute; ``mode`` says how
+    it combines with the value already held."""
 
     value: JsonValue = None
     property: str | None = None
     trait: str | None = None
+    context: ContextField | None = Field(
+        default=None,
+        description="A field of the event's context: the event's own value, else the "
+        "customer's last known one (a timer-fired trigger has no event: it reads the "
+        "last known value). Lets a trigger carry what the campaign tool needs to word "
+        "and time the message",
+    )
     attribute: str | None = None
     event_time: bool | None = None
     mode: Literal["replace", "max", "min", "if_unset"] = "replace"
 
     @model_validator(mode="after")
     def _one_source(self) -> ValueSpec:
-        sources = [n for n in ("property", "trait", "attribute") if getattr(self, n) is not None]
+        named = ("property", "trait", "context", "attribute")
+        sources = [n for n in named if getattr(self, n) is not None]
         sources += ["value"] if "value" in self.model_fields_set else []
         sources += ["event_time"] if self.event_time else []
         if len(sources) != 1:
             raise ValueError(
-                "exactly one of value, property, trait, attribute, event_time is required"
+                "exactly one of value, property, trait, context, attribute, event_time is required"
             )
         return self
 

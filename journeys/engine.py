@@ -183,6 +183,9 @@ def _remember(run: Run, event: TouchpointEvent) -> None:
             s.timezone = zone_name
         else:
             run.notes.append(f"unknown time zone {zone_name!r} ignored")
+    locale = event.context.locale
+    if locale is not None and c.keeps_locale and locale != s.locale and at >= s.watermark:
+        s.locale = locale
     if at > s.watermark:
         s.watermark = at
         if s.windows:

@@ -155,6 +155,7 @@ def merge(definition: Journey, into: CustomerState, other: CustomerState) -> Cus
     merged.clock = max(into.clock, other.clock)
     merged.watermark = max(into.watermark, other.watermark)
     merged.timezone = into.timezone or other.timezone
+    merged.locale = into.locale or other.locale
     merged.attributes = attrs
     merged.last_match = _latest(into.last_match, other.last_match)
     merged.windows = {

@@ -181,7 +181,7 @@ class Run:
         s, c = self.s, self.c
         payload: dict[str, JsonValue] = {}
         for name, spec in plan.payload:
-            value = source_value(spec, event, s.attributes, at)
+            value = source_value(spec, event, s, at)
             if value is not None:
                 payload[name] = value
         customer = s.customer_id
@@ -213,7 +213,7 @@ class Run:
     def _actions(self, crule: CompiledRule, at: datetime, event: TouchpointEvent | None) -> None:
         s, rid = self.s, crule.id
         for name, spec, type_ in crule.sets:
-            raw = source_value(spec, event, s.attributes, at)
+            raw = source_value(spec, event, s, at)
             if raw is None:
                 continue
             value = coerce(raw, type_)

@@ -59,6 +59,7 @@ class CustomerState:
     events: int
     late_events: int
     customer_cap_history: list[datetime]
+    locale: str | None = None
 
     @property
     def exited(self) -> bool:
@@ -132,6 +133,13 @@ class StoredState(BaseModel):
         "per-customer frequency cap, within its window (the driver adds up every journey's); "
         "left out when empty, so states of deployments without that cap are unchanged",
     )
+    locale: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Last context.locale (BCP 47), what an emit attribute of source "
+        "context: locale reads when no event carries it (a timer); left out when unknown, "
+        "so states written before it, or of customers without one, are unchanged",
+    )
 
 
 def migrate(obj: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +196,8 @@ def dump_state(state: CustomerState) -> dict[str, Any]:
     }
     if state.customer_cap_history:
         stored["customer_cap_history"] = [iso(t) for t in state.customer_cap_history]
+    if state.locale is not None:
+        stored["locale"] = state.locale
     return stored
 
 
@@ -276,4 +286,5 @@ def fresh_state(
         0,  # events
         0,  # late_events
         [],  # customer_cap_history
+        None,  # locale
     )

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import JsonValue
 
 from journeys.predicates import lookup
-from journeys.state import json_instant
+from journeys.state import CustomerState, json_instant
 from journeys.timeutil import parse_day, parse_instant
 
 if TYPE_CHECKING:
-    from journeys.definition import ValueSpec
+    from journeys.definition import ContextField, ValueSpec
     from schemas import TouchpointEvent
 
 _ABSENT = object()
@@ -27,19 +27,37 @@ def iso_instant(moment: datetime) -> str:
 def source_value(
     spec: ValueSpec,
     event: TouchpointEvent | None,
-    attributes: dict[str, JsonValue],
+    state: CustomerState,
     at: datetime,
 ) -> Any:
-    """The raw value a spec names, or None when it is absent (no event, no property)."""
+    """The raw value a spec names, or None when it is absent (no event, no property).
+
+    ``context`` falls back to the state's last known value (kept by the engine from the
+    latest event that carried one): a timer has no event, yet its message needs the
+    customer's locale and time zone as much as an event's does.
+    """
     if spec.event_time:
         return iso_instant(at)
     if spec.property is not None:
         return lookup(event.properties, spec.property) if event is not None else None
     if spec.trait is not None:
         return lookup(event.traits, spec.trait) if event is not None else None
+    if spec.context is not None:
+        return context_value(spec.context, event, state)
     if spec.attribute is not None:
-        return attributes.get(spec.attribute)
+        return state.attributes.get(spec.attribute)
     return spec.value
+
+
+def context_value(
+    name: ContextField, event: TouchpointEvent | None, state: CustomerState
+) -> str | None:
+    """The event's context field ``name``, else the customer's last known value."""
+    if name == "timezone":
+        own = event.context.timezone if event is not None else None
+        return own if own is not None else state.timezone
+    own = event.context.locale if event is not None else None
+    return own if own is not None else state.locale
 
 
 def coerce(value: Any, type_: str) -> JsonValue | object:

@@ -79,7 +79,14 @@ class Trigger(BaseModel):
         default=None, description="Quiet hours: do not deliver before this instant"
     )
     holdout: bool = False
-    attributes: dict[str, JsonValue] = Field(default_factory=dict)
+    attributes: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Values the rule's emit.attributes copies, named by the journey author: "
+        "event properties and traits, customer attributes, and the customer's context, "
+        "e.g. locale (BCP 47, 'fr-FR') and timezone (IANA, 'Europe/Paris'): the event's, "
+        "else the last known (a timer-fired trigger has no event). A value that is unknown "
+        "is left out, never null. Context values added in v1 (issue 22)",
+    )
     experiment: str | None = Field(
         default=None,
         description="The A/B experiment this message belongs to (the rule's variants), "
