@@ -11,7 +11,8 @@ the deployed version are in). Two severities:
   out and still holds in-flight customers, which ``--previous`` knows), a stage with no
   way out (no rule moves out of it, it is not an exit stage, no exit condition is on an
   event), a rule that runs only in unreachable stages, a threshold or date rule on an
-  attribute no rule writes.
+  attribute no rule writes, a ``migrate`` into a goal stage (its customers exit, never
+  counted as reaching the goal).
 
 Loading (the worker, replay) runs none of these: a definition that loads runs, exactly
 as the engine defines it; lint is the gate before deploying.
@@ -192,6 +193,21 @@ def _unwritten(g: _Graph) -> Iterator[Finding]:
             )
 
 
+def _migrate_into_goal(g: _Graph) -> Iterator[Finding]:
+    """A ``migrate`` target that is a goal stage (an exit stage of reason ``goal``): the
+    engine exits the customers moved there without counting a goal (they did not reach
+    it), which is rarely what the author meant by the mapping."""
+    goals = {cond.stage: cond.name for cond in g.j.exits if cond.stage and cond.reason == "goal"}
+    for old, new in g.j.migrate.items():
+        if new in goals:
+            yield _warning(
+                f"migrate.{old}",
+                f"stage '{new}' is a goal stage (exit '{goals[new]}'): customers of another "
+                f"version moved there from '{old}' leave the journey without reaching the "
+                "goal (an exit, never counted as converted)",
+            )
+
+
 def _warning(path: str, message: str) -> Finding:
     return Finding("warning", path, message)
 
@@ -202,6 +218,7 @@ _CHECKS: tuple[Callable[[_Graph], Iterator[Finding]], ...] = (
     _unreachable,
     _no_way_out,
     _unwritten,
+    _migrate_into_goal,
 )
 
 

@@ -265,12 +265,22 @@ class Run:
         self.entered = cohort(self.c, self.s.customer_id)
 
     def move(self, rule: str, stage: str, at: datetime, kind: TransitionKind = "move") -> None:
+        """Enter ``stage``; an exit stage exits. A version upgrade into a goal stage is an
+        exit of reason ``exit``, not a goal: the customer was moved there by ``migrate``,
+        not by reaching it, and counting it would report in-flight customers converted."""
         s = self.s
         self.transitions.append(Transition(rule, s.stage, stage, at, kind))
         s.stage, s.stage_entered_at = stage, at
         for cond in self.c.exits_on_entry.get(stage, ()):
             if s.exited_at is None:
-                self.exit(cond.name, cond.reason, at)
+                reason = cond.reason
+                if kind == "version_upgrade" and reason == "goal":
+                    reason = "exit"
+                    self.notes.append(
+                        f"version_upgrade into goal stage {stage!r}: exit {cond.name!r} "
+                        "counted as an exit, not a goal (migrate moved the customer there)"
+                    )
+                self.exit(cond.name, reason, at)
 
     def exit(self, name: str, reason: str, at: datetime) -> None:
         s = self.s

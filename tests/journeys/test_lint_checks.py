@@ -152,6 +152,26 @@ def test_an_exit_stage_is_a_way_out_and_a_migrate_target_is_reachable(
     )
 
 
+def test_a_migrate_into_a_goal_stage_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its customers exit without reaching the goal (test_versions.py): before, lint was
+    silent and the engine counted them converted."""
+    body = (
+        "rules:\n  - {id: go, stages: [a], when: {event: {type: go}}, then: {move_to: b}}\n"
+        "  - {id: back, stages: [c], when: {event: {type: x}}, then: {move_to: a}}\n"
+        "exits: [{name: done, stage: b, reason: goal}, {name: gone, stage: c}]\n"
+        "migrate: {old: b, older: c}\n"
+    )
+    status, out, err = lint(tmp_path, capsys, body, stages="[a, b, c]")
+    assert (status, out) == (0, ["demo.yaml: ok (demo v1, 2 rules, 1 warning)"])
+    assert err == [
+        "demo.yaml: migrate.old: warning: stage 'b' is a goal stage (exit 'done'): customers "
+        "of another version moved there from 'old' leave the journey without reaching the "
+        "goal (an exit, never counted as converted) (line 9)"
+    ]
+
+
 MATCHES = [
     ({"type": "x", "where": [{"property": "s", "ne": "a", "in": ["a", "b"]}]}, None),
     ({"where": [{"property": "s", "exists": False}, {"property": "s", "eq": None}]}, None),

@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 
 from journeys import CustomerState, Journey, dump_state, load_definition, parse_definition
+from journeys import advance as journey_advance
 from journeys import driver as journey_driver
+from journeys import step as journey_step
 from tests.journeys.factories import Played, at, ev, iso, play
 
 SAMPLES = Path(__file__).parents[2] / "journeys" / "samples" / "versions"
@@ -134,10 +136,35 @@ def test_a_mapping_wins_over_a_stage_of_the_same_name_and_enters_an_exit_stage()
     played = play(kept, [], until=at(4), state=in_trial())
     assert moves(played) == [
         ("version_upgrade", "trial", "customer", "2025-03-04T12:00:00Z", "version_upgrade"),
-        ("exit:converted", "customer", "customer", "2025-03-04T12:00:00Z", "goal"),
+        ("exit:converted", "customer", "customer", "2025-03-04T12:00:00Z", "exit"),
     ]
     assert played.triggers == [] and played.state is not None
-    assert played.state.exit_reason == "goal"
+    assert played.state.exit_reason == "exit"
+
+
+def test_an_upgrade_into_a_goal_stage_never_counts_as_reaching_the_goal() -> None:
+    """migrate moved the in-flight customer there; it did not convert (issue 22: the
+    report counted such customers converted). An exit, with a note, and no goal."""
+    into_goal = v2(migrate={"trial": "customer"})
+    state, outcome = journey_advance(into_goal, in_trial(), at(2))
+    assert [(t.rule, t.stage_after, t.kind) for t in outcome.transitions] == [
+        ("version_upgrade", "customer", "version_upgrade"),
+        ("exit:converted", "customer", "exit"),
+    ]
+    assert outcome.goals == []
+    assert outcome.notes == [
+        "version_upgrade into goal stage 'customer': exit 'converted' counted as an exit, "
+        "not a goal (migrate moved the customer there)"
+    ]
+    assert (state.exit_reason, state.exit_name) == ("exit", "converted")
+
+
+def test_a_rule_entering_a_goal_stage_still_reaches_the_goal() -> None:
+    state, outcome = journey_step(
+        V2, in_trial(), ev("s1", "subscription_started", at(5), customer="k")
+    )
+    assert [(g.name, g.at) for g in outcome.goals] == [("converted", at(5))]
+    assert state.exit_reason == "goal"
 
 
 def test_the_move_does_not_depend_on_when_the_customer_is_next_seen() -> None:
