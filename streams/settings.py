@@ -236,6 +236,12 @@ class Settings(BaseSettings):
     collector_retry_after_seconds: int = Field(
         default=1, ge=0, description="the Retry-After of a 503 (busy, broker not reachable)"
     )
+    collector_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins whose pages may send from a browser (CORS), separated by ','; "
+        "exact origins (https://shop.example.com) or '*' for any; none: browser requests "
+        "(those with an Origin header) are refused with 403",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -283,6 +289,23 @@ class Settings(BaseSettings):
                 return [k.strip() for k in value.split(",") if k.strip()]
         if isinstance(value, list | tuple):
             return [k if isinstance(k, SecretStr) else str(k) for k in value]
+        return value
+
+    @field_validator("collector_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        """``https://a.example,https://b.example`` (a JSON list works too), blanks dropped,
+        a trailing ``/`` removed: a browser's ``Origin`` header never has one."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                try:
+                    value = json.loads(value)
+                except ValueError as exc:
+                    raise ValueError(f"collector_allowed_origins: not a JSON list: {exc}") from exc
+            else:
+                value = value.split(",")
+        if isinstance(value, list | tuple):
+            return [str(o).strip().rstrip("/") for o in value if str(o).strip()]
         return value
 
     @model_validator(mode="after")

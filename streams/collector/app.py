@@ -2,15 +2,17 @@
 
 One tracking request, in the order things must happen (:meth:`Collector.track`):
 
-1. the write key of the ``Authorization`` header (401 when it is not valid), then
-   whether the collector can take work now: connected to the broker and not stopping
-   (else 503 with ``Retry-After``);
+1. the write key of the ``Authorization`` header, else of the ``writeKey`` query
+   parameter (RudderStack's beacons; 401 when it is not valid), then whether the
+   collector can take work now: connected to the broker and not stopping (else 503 with
+   ``Retry-After``);
 2. a share of the in-flight budget for the body as declared (503 with ``Retry-After``
    when it does not fit; 400 at once when it is declared over Segment's limit);
 3. the body read, decompressed (its decompressed size taken from the budget too), split
    into single messages stamped with ``receivedAt`` (:mod:`~streams.collector.messages`:
-   400 for malformed JSON or a message or batch over the limits); without the header,
-   the write key in the body (401 when it is not valid);
+   400 for malformed JSON or a message or batch over the limits); without a header or
+   query key, the write key in the body (analytics.js's ``text/plain`` beacons, Segment's
+   mobile SDKs; 401 when it is not valid);
 4. each message routed by the decoder: touchpoints or dead letters
    (:mod:`~streams.collector.routing`);
 5. every record handed to the idempotent producer and its acknowledgement awaited, for
@@ -20,6 +22,11 @@ One tracking request, in the order things must happen (:meth:`Collector.track`):
 6. the budget given back once the producer holds none of the request's records any more:
    on a timeout that is later than the answer, so memory stays bounded while the broker
    is away.
+
+Every request, to these paths or any other, first passes the edge
+(:mod:`~streams.collector.edge`): CORS, JSON errors for aiohttp's own 404/405, one count
+per route and status, refusals logged. The tracking endpoints are served under every
+prefix the SDKs use (:mod:`~streams.collector.routes`).
 
 ``/healthz`` answers while the event loop does; ``/readyz`` is 200 when the producer is
 connected, the broker answers a TCP connection and the collector is not stopping;
@@ -43,7 +50,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from schemas.codec import isoformat_utc
 from streams.collector.auth import WriteKeys
 from streams.collector.budget import Budget
+from streams.collector.cors import Origins
+from streams.collector.edge import RefusalLog, edge_middleware, error
 from streams.collector.messages import (
+    ALIASES,
+    ENDPOINTS,
     MAX_BATCH_BYTES,
     BadRequest,
     body_limit,
@@ -54,6 +65,7 @@ from streams.collector.messages import (
 )
 from streams.collector.metrics import CollectorMetrics
 from streams.collector.producer import RecordSink
+from streams.collector.routes import PREFIXES
 from streams.collector.routing import Record, route
 from streams.kafka.preflight import KafkaUnavailable
 from streams.ops.health import Readiness, broker_reachable
@@ -80,11 +92,7 @@ def _json(status: int, doc: dict[str, Any], headers: dict[str, str] | None = Non
     )
 
 
-def _error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    """Segment's error body: the SDKs show ``code`` and ``message``."""
-    return _json(status, {"code": code, "message": message}, headers)
+_error = error
 
 
 class Collector:
@@ -103,9 +111,11 @@ class Collector:
         self.producer = producer
         self.metrics = metrics if metrics is not None else CollectorMetrics()
         self.keys = WriteKeys(settings.collector_write_keys)
+        self.origins = Origins(settings.collector_allowed_origins)
+        self.refusals = RefusalLog(clock=monotonic)
         self.budget = Budget(settings.collector_max_in_flight_bytes)
         self.stopping = False
-        self._wall, self._monotonic = wall, monotonic
+        self._wall, self.monotonic = wall, monotonic
         self._skew = timedelta(seconds=settings.max_future_skew_seconds)
         self._retry_after = str(settings.collector_retry_after_seconds)
         self.metrics.in_flight_limit.set(self.budget.capacity)
@@ -123,27 +133,30 @@ class Collector:
     # -- the tracking API --------------------------------------------------------------
 
     async def track(self, request: web.Request) -> web.Response:
-        """POST /v1/{endpoint}: counted and timed around :meth:`_track`."""
+        """POST to a tracking path (counted and timed by the edge) around :meth:`_track`."""
         path = request.match_info["endpoint"]
         endpoint = canonical(path)
         if endpoint is None:
-            return _error(404, "not_found", f"no endpoint /v1/{path[:40]}")
-        started = self._monotonic()
+            return _error(404, "not_found", f"no endpoint {path[:40]}")
         try:
-            response = await self._track(endpoint, request)
+            return await self._track(endpoint, request)
         except Exception:  # a defect: answered and counted like any other request
-            log.exception("request to /v1/%s failed", endpoint)
-            response = _error(500, "internal_error", "the collector failed on this request")
-        self.metrics.requests.labels(endpoint, str(response.status)).inc()
-        self.metrics.request_seconds.labels(endpoint).observe(self._monotonic() - started)
-        if response.status >= 400:
-            log.debug("answered %s to /v1/%s", response.status, endpoint)
-        return response
+            log.exception("request to %s failed", endpoint)
+            return _error(500, "internal_error", "the collector failed on this request")
+
+    def _key_before_body(self, request: web.Request) -> bool | None:
+        """Whether the header's (else the query's) write key is valid; ``None``: neither
+        was sent, the body's key decides."""
+        authorization = request.headers.get("Authorization")
+        if authorization is not None:
+            return self.keys.allows(authorization)
+        query_key = request.query.get("writeKey")
+        return None if query_key is None else self.keys.allows_key(query_key)
 
     async def _track(self, endpoint: str, request: web.Request) -> web.Response:
-        # 1. the write key of the header; whether work can be taken now
-        authorization = request.headers.get("Authorization")
-        if authorization is not None and not self.keys.allows(authorization):
+        # 1. the write key of the header or query; whether work can be taken now
+        key_valid = self._key_before_body(request)
+        if key_valid is False:
             return self._unauthorized()
         if self.stopping or not self.producer.connected:
             why = "the collector is stopping" if self.stopping else "the broker is not reachable"
@@ -168,7 +181,7 @@ class Collector:
                 held += len(body)
             now = self._wall()
             split_body = split(endpoint, body, isoformat_utc(now))
-            if authorization is None and not self.keys.allows_key(split_body.write_key):
+            if key_valid is None and not self.keys.allows_key(split_body.write_key):
                 return self._unauthorized()
             # 4. routed by the decoder
             records = [
@@ -195,12 +208,12 @@ class Collector:
         self, records: list[Record], futures: list[asyncio.Future[Any]]
     ) -> web.Response:
         timeout = self.settings.collector_produce_timeout_seconds
-        started = self._monotonic()
+        started = self.monotonic()
         try:
             async with asyncio.timeout(timeout):
                 await self.producer.enqueue(records, futures)
             if futures:
-                left = max(timeout - (self._monotonic() - started), 0.0)
+                left = max(timeout - (self.monotonic() - started), 0.0)
                 _done, pending = await asyncio.wait(futures, timeout=left)
                 if pending:
                     raise TimeoutError
@@ -212,7 +225,7 @@ class Collector:
         except (KafkaError, KafkaUnavailable) as exc:
             log.warning("producing failed (%s); answering 503", type(exc).__name__)
             return self._unavailable("broker_error", "the broker refused the messages")
-        self.metrics.produce_seconds.observe(self._monotonic() - started)
+        self.metrics.produce_seconds.observe(self.monotonic() - started)
         self._count(records)
         return web.Response(body=_OK, content_type="application/json")
 
@@ -258,7 +271,7 @@ class Collector:
             401,
             "invalid_write_key",
             "a valid write key is required: HTTP Basic with the write key as the user name "
-            "(or writeKey in the body)",
+            "(or writeKey in the query string or the body)",
             {"WWW-Authenticate": _REALM},
         )
 
@@ -288,8 +301,14 @@ class Collector:
 
 def create_app(collector: Collector) -> web.Application:
     """The aiohttp application serving ``collector``."""
-    app = web.Application(client_max_size=MAX_BATCH_BYTES)
-    app.router.add_post("/v1/{endpoint}", collector.track)
+    edge = edge_middleware(
+        collector.metrics, collector.origins, collector.refusals, collector.monotonic
+    )
+    app = web.Application(client_max_size=MAX_BATCH_BYTES, middlewares=[edge])
+    names = "|".join(ENDPOINTS + tuple(ALIASES))
+    for prefix in PREFIXES:  # /v1/track, /v1/t, /beacon/v1/batch; at the root only names
+        pattern = "{endpoint}" if prefix != "/" else "{endpoint:(?:" + names + ")}"
+        app.router.add_post(prefix + pattern, collector.track)
     app.router.add_get("/healthz", collector.healthz)
     app.router.add_get("/readyz", collector.readyz)
     app.router.add_get("/metrics", collector.metrics_view)

@@ -3,11 +3,13 @@
 Segment's HTTP tracking API: ``/v1/track``, ``/v1/identify``, ``/v1/page``,
 ``/v1/screen``, ``/v1/group`` and ``/v1/alias`` take one message, whose type is the
 endpoint's; ``/v1/batch`` and ``/v1/import`` take ``{"batch": [...]}`` with an optional
-``sentAt`` and ``context`` for every item. ``/v1/b`` is ``/v1/batch`` under the short
-name Segment's Kotlin and Swift SDKs post to (with the write key in the body, which
-:func:`split` returns). Its limits, kept here: 32 KB per message, 500 KB
-per batch request; beyond them, and for a body that is not JSON or not an object, the
-whole request is refused (:class:`BadRequest`, a 400 whose JSON says which limit or what).
+``sentAt`` and ``context`` for every item. The short names analytics.js 2.0 posts to
+(``t``, ``i``, ``p``, ``s``, ``g``, ``a``, and ``b`` for a batch, which Segment's Kotlin
+and Swift SDKs use too) stand for the same endpoints (:data:`ALIASES`); the write key
+some clients put in the body is returned by :func:`split`. Its limits, kept here: 32 KB
+per message, 500 KB per batch request; beyond them, and for a body that is not JSON or
+not an object, the whole request is refused (:class:`BadRequest`, a 400 whose JSON says
+which limit or what).
 
 Every message becomes one Kafka message, keyed by its own customer (the key contract),
 so a batch is split. The envelope's ``sentAt`` and ``context`` travel with each item the
@@ -56,7 +58,12 @@ MAX_BATCH_BYTES: Final = 500 * 1024
 SINGLE_ENDPOINTS: Final = ("track", "identify", "page", "screen", "group", "alias")
 BATCH_ENDPOINTS: Final = ("batch", "import")
 ENDPOINTS: Final = SINGLE_ENDPOINTS + BATCH_ENDPOINTS
-ALIASES: Final = {"b": "batch"}
+ALIASES: Final = {
+    "t": "track", "i": "identify", "p": "page", "s": "screen", "g": "group", "a": "alias",
+    "b": "batch",
+}  # fmt: skip
+"""analytics.js 2.0's short paths (``/t`` ... ``/a``; ``/b`` when batching, also the path
+of Segment's Kotlin and Swift SDKs)."""
 _DROPPED = "writeKey"
 _LONG_DIGITS = re.compile(rb"\d{19,}")  # 2**63 has 19 digits: orjson would read a float
 

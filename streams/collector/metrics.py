@@ -1,16 +1,17 @@
 """Prometheus metrics of a collector, prefix ``journeys_collector_``, base units.
 
 Counted at the edge, once per request and per acknowledged message, on a registry of the
-collector's own. Label values come from small known sets: the eight endpoints, HTTP
-status codes, the two destination topics and the decoder's reason codes; never a
-customer id, never a write key.
+collector's own. Label values come from small known sets: the routes (the eight
+endpoints under any of their paths, the three probes, ``other`` for every other path;
+:mod:`~streams.collector.routes`), HTTP status codes, the two destination topics and
+the decoder's reason codes; never a customer id, never a path, never a write key.
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from streams.collector.messages import ENDPOINTS
+from streams.collector.routes import ROUTES
 from streams.ops import labels as ml
 
 __all__ = ["CollectorMetrics"]
@@ -30,7 +31,8 @@ class CollectorMetrics:
         r = self.registry
         self.requests = Counter(
             f"{PREFIX}_requests",
-            "Tracking API requests answered, by endpoint and HTTP status code.",
+            "Requests answered, by route (a tracking endpoint, a probe, else other) and "
+            "HTTP status code, refusals included (401, 403, 404, 405...).",
             ["endpoint", "code"],
             registry=r,
         )
@@ -65,7 +67,7 @@ class CollectorMetrics:
         )
         self.request_seconds = Histogram(
             f"{PREFIX}_request_duration_seconds",
-            "Time to answer a tracking API request, by endpoint.",
+            "Time to answer a request, by route.",
             ["endpoint"],
             registry=r,
             buckets=LATENCY_BUCKETS,
@@ -85,8 +87,8 @@ class CollectorMetrics:
             "1 once the producer has connected to the broker and the topics exist, else 0.",
             registry=r,
         )
-        for endpoint in ENDPOINTS:
-            self.request_seconds.labels(endpoint)
+        for route in ROUTES:
+            self.request_seconds.labels(route)
         for destination in DESTINATIONS:
             self.messages.labels(destination)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -104,11 +105,14 @@ class RecordingSink:
 
 @asynccontextmanager
 async def serving(
-    sink: RecordingSink | None = None, **overrides: Any
+    sink: RecordingSink | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[TestClient[Any, Any], Collector, RecordingSink]]:
-    """A collector on a local port with ``sink`` (a fresh acknowledging one by default)."""
+    """A collector on a local port with ``sink`` (a fresh acknowledging one by default)
+    and a ``monotonic`` clock (request timing, timeouts, the refusal log's intervals)."""
     sink = sink if sink is not None else RecordingSink()
-    collector = Collector(settings(**overrides), sink, wall=lambda: T0)
+    collector = Collector(settings(**overrides), sink, wall=lambda: T0, monotonic=monotonic)
     server = TestServer(create_app(collector))
     await server.start_server(auto_decompress=False)  # as ``journeys collect`` serves
     async with TestClient(server) as client:
