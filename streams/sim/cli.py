@@ -14,9 +14,11 @@ from streams.kafka import preflight
 from streams.kafka.config import producer_config
 from streams.settings import Settings
 from streams.sim.effect import Effect, parse_effect
-from streams.sim.formats import FORMATS
+from streams.sim.formats import FORMATS, Format
 from streams.sim.output import produce, write_lines
 from streams.sim.population import DEFAULT_START, Message, generate, generate_load
+from streams.sim.realistic import realistic
+from streams.sim.traffic import add_traffic_arguments, traffic_from
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--malformed-share", type=float, default=0.01)
     parser.add_argument("--anonymous-share", type=float, default=0.3)
-    parser.add_argument("--format", choices=FORMATS, default="canonical")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="canonical (default) or segment; realistic traffic is Segment's",
+    )
     parser.add_argument(
         "--load",
         type=int,
@@ -59,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", help="topic (default: touchpoints under JOURNEYS_TOPIC_PREFIX)")
     parser.add_argument("--bootstrap-servers", help="Kafka (default: JOURNEYS_BOOTSTRAP_SERVERS)")
     parser.add_argument("--rate", type=float, default=None, help="messages/s (default: max)")
+    add_traffic_arguments(parser)
     add_effect_arguments(parser)
 
 
@@ -100,6 +108,24 @@ def effect_from(args: argparse.Namespace) -> Effect | None:
 
 
 def messages_from(args: argparse.Namespace) -> Iterator[Message]:
+    traffic = traffic_from(args)
+    if traffic is not None:
+        if args.load is not None or args.format == "canonical":
+            raise ValueError("realistic traffic is Segment messages of a population (no --load)")
+        return (
+            arrival.message
+            for arrival in realistic(
+                args.seed,
+                args.customers,
+                args.days,
+                args.start,
+                traffic,
+                malformed_share=args.malformed_share,
+                id_prefix=args.id_prefix,
+                effect=effect_from(args),
+            )
+        )
+    fmt: Format = "canonical" if args.format is None else args.format
     if args.load is not None:
         return generate_load(
             args.seed,
@@ -107,7 +133,7 @@ def messages_from(args: argparse.Namespace) -> Iterator[Message]:
             args.customers,
             args.days,
             args.start,
-            args.format,
+            fmt,
             args.id_prefix,
         )
     return generate(
@@ -116,7 +142,7 @@ def messages_from(args: argparse.Namespace) -> Iterator[Message]:
         args.days,
         args.start,
         args.malformed_share,
-        args.format,
+        fmt,
         anonymous_share=args.anonymous_share,
         id_prefix=args.id_prefix,
         effect=effect_from(args),

@@ -56,7 +56,7 @@ def test_default_output_is_unchanged(case: str) -> None:
 CLI_SHA256 = "579416c423e1fdf5f92e84654e7ad49f6bcf2b592786804fc1f85ee046887cf0"
 
 
-@pytest.mark.parametrize("extra", [[]])
+@pytest.mark.parametrize("extra", [[], ["--traffic", "tidy"]])
 def test_default_command_output_is_unchanged(tmp_path: Path, extra: list[str]) -> None:
     from streams.cli import main
 
