@@ -31,6 +31,8 @@ once. Pure like the rest of :mod:`journeys`: no I/O, no clock.
   or a Segment ``alias``'s ``previousId``), if any.
 * :func:`forwarded`: an event read for a linked key, as the final customer processes it.
 * :func:`due`: the earliest ``next_due`` over the customer's journeys.
+* :func:`overtaken`: whether a wake-up already moved the customer past an event's time
+  (the stream layer counts such events).
 """
 
 from __future__ import annotations
@@ -308,6 +310,14 @@ def forwarded(event: TouchpointEvent, customer_id: str) -> TouchpointEvent:
     if event.customer_id is None:
         return event.model_copy(update={"customer_id": customer_id, "anonymous_id": None})
     return event.model_copy(update={"customer_id": customer_id})
+
+
+def overtaken(states: States, event_time: datetime) -> bool:
+    """Whether a wake-up already moved the customer's time past ``event_time``: some
+    journey's engine time (``clock``) is later than both the event and the latest event
+    it applied (``watermark``), so a timer fired in between (the event was delayed longer
+    than the stream layer's timer grace). The event is still applied at its own time."""
+    return any(s.clock > s.watermark and s.clock > event_time for s in states.values())
 
 
 def due(states: States) -> datetime | None:

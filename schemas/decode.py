@@ -45,7 +45,14 @@ from schemas.events import (
     normalise_event_type,
 )
 
-__all__ = ["Decoded", "RejectReason", "Rejection", "dead_letter", "decode_touchpoints"]
+__all__ = [
+    "Decoded",
+    "RejectReason",
+    "Rejection",
+    "dead_letter",
+    "decode_touchpoints",
+    "named_identity",
+]
 
 _CANONICAL_MARKERS = ("event_id", "schema_version", "event_time")
 _ID_FIELDS = frozenset({"event_id", "messageId"})
@@ -85,6 +92,29 @@ DEFAULT_MAX_FUTURE_SKEW = timedelta(hours=1)
 record time): clocks of devices and servers are off by seconds to minutes; an event an
 hour ahead is a wrong clock or a wrong value, and would move its partition's clock (and
 everyone's timers there) ahead."""
+
+
+_NAMED_BY = ("customer_id", "userId", "anonymous_id", "anonymousId")
+
+
+def named_identity(raw: bytes, item_index: int | None = None) -> str | None:
+    """The identity a message names, whether or not it decodes: its customer id or
+    ``userId``, else its anonymous id (of batch item ``item_index``, when given, else of
+    the envelope): what a dead letter of it is attributed to. None when it names none."""
+    try:
+        obj: Any = _parse(raw)
+    except (_Rejected, orjson.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if item_index is not None and isinstance(obj, dict):
+        batch = obj.get("batch")
+        obj = batch[item_index] if isinstance(batch, list) and item_index < len(batch) else None
+    if not isinstance(obj, dict):
+        return None
+    for name in _NAMED_BY:
+        found = obj.get(name)
+        if isinstance(found, str | int) and not isinstance(found, bool) and found != "":
+            return str(found)[:200]
+    return None
 
 
 def decode_touchpoints(

@@ -152,6 +152,14 @@ class Settings(BaseSettings):
     idle_grace_seconds: float = Field(
         default=5.0, ge=0, description="live clock: the watermark trails the wall clock by this"
     )
+    timer_grace_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="a time-based rule fires once its partition's time has passed its due "
+        "time by this much, so that a customer's own events delayed less than this (app "
+        "SDKs batch and flush minutes late) are applied first; replay, diff and report "
+        "move time the same way",
+    )
     shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
     session_timeout_seconds: float = Field(
         default=10.0, ge=6, description="a killed worker's partitions move after this"

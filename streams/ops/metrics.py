@@ -260,8 +260,20 @@ class Metrics:
         )
         self.timers_overdue = gauge(
             "timers_overdue",
-            "Pending timers whose due time is past by more than the idle grace plus two "
-            "timer intervals.",
+            "Pending timers whose due time is past by more than the idle grace, the timer "
+            "grace and two timer intervals.",
+        )
+        self.timer_grace_held = counter(
+            "timer_grace_held",
+            "Events of a customer whose timer was due by its partition's time but held by "
+            "the timer grace (JOURNEYS_TIMER_GRACE_SECONDS), and whose own event time is "
+            "earlier than that due time: without the grace the timer would have fired first.",
+        )
+        self.events_after_timer = counter(
+            "events_after_timer",
+            "Events older than the time a wake-up had already moved their customer to (a "
+            "timer fired meanwhile): delayed longer than the timer grace. They are applied "
+            "at their own time, but the timer's trigger was already sent.",
         )
         self.store_keys = gauge("state_store_keys", "Keys in this worker's state store.")
         self.store_bytes = gauge(
@@ -443,6 +455,14 @@ class Metrics:
     def set_stage_counts(self, journey: str, counts: Mapping[str, int]) -> None:
         """Replace the customers-per-stage counts of ``journey`` on this worker."""
         self._scrape.stage_counts[journey] = dict(counts)
+
+    def grace_held(self) -> None:
+        """Count an event the timer grace kept ahead of its customer's timer."""
+        self.timer_grace_held.inc()
+
+    def event_after_timer(self) -> None:
+        """Count an event that came after a wake-up had moved its customer past it."""
+        self.events_after_timer.inc()
 
     def set_timers(self, pending: int, overdue: int) -> None:
         """Set the number of pending (not fired yet) timers and of the overdue ones among them."""

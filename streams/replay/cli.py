@@ -26,10 +26,11 @@ from streams.replay.inputs import (
     identity_keys,
     kafka_config,
     load_definitions,
+    partition_clock,
     read_input,
     topic_name,
 )
-from streams.replay.timeline import Arrival, Record, timeline
+from streams.replay.timeline import Arrival, Item, Record, Unreadable, timeline
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -60,6 +61,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def _names(item: Item, keys: set[str]) -> bool:
+    """Whether ``item`` is an event or a dead letter of one of ``keys``."""
+    if isinstance(item, Arrival):
+        return item.event.key in keys
+    return isinstance(item, Unreadable) and item.key in keys
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         definitions = load_definitions(args.definition)
@@ -74,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"journeys replay: {exc}", file=sys.stderr)
         return EXIT_ERROR
     keys = identity_keys(items, customer)
-    if not any(isinstance(i, Arrival) and i.event.key in keys for i in items):
+    if not any(_names(i, keys) for i in items):
         where = args.file or topic_name(args)
         print(f"journeys replay: no events for customer {customer!r} in {where}", file=sys.stderr)
         return EXIT_OK
@@ -86,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         show_properties=args.show_properties,
         keep=keys.__contains__,
         suppress_days=erasure_suppress_days(),
+        clock=partition_clock(args),
     )
     triggers = print_records(records, as_json=args.json, show_properties=args.show_properties)
     if args.emit:

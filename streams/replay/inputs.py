@@ -24,13 +24,14 @@ from pydantic import ValidationError
 
 from journeys import Journey, default_journey
 from journeys import load_definitions as load_deployment
+from journeys.clock import PartitionClock
 from schemas import codec
-from schemas.decode import decode_touchpoints
+from schemas.decode import decode_touchpoints, named_identity
 from schemas.erasure import ERASURE_REQUEST_KIND, ErasureRequest
 from schemas.events import TouchpointEvent
 from schemas.topics import by_role, topic_specs
 from streams.kafka.config import client_config, default_topic
-from streams.kafka.keys import key_text
+from streams.kafka.keys import key_text, partition_for
 from streams.kafka.reader import KafkaReader, KafkaReadError, KafkaRecord
 from streams.replay.erasure import Erasure
 from streams.replay.timeline import Arrival, Item, Unreadable
@@ -118,6 +119,21 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         help="journey definition file, repeatable (default: the deployed ones, "
         "JOURNEYS_JOURNEY_PATHS, else the built-in default journey)",
     )
+    clock = parser.add_argument_group("time, as the worker moves it")
+    clock.add_argument(
+        "--partitions",
+        type=int,
+        metavar="N",
+        help="the worker's partition count: a file's customers share partition time as "
+        "they do in the worker (default: JOURNEYS_PARTITIONS, 8)",
+    )
+    clock.add_argument(
+        "--timer-grace",
+        type=float,
+        metavar="SECONDS",
+        help="timers fire once their partition's time has passed them by this much "
+        "(default: JOURNEYS_TIMER_GRACE_SECONDS, 600)",
+    )
     timers = parser.add_mutually_exclusive_group()
     timers.add_argument(
         "--advance-to",
@@ -175,6 +191,21 @@ def topic_name(args: argparse.Namespace) -> str:
     return ",".join(topic for topic, _ in sources(args))
 
 
+def partition_clock(args: argparse.Namespace) -> PartitionClock:
+    """The worker's clock (:class:`journeys.clock.PartitionClock`): its partition count and
+    timer grace (``--partitions``, ``--timer-grace``, else its settings), with the key
+    contract's partitioner."""
+    settings = Settings()
+    partitions = getattr(args, "partitions", None) or settings.partitions
+    grace = getattr(args, "timer_grace", None)
+    seconds = settings.timer_grace_seconds if grace is None else grace
+    if partitions < 1 or seconds < 0:
+        raise ValueError("--partitions must be at least 1 and --timer-grace at least 0")
+    return PartitionClock(
+        functools.partial(partition_for, partitions=partitions), timedelta(seconds=seconds)
+    )
+
+
 @functools.cache
 def erasure_suppress_days() -> float:
     """The worker's ``JOURNEYS_ERASURE_SUPPRESS_DAYS``: replay drops what it drops."""
@@ -197,8 +228,10 @@ def decode_items(
     for event in decoded.events:
         yield Arrival(event, origin)
     for rejection in decoded.rejections:
-        where = origin if rejection.item_index is None else f"{origin}#{rejection.item_index}"
-        yield Unreadable(where, rejection.reason.value, rejection.message, raw)
+        index = rejection.item_index
+        where = origin if index is None else f"{origin}#{index}"
+        key = named_identity(raw, index)
+        yield Unreadable(where, rejection.reason.value, rejection.message, raw, key)
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -447,7 +480,10 @@ def record_items(record: KafkaRecord, *, keyed: bool) -> list[Item]:
         try:
             return [Arrival(TouchpointEvent.model_validate(codec.loads(raw)), record.origin)]
         except (ValueError, ValidationError) as exc:  # orjson errors are ValueErrors
-            return [Unreadable(record.origin, "schema_violation", f"$: {exc}"[:500], raw)]
+            message = f"$: {exc}"[:500]
+            return [
+                Unreadable(record.origin, "schema_violation", message, raw, key_text(record.key))
+            ]
     received = datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC)
     return list(decode_items(raw, record.origin, received_at=received))
 

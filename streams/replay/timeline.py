@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from journeys import CustomerState, Journey, Outcome, driver, fanout, fanout_keys
+from journeys.clock import PartitionClock
 from journeys.fanout import FanoutIndex
 from schemas.codec import dumps, isoformat_utc
 from schemas.deadletters import RejectReason
@@ -60,15 +61,28 @@ class Arrival:
 
 @dataclass(frozen=True, slots=True)
 class Unreadable:
-    """Input that did not decode: it becomes a dead-letter record, replay goes on."""
+    """Input that did not decode: it becomes a dead-letter record, replay goes on.
+    ``key``: the identity the input names (``schemas.decode.named_identity``), which a
+    one-customer replay shows it for; None when it names none."""
 
     origin: str
     reason: str
     message: str
     raw: bytes
+    key: str | None = None
 
 
-Item = Arrival | Unreadable | Erasure
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Another key's event read from a partition the replay follows: it moves that
+    partition's time (and wakes who is due), as it did in the worker, without being
+    replayed itself (a one-customer replay from Kafka)."""
+
+    partition: int
+    event: TouchpointEvent
+
+
+Item = Arrival | Unreadable | Erasure | Tick
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -88,7 +102,9 @@ class Step:
     Two more kinds of step follow an event that links a key to its customer (``event``
     is that linking event): ``kind="wake"``, the linked key's timers due by then
     (``key``: the linked key), and ``kind="merge"``, the merge step (``key``: the
-    customer; ``merged``: the linked key)."""
+    customer; ``merged``: the linked key). A ``wake`` step also follows an event that
+    moved its partition's time (``event``: that event, any key's; ``key``: the key
+    woken; ``at``: the time it was woken at)."""
 
     event: TouchpointEvent
     status: str
@@ -99,6 +115,7 @@ class Step:
     key: str | None = None
     merged: str | None = None
     forwarded: str | None = None
+    at: datetime | None = None
 
     @property
     def customer(self) -> str:
@@ -132,6 +149,12 @@ class Replayer:
       ``journeys.fanout.subscribe``/``publish`` as in the worker (event-time rule:
       subscribers since at or before a publication get it, whichever comes first in the
       input); the events they derive are stepped right after the event;
+    * with ``clock`` (:class:`journeys.clock.PartitionClock`), time moves as in the
+      worker: every event moves its key's partition's watermark, and the partition's keys
+      due by the watermark less the timer grace are woken right after it (``wake``
+      steps), so a timer fires before a customer's own event delayed longer than the
+      grace exactly as it did live; without it, a key's timers fire only before its own
+      next event and at ``advance``;
     * ``advance`` wakes every key whose ``next_due`` is at or before the time given
       (``driver.on_time``);
     * an engine call that raises leaves the key's states as they were: a step of status
@@ -140,10 +163,16 @@ class Replayer:
     """
 
     def __init__(
-        self, definitions: Sequence[Journey], *, fanout: bool = True, suppress_days: float = 0.0
+        self,
+        definitions: Sequence[Journey],
+        *,
+        fanout: bool = True,
+        suppress_days: float = 0.0,
+        clock: PartitionClock | None = None,
     ) -> None:
         self.definitions = list(definitions)
         self.fanout = fanout
+        self.clock = clock
         self.erasures = Erasures(suppress_days)  # erasures in the input, as the worker's
         self.states: dict[str, dict[str, CustomerState]] = {}
         self.index: dict[str, FanoutIndex] = {}
@@ -171,6 +200,36 @@ class Replayer:
                 steps.append(Step(event, PROCESSING_ERROR, [], error=failure(exc)))
             if self.fanout:
                 steps.extend(self._fanout(event))
+        if self.clock is not None:
+            self.clock.schedule(key, driver.due(self.states[key]))
+            steps.extend(self._wake(self.clock.observe(key, event.event_time), event))
+        return steps
+
+    def tick(self, tick: Tick) -> list[Step]:
+        """Another key's event moved ``tick.partition``'s time: wake who is due there."""
+        if self.clock is None:
+            return []
+        self.clock.tick(tick.partition, tick.event.event_time)
+        return self._wake(tick.partition, tick.event)
+
+    def _wake(self, partition: int, cause: TouchpointEvent) -> list[Step]:
+        """Wake the keys of ``partition`` due by its fire time (the worker's inline timers)."""
+        assert self.clock is not None
+        at, woken = self.clock.pop_due(partition)
+        steps: list[Step] = []
+        for key in woken:
+            states = self.states.get(key)
+            if not states or at is None:
+                continue
+            try:
+                done = driver.on_time(self.definitions, states, at)
+            except Exception as exc:  # a defect: reported, the other keys go on
+                self.errors.append((key, failure(exc)))
+                continue
+            self.states[key] = done.states
+            self.clock.schedule(key, driver.due(done.states))
+            if done.outcomes:
+                steps.append(Step(cause, "processed", done.outcomes, kind="wake", key=key, at=at))
         return steps
 
     def customer_of(self, key: str) -> str:
@@ -188,6 +247,8 @@ class Replayer:
             return []  # no link, or linked already (the first link wins)
         self.links[linked] = key
         others = self.states.pop(linked, None)
+        if self.clock is not None:
+            self.clock.schedule(linked, None)
         if not others:
             return []
         at = event.event_time
@@ -281,9 +342,9 @@ def error_record(step: Step, origin: str, *, show_properties: bool = False) -> R
     }
 
 
-def wakeup_error_record(key: str, until: datetime, message: str) -> Record:
+def wakeup_error_record(key: str, until: datetime | None, message: str) -> Record:
     """The dead letter of a wake-up the engine raised on (``processing_error``)."""
-    origin = f"wake-up of {key} at {iso(until)}"
+    origin = f"wake-up of {key}" if until is None else f"wake-up of {key} at {iso(until)}"
     return deadletter_record(Unreadable(origin, PROCESSING_ERROR, message, b"")) | {
         "time": iso(until)
     }
@@ -337,6 +398,7 @@ def timeline(
     show_properties: bool = False,
     keep: Callable[[str], bool] | None = None,
     suppress_days: float = 0.0,
+    clock: PartitionClock | None = None,
 ) -> Iterator[Record]:
     """Every step of replaying ``items`` under ``definitions``, then time up to ``until``.
 
@@ -344,26 +406,40 @@ def timeline(
     come first, then the event, then the rest. ``keep(key)`` selects the keys whose
     records are shown (all by default); every event is still applied.
     """
-    replayer = Replayer(definitions, fanout=fanout, suppress_days=suppress_days)
+    replayer = Replayer(definitions, fanout=fanout, suppress_days=suppress_days, clock=clock)
+    shown: Callable[[str | None], bool] = (
+        (lambda _: True) if keep is None else (lambda key: key is not None and keep(key))
+    )
     for item in items:
-        if isinstance(item, Unreadable):
-            yield deadletter_record(item, show_properties=show_properties)
-            continue
-        if isinstance(item, Erasure):
-            erased = replayer.erasures.apply(replayer, item.request)
-            if keep is None or keep(item.request.customer_id):
-                yield erasure_record(item, erased)
-            continue
-        for done in replayer.event(item.event):
-            if keep is None or keep(done.customer):
-                yield from step_records(done, item.origin, show_properties=show_properties)
+        yield from _item_records(replayer, item, shown, show_properties)
     if until is not None:
         for key, name, outcome in replayer.advance(until):
-            if keep is None or keep(key):
+            if shown(key):
                 yield from outcome_records(outcome, key, name, until)
-        for key, message in replayer.errors:
-            if keep is None or keep(key):
-                yield wakeup_error_record(key, until, message)
+    for key, message in replayer.errors:
+        if shown(key):
+            yield wakeup_error_record(key, until, message)
+
+
+def _item_records(
+    replayer: Replayer, item: Item, shown: Callable[[str | None], bool], show_properties: bool
+) -> Iterator[Record]:
+    """The records of one input item whose key is ``shown``."""
+    if isinstance(item, Tick):
+        for done in replayer.tick(item):
+            if shown(done.customer):
+                yield from step_records(done, "partition time")
+    elif isinstance(item, Unreadable):
+        if shown(item.key):
+            yield deadletter_record(item, show_properties=show_properties)
+    elif isinstance(item, Erasure):
+        erased = replayer.erasures.apply(replayer, item.request)
+        if shown(item.request.customer_id):
+            yield erasure_record(item, erased)
+    else:
+        for done in replayer.event(item.event):
+            if shown(done.customer):
+                yield from step_records(done, item.origin, show_properties=show_properties)
 
 
 def merge_record(done: Step, origin: str) -> Record:
@@ -389,7 +465,7 @@ def step_records(done: Step, origin: str, *, show_properties: bool = False) -> I
     if done.error is not None:
         yield error_record(done, origin, show_properties=show_properties)
         return
-    at = event.event_time
+    at = event.event_time if done.at is None else done.at
     timed = [r for name, o in done.outcomes for r in _timed(o, done.customer, name, at)]
     timed.sort(key=lambda entry: entry[0])
     if done.kind != "event":

@@ -154,6 +154,7 @@ def create_app(
         timers=TimerIndex(
             clock=settings.clock,
             idle_grace_seconds=settings.idle_grace_seconds,
+            timer_grace_seconds=settings.timer_grace_seconds,
             monotonic=clocks.monotonic,
         ),
         clocks=clocks,

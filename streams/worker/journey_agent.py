@@ -91,6 +91,7 @@ async def on_touchpoint(rt: Runtime, key: str, partition: int, event: Touchpoint
             return "erased"
         if await links.forward(rt, key, event):
             return "forwarded"
+    count_timer_race(rt, key, partition, event, states)
     with rt.metrics.time_step():
         done = rt.engine.on_event(rt.definitions, states, event)
     await apply(rt, key, partition, done)
@@ -100,6 +101,19 @@ async def on_touchpoint(rt: Runtime, key: str, partition: int, event: Touchpoint
     if done.status == "processed":
         await links.after_event(rt, key, event)
     return done.status
+
+
+def count_timer_race(
+    rt: Runtime, key: str, partition: int, event: TouchpointEvent, states: driver.States
+) -> None:
+    """Count an event the timer grace kept ahead of its customer's timer (due by the
+    partition's time, later than the event), and one that came after a wake-up had moved
+    its customer past it (delayed longer than the grace)."""
+    due, watermark = rt.timers.due_of(key), rt.timers.event_watermark(partition)
+    if due is not None and watermark is not None and event.event_time < due <= watermark:
+        rt.metrics.grace_held()
+    if rt.engine.overtaken(states, event.event_time):
+        rt.metrics.event_after_timer()
 
 
 async def on_wakeup(rt: Runtime, key: str, partition: int, at: datetime) -> None:
@@ -127,14 +141,15 @@ class WakeBudget:
 
 
 async def wake_due(rt: Runtime, partition: int, budget: WakeBudget) -> None:
-    """Wake the customers of ``partition`` due by its event time (inline timers)."""
-    watermark = rt.timers.event_watermark(partition)
-    if watermark is None or budget.left <= 0:
+    """Wake the customers of ``partition`` due by its event time, less the timer grace
+    (inline timers)."""
+    fire_time = rt.timers.event_fire_time(partition)
+    if fire_time is None or budget.left <= 0:
         return
-    woken = rt.timers.pop_due(partition, watermark, limit=budget.left)
+    woken = rt.timers.pop_due(partition, fire_time, limit=budget.left)
     budget.left -= len(woken)
     for customer in woken:
-        await on_wakeup(rt, customer, partition, watermark)
+        await on_wakeup(rt, customer, partition, fire_time)
     rt.metrics.woken("inline", len(woken))
 
 

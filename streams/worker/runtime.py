@@ -83,6 +83,8 @@ class Engine(Protocol):
 
     def link_of(self, event: TouchpointEvent, /) -> str | None: ...
 
+    def overtaken(self, states: States, event_time: datetime, /) -> bool: ...
+
 
 @dataclass
 class Registered:

@@ -6,6 +6,13 @@ partition idle for ``idle_grace_seconds`` (measured on the injected monotonic cl
 follows the wall clock (minus the grace); with ``clock="event"`` (simulation, replay)
 only event time moves it. Pure bookkeeping: no faust, no I/O; the tick that reads it is
 in :mod:`streams.worker.wakeups`.
+
+Timers fire at the partition's time minus the timer grace (``timer_grace_seconds``,
+:meth:`TimerIndex.fire_time`): the partition's time is moved by every customer's events,
+and a customer's own events may arrive later than others' (app SDKs batch and flush
+minutes late); with the grace, an own event delayed less than it is applied before the
+timer it would have stopped. Replay moves time the same way
+(:class:`journeys.clock.PartitionClock`).
 """
 
 from __future__ import annotations
@@ -25,11 +32,13 @@ class TimerIndex:
         *,
         clock: Literal["live", "event"],
         idle_grace_seconds: float,
+        timer_grace_seconds: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.clock = clock
         self.monotonic = monotonic
         self.idle_grace = timedelta(seconds=idle_grace_seconds)
+        self.grace = timedelta(seconds=timer_grace_seconds)
         self._heaps: dict[int, list[tuple[datetime, str]]] = {}
         self._due: dict[str, datetime] = {}
         self._event_time: dict[int, datetime] = {}
@@ -80,6 +89,22 @@ class TimerIndex:
     def event_watermark(self, partition: int) -> datetime | None:
         """The latest event time seen on ``partition`` (whatever the clock)."""
         return self._event_time.get(partition)
+
+    def event_fire_time(self, partition: int) -> datetime | None:
+        """Timers due at or before this fire on ``partition`` by event time alone: its
+        event watermark minus the grace."""
+        watermark = self._event_time.get(partition)
+        return None if watermark is None else watermark - self.grace
+
+    def fire_time(self, partition: int, wall_now: datetime) -> datetime | None:
+        """Timers due at or before this fire on ``partition``: its :meth:`watermark`
+        (event time, or the wall clock when idle under the live clock) minus the grace."""
+        watermark = self.watermark(partition, wall_now)
+        return None if watermark is None else watermark - self.grace
+
+    def due_of(self, customer: str) -> datetime | None:
+        """``customer``'s pending due time, if any."""
+        return self._due.get(customer)
 
     def watermark(self, partition: int, wall_now: datetime) -> datetime | None:
         """How far time has advanced on ``partition``."""

@@ -11,13 +11,14 @@ the table only on assignment.
 
 Watermark of a partition: the latest event time seen there. With ``clock="live"``, a
 partition idle for ``idle_grace_seconds`` also follows the wall clock (minus the grace);
-with ``clock="event"`` (simulation, replay) only event time moves it.
+with ``clock="event"`` (simulation, replay) only event time moves it. Timers fire at the
+watermark minus the timer grace (``timer_grace_seconds``: :mod:`~streams.worker.timer_index`).
 
 Gauges, set at every tick: ``journeys_timers_pending`` counts the customers with a
 scheduled due time not fired yet; ``journeys_timers_overdue`` counts those of them whose
-due time is earlier than the reference time minus a slack of ``idle_grace_seconds`` plus
-two timer intervals. The reference is the wall clock (``clock="live"``) or the highest
-watermark of the assigned partitions (``clock="event"``: an idle partition lags the
+due time is earlier than the reference time minus a slack of ``idle_grace_seconds``, the
+timer grace and two timer intervals. The reference is the wall clock (``clock="live"``)
+or the highest watermark of the assigned partitions (``clock="event"``: an idle partition lags the
 others). A healthy live worker fires a timer at most ``idle_grace`` plus one interval
 after its due time, so a non-zero value means timers are late: the worker is behind
 (its partitions' event time trails the wall clock) or the timer does not run.
@@ -130,11 +131,12 @@ async def tick(rt: Runtime) -> int:
         watermarks: list[datetime] = []
         for partition in sorted(partitions):
             watermark = rt.timers.watermark(partition, wall_now)
-            if watermark is None:
+            fire_time = rt.timers.fire_time(partition, wall_now)
+            if watermark is None or fire_time is None:
                 continue
             watermarks.append(watermark)
-            for customer in rt.timers.pop_due(partition, watermark, limit=TICK_WAKES):
-                wakeup = Wakeup(customer_id=customer, at=watermark)
+            for customer in rt.timers.pop_due(partition, fire_time, limit=TICK_WAKES):
+                wakeup = Wakeup(customer_id=customer, at=fire_time)
                 await rt.out.wakeups.send(key=customer, value=wakeup, partition=partition)
                 sent += 1
         await rt.out.flush()
@@ -150,7 +152,8 @@ def overdue_before(rt: Runtime, wall_now: datetime, watermarks: list[datetime]) 
     reference = wall_now if rt.timers.clock == "live" else max(watermarks, default=None)
     if reference is None:
         return None
-    slack = rt.timers.idle_grace + 2 * timedelta(seconds=rt.settings.timer_interval_seconds)
+    interval = timedelta(seconds=rt.settings.timer_interval_seconds)
+    slack = rt.timers.idle_grace + rt.timers.grace + 2 * interval
     return reference - slack
 
 

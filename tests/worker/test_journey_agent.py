@@ -139,6 +139,7 @@ class FailingOn:
         self.on_time, self.on_merge = driver.on_time, driver.on_merge
         self.forwarded = driver.forwarded
         self.due, self.link_of = driver.due, driver.link_of
+        self.overtaken = driver.overtaken
 
     def on_event(self, definitions: Any, states: Any, event: TouchpointEvent, /) -> Any:
         if event.event_id == self.event_id:
