@@ -67,7 +67,9 @@ def realistic(
 ) -> list[Arrival]:
     """Every message of ``customers`` people over ``days`` days, in arrival order.
 
-    Pure and seeded: the same arguments give the same list. ``malformed_share``: spoiled
+    Pure and seeded: the same arguments give the same list. Every event is within the
+    period; a late one may arrive after its end (by at most ``traffic.latest`` seconds,
+    a retry a minute more). ``malformed_share``: spoiled
     copies inserted (as ``generate`` does) after good messages, with the same arrival.
     """
     traffic = traffic or Realistic()

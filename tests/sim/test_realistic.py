@@ -6,6 +6,7 @@ import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
 import orjson
 import pytest
@@ -36,8 +37,9 @@ def devices(seed: int = SEED, customers: int = CUSTOMERS, **knobs: float) -> dic
     return out
 
 
-def doc(a: Arrival) -> dict:
-    return orjson.loads(a.message.value)
+def doc(a: Arrival) -> dict[str, Any]:
+    parsed: dict[str, Any] = orjson.loads(a.message.value)
+    return parsed
 
 
 def firsts(arrivals: tuple[Arrival, ...]) -> list[Arrival]:
