@@ -11,6 +11,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from schemas.erasure import ErasureRequest
 from schemas.events import TouchpointEvent, UtcDatetime
 
 INTERNAL_SCHEMA_VERSION: Final = 1
@@ -117,6 +118,12 @@ class EraseLinked(_Internal):
     )
     suppressed_until: UtcDatetime | None = Field(
         default=None, description="Drop the key's events older than this (the policy)"
+    )
+    confirm: ErasureRequest | None = Field(
+        default=None,
+        description="The request to confirm once this key is erased: the id it named "
+        "(an anonymous or aliased id) held no state of its own, its identity's state is "
+        "under this key, the customer it was linked to. Added in v1 (issue 22)",
     )
 
 

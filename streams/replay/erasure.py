@@ -75,7 +75,9 @@ class Erasures:
     def apply(self, holder: Holder, request: ErasureRequest) -> Erased:
         """Erase ``request.customer_id`` and its linked keys from ``holder``."""
         keys = identity(holder.links, request.customer_id)
-        journeys = sorted(holder.states.get(request.customer_id, {}))
+        # an anonymous or aliased id holds no state of its own (it was merged into its
+        # customer's): the journeys erased are those of every key of the identity
+        journeys = sorted({name for key in keys for name in holder.states.get(key, {})})
         for key in keys:
             holder.states.pop(key, None)
             holder.links.pop(key, None)

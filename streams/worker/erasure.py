@@ -21,8 +21,13 @@ after a SIGKILL it is all done once, or not at all and done again by the success
    handler (:func:`on_erase_subscriptions`) removes them from that partition's index
    entries (``journeys.fanout.forget``). Whoever first names an id sends its scrub. One
    erasure reads the whole (small: one entry per index key) fan-out index once.
-4. One ``ErasureConfirmation`` goes to the audit topic, in the request's transaction:
-   what was erased (journey names, linked ids, timer, subscriptions), never the data.
+4. One ``ErasureConfirmation`` goes to the audit topic, keyed by the id named, in the
+   transaction that erased the identity's state: what was erased (journey names, linked
+   ids, timer, subscriptions), never the data. That is the request's own transaction
+   when the named id held the state; an anonymous or aliased id holds none (its state
+   was merged into the customer it is linked to), so its ``EraseLinked`` to that
+   customer carries the request (``confirm``) and the confirmation is written there,
+   naming the journeys and the timer actually erased (one hop per alias of an alias).
    The messages of steps 2 and 3 are committed with it; they are processed within the
    worker's lag.
 
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from journeys import fanout
 from schemas.erasure import ErasureConfirmation, ErasureRequest, suppression_end
@@ -53,13 +59,25 @@ class Erased:
     journeys: list[str] = field(default_factory=list)
     neighbours: list[str] = field(default_factory=list)  # keys linked with it, one hop
     timer: bool = False
+    linked_to: str | None = None  # the customer it was linked to (where its state went)
+
+    def holder(self, via: list[str]) -> str | None:
+        """Where the identity's state is when this key had none of its own: the customer
+        it was linked to (not reached yet); None when the state was here (or nowhere)."""
+        if self.journeys or self.linked_to is None or self.linked_to in via:
+            return None
+        return self.linked_to
 
 
 def erase_key(rt: Runtime, key: str, partition: int, step: EraseLinked) -> Erased:
     """Delete everything kept under ``key`` on its partition (call while a message of
     that partition is processed); suppress it until ``step.suppressed_until`` if given."""
     record = rt.customers.record(key)
-    erased = Erased(journeys=sorted(record), neighbours=rt.links.neighbours(key))
+    erased = Erased(
+        journeys=sorted(record),
+        neighbours=rt.links.neighbours(key),
+        linked_to=rt.links.linked_to(key),
+    )
     if record:
         erased.timer = rt.engine.due(rt.customers.states(key)) is not None
         rt.customers.forget(key)
@@ -86,11 +104,26 @@ async def on_request(rt: Runtime, key: str, partition: int, request: ErasureRequ
         suppressed_until=until,
     )
     erased = erase_key(rt, customer, partition, step)
-    linked = await pass_on(rt, step, erased.neighbours)
+    holder = erased.holder(step.via)
+    linked = await pass_on(rt, step, erased.neighbours, confirm_at=holder, request=request)
     await scrub(rt, request.request_id, [customer, *linked])
+    rt.metrics.erased("request")
+    if holder is None:
+        await confirm(rt, request, erased, linked, until)
+
+
+async def confirm(
+    rt: Runtime,
+    request: ErasureRequest,
+    erased: Erased,
+    linked: list[str],
+    until: datetime | None,
+) -> None:
+    """Write the request's confirmation: what was erased where the identity's state was
+    (the named key's own, or the customer's it was linked to), and the ids reached."""
     confirmation = ErasureConfirmation(
         request_id=request.request_id,
-        customer_id=customer,
+        customer_id=request.customer_id,
         reason=request.reason,
         requested_at=request.requested_at,
         erased_at=rt.wall(),
@@ -100,30 +133,44 @@ async def on_request(rt: Runtime, key: str, partition: int, request: ErasureRequ
         subscriptions_cleared=True,
         suppressed_until=until,
     )
-    await rt.out.audit.send(key=customer, value=confirmation)
-    rt.metrics.erased("request")
+    await rt.out.audit.send(key=request.customer_id, value=confirmation)
     log.info("erasure %s: %d journeys, %d linked ids", request.request_id, len(erased.journeys),
              len(linked))  # fmt: skip
 
 
 async def on_erase_linked(rt: Runtime, key: str, partition: int, step: EraseLinked) -> None:
     """Erase ``key``, linked with an erased id, then pass the erasure on to the keys
-    linked with it that the erasure has not reached yet."""
+    linked with it that the erasure has not reached yet. A step carrying the request to
+    confirm (the named id had no state: it is here) confirms it here, unless this key had
+    none either and was linked on (an alias of an alias): then the next one does."""
     erased = erase_key(rt, key, partition, step)
-    new = await pass_on(rt, step, erased.neighbours)
+    request = step.confirm
+    holder = erased.holder(step.via) if request is not None else None
+    new = await pass_on(rt, step, erased.neighbours, confirm_at=holder, request=request)
     if new:
         await scrub(rt, step.request_id, new)
     rt.metrics.erased("linked")
+    if request is not None and holder is None:
+        reached = [k for k in step.via if k != request.customer_id]
+        await confirm(rt, request, erased, [*reached, *new], step.suppressed_until)
 
 
-async def pass_on(rt: Runtime, step: EraseLinked, neighbours: list[str]) -> list[str]:
-    """Send ``step`` on to the ``neighbours`` it has not reached; returns those."""
+async def pass_on(
+    rt: Runtime,
+    step: EraseLinked,
+    neighbours: list[str],
+    *,
+    confirm_at: str | None = None,
+    request: ErasureRequest | None = None,
+) -> list[str]:
+    """Send ``step`` on to the ``neighbours`` it has not reached; returns those. The one
+    sent to ``confirm_at`` carries ``request``, to be confirmed there; the others none."""
     new = [k for k in neighbours if k not in step.via]
     via = sorted({*step.via, *new})
     for other in new:
-        await rt.out.wakeups.send(
-            key=other, value=step.model_copy(update={"key": other, "via": via})
-        )
+        carried = request if other == confirm_at else None
+        update = {"key": other, "via": via, "confirm": carried}
+        await rt.out.wakeups.send(key=other, value=step.model_copy(update=update))
     return new
 
 

@@ -75,6 +75,18 @@ def test_a_line_that_is_an_erasure_request_erases_there_and_states_start_afresh(
     assert replayer.links == {}
 
 
+def test_an_erasure_naming_the_anonymous_id_lists_the_journeys_its_identity_held() -> None:
+    """anon-1's state was merged into c-1's: erasing anon-1 erased it (before: [])."""
+    lines = [*LINES[:3], erasure("r1", "anon-1", 3)]
+    records = list(timeline([J], items_of(lines), until=None))
+    (record,) = [r for r in records if r["type"] == "erasure"]
+    assert (record["customer_id"], record["journeys"], record["linked_ids"]) == (
+        "anon-1",
+        ["lifecycle"],
+        ["c-1"],
+    )
+
+
 def test_with_a_suppression_period_the_erased_ids_events_are_dropped() -> None:
     records = list(timeline([J], items_of(LINES), until=None, suppress_days=1))
     statuses = {r["event_id"]: r["status"] for r in records if r["type"] == "event"}

@@ -15,6 +15,7 @@ from typing import Any
 from journeys import default_journey
 from schemas import codec
 from schemas.erasure import ErasureConfirmation, ErasureRequest
+from schemas.internal import EraseLinked
 from schemas.triggers import Trigger
 from streams.replay.diff import replay_triggers
 from streams.replay.erasure import Erasure
@@ -150,8 +151,84 @@ def test_a_request_keyed_otherwise_is_handled_on_the_customers_partition() -> No
 
     rt = story(body)
     (done,) = (ErasureConfirmation.model_validate(v) for _, v in rt.out.audit.messages)
-    assert (done.customer_id, done.journeys, done.linked_ids) == (A, [], [C])
+    # A's state was merged into C's: what was erased there is what A's erasure erased
+    assert (done.customer_id, done.journeys, done.linked_ids, done.timer_cleared) == (
+        A, ["lifecycle"], [C], True,
+    )  # fmt: skip
     assert set(rt.customers.table) == {OTHER}  # erasing a linked id erases its customer
+
+
+def confirmed(rt: Runtime) -> list[tuple[str, str, list[str], list[str], bool]]:
+    """(audit key, customer id, journeys, linked ids, timer cleared) per confirmation."""
+    found = []
+    for key, value in rt.out.audit.messages:
+        done = ErasureConfirmation.model_validate(value)
+        found.append((key, done.customer_id, done.journeys, done.linked_ids, done.timer_cleared))
+    return found
+
+
+def test_naming_an_anonymous_id_confirms_what_its_identity_held() -> None:
+    """Before: ``journeys: []`` and ``timer_cleared: false``, although C's state (A's,
+    merged) and its pending nudge were deleted."""
+
+    async def body(w: Worker) -> None:
+        await w.send(*KNOWN, request(customer=A))
+
+    rt = story(body)
+    assert confirmed(rt) == [(A, A, ["lifecycle"], [C], True)]
+    assert set(rt.customers.table) == {OTHER} and dict(rt.links.table) == {}
+    assert all(not s for s in subscribers(rt).values())  # A's and C's requests both gone
+
+
+X = keys_on(0, "aliased", J.name, PARTITIONS)[0]  # a user id aliased to C
+
+
+def test_naming_an_aliased_id_confirms_what_its_identity_held() -> None:
+    async def body(w: Worker) -> None:
+        await w.send(
+            tp("x-s", 0, "signed_up", customer_id=X),  # X's state, a nudge pending
+            tp("x-al", 2, "aliased", customer_id=C, anonymous_id=X),  # X merged into C
+        )
+        await w.send(request(customer=X, hours=3))
+
+    rt = story(body)
+    assert confirmed(rt) == [(X, X, ["lifecycle"], [C], True)]
+    assert set(rt.customers.table) == set() and dict(rt.links.table) == {}
+
+
+def test_an_id_linked_through_another_confirms_where_the_state_is() -> None:
+    """A identified as X, X later aliased to C: A's state is C's, two links away."""
+
+    async def body(w: Worker) -> None:
+        await w.send(
+            tp("a-p", 0, "page_viewed", anonymous_id=A),
+            tp("x-s", 1, "signed_up", customer_id=X, anonymous_id=A),  # A merged into X
+            tp("x-al", 2, "aliased", customer_id=C, anonymous_id=X),  # X merged into C
+        )
+        await w.send(request(customer=A, hours=3))
+
+    rt = story(body)
+    assert confirmed(rt) == [(A, A, ["lifecycle"], [X, C], True)]  # reached, by name
+    assert set(rt.customers.table) == set() and dict(rt.links.table) == {}
+
+
+def test_naming_the_customer_confirms_in_the_requests_own_transaction() -> None:
+    """Unchanged: the state is under the id named; the anonymous id is passed the
+    erasure without the request (no second confirmation)."""
+
+    async def body(w: Worker) -> None:
+        await w.send(*KNOWN, request())
+
+    rt = story(body)
+    assert confirmed(rt) == [(C, C, ["lifecycle"], [A], True)]
+    sent = [EraseLinked.model_validate(v) for _, v in rt.out.wakeups.messages if _linked(v)]
+    assert [(m.key, m.confirm) for m in sent] == [(A, None)]
+
+
+def _linked(value: Any) -> bool:
+    return isinstance(value, EraseLinked) or (
+        isinstance(value, dict) and value.get("kind") == "erase_linked"
+    )
 
 
 def test_the_erasures_topic_holds_requests_keyed_by_the_id() -> None:
