@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from journeys import Journey, default_journey
 from journeys import load_definitions as load_deployment
@@ -29,6 +29,7 @@ from schemas import codec
 from schemas.decode import decode_touchpoints, named_identity
 from schemas.erasure import ERASURE_REQUEST_KIND, ErasureRequest
 from schemas.events import TouchpointEvent
+from schemas.segment import SegmentTime
 from schemas.topics import by_role, topic_specs
 from streams.kafka.config import client_config, default_topic
 from streams.kafka.keys import key_text, partition_for
@@ -238,6 +239,20 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # what a message says about when it was received, most telling first: its receive time;
 # else its send time (Segment's clock-skew correction is then zero); else its event time
 _STATED = ("receivedAt", "received_at", "sentAt", "originalTimestamp", "timestamp", "event_time")
+# Segment's fields, read as Segment's adapter reads them: without offset as UTC, a number
+# as Unix time (the canonical fields take ISO text with an offset only, as the model does)
+_SEGMENT_FIELDS = frozenset(("receivedAt", "sentAt", "originalTimestamp", "timestamp"))
+_SEGMENT_TIME: TypeAdapter[datetime] = TypeAdapter(SegmentTime)
+
+UNTIMED = "untimed"
+"""The reason of an :class:`Unreadable` item that is an untimed message: in a file that
+states no time at all, a message whose event time would be its receive time, which
+nothing gives. Not replayed (it would land at the Unix epoch, where yearly rules see
+decades of anniversaries); replay shows it, the report counts it."""
+UNTIMED_MESSAGE = (
+    "neither the message nor any other in the file states a time (receivedAt, sentAt, "
+    "timestamp, event_time...): its event time is unknown, not replayed"
+)
 
 
 def stated_time(raw: bytes) -> datetime | None:
@@ -255,14 +270,25 @@ def stated_time(raw: bytes) -> datetime | None:
         if not isinstance(candidate, dict):
             continue
         for field in _STATED:
-            value = candidate.get(field)
-            if isinstance(value, str):
-                try:
-                    moment = datetime.fromisoformat(value)
-                except ValueError:
-                    continue
-                if moment.tzinfo is not None:
-                    return moment
+            moment = _time_of(field, candidate.get(field))
+            if moment is not None:
+                return moment
+    return None
+
+
+def _time_of(field: str, value: object) -> datetime | None:
+    """``value`` as the decoder reads field ``field``, or None when it is no time."""
+    if field in _SEGMENT_FIELDS and isinstance(value, str | int | float):
+        try:
+            return _SEGMENT_TIME.validate_python(value)
+        except (ValidationError, OverflowError):
+            return None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return moment if moment.tzinfo is not None else None
     return None
 
 
@@ -295,19 +321,37 @@ def decode_file(data: bytes, name: str, *, judged_at: datetime) -> Iterator[Item
     """The items of a file (:func:`file_messages`), each message received at the time it
     states (:func:`stated_time`), else at the time the message before it was: as a
     broker stamps arrival, from the file alone, so that two replays of a file agree.
-    Messages before the first that states a time take that one; a file that states no
-    time at all, the Unix epoch. Future skew is judged against ``judged_at`` (the
-    replay's ``--until``, else now), as the worker judges it against the record time."""
+    Messages before the first that states a time take that one. Future skew is judged
+    against ``judged_at`` (the replay's ``--until``, else now), as the worker judges it
+    against the record time.
+
+    A message that states a time (an event time alone is enough) is timed: a missing
+    receive time is its own send or event time. In a file that states no time at all,
+    a message that decodes to events is **untimed**: its event time would be the receive
+    time nothing gives. Each of its events is an :class:`Unreadable` of reason
+    :data:`UNTIMED` (shown by replay, counted by the report), not replayed; before, they
+    were placed at the Unix epoch, silently.
+    """
     messages = file_messages(data, name)
     stated = [stated_time(raw) for raw, _ in messages]
-    current = next((t for t in stated if t is not None), EPOCH)
+    first = next((t for t in stated if t is not None), None)
+    current = EPOCH if first is None else first
     for (raw, origin), moment in zip(messages, stated, strict=True):
         current = moment or current
         erasure = erasure_item(raw, origin)
         if erasure is not None:  # a line that is an erasure request erases there
             yield erasure
             continue
-        yield from decode_items(raw, origin, received_at=current, judged_at=judged_at)
+        items = decode_items(raw, origin, received_at=current, judged_at=judged_at)
+        yield from (items if first is not None else (_untimed(i, raw) for i in items))
+
+
+def _untimed(item: Item, raw: bytes) -> Item:
+    """An event of a message that states no time, in a file that states none: untimed
+    (``raw``: the message as read, as for any unreadable input)."""
+    if not isinstance(item, Arrival):
+        return item
+    return Unreadable(item.origin, UNTIMED, UNTIMED_MESSAGE, raw, item.event.key)
 
 
 def erasure_item(raw: bytes, origin: str, *, known: bool = False) -> Item | None:

@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from streams.report.measure import Doc
-from streams.report.text import hours, lift_text, pct
+from streams.report.text import hours, lift_text, pct, untimed
 
 WIDTH = 720
 _STYLE = """
@@ -41,7 +41,7 @@ def page(doc: Doc) -> str:
         f"<style>{_STYLE}</style></head><body>",
         "<h1>Journeys report</h1>",
         f'<p class="note" id="input">{src["events"]:,} events ({src["unreadable"]:,} '
-        f"unreadable, {src['processing_errors']:,} processing errors) from "
+        f"unreadable, {_e(untimed(src))}{src['processing_errors']:,} processing errors) from "
         f"{_e(src['first_event'])} to {_e(src['last_event'])}; time advanced to "
         f"{_e(src['advanced_to'])}.</p>",
         f'<p class="note" id="methods">{m["confidence"]:.0%} intervals. Rates: '

@@ -44,6 +44,7 @@ def report(found: Tally, *, until: datetime | None = None) -> Doc:
         "input": {
             "events": found.events,
             "unreadable": found.unreadable,
+            "untimed": found.untimed,
             "processing_errors": len(found.errors),
             "first_event": _iso(found.first_event),
             "last_event": _iso(found.last_event),

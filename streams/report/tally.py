@@ -30,7 +30,8 @@ from journeys import Journey, Outcome
 from journeys.compiled import compiled
 from journeys.guards import cohort
 from journeys.outcome import Cohort
-from streams.replay.timeline import Arrival, Item, Replayer
+from streams.replay.inputs import UNTIMED
+from streams.replay.timeline import Arrival, Item, Replayer, Unreadable
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Tally:
     journeys: dict[str, JourneyTally]
     events: int = 0
     unreadable: int = 0
+    untimed: int = 0  # events of a file that states no time (not replayed, not unreadable)
     errors: list[str] = field(default_factory=list)
     first_event: datetime | None = None
     last_event: datetime | None = None
@@ -118,6 +120,9 @@ def tally(
     replayer = Replayer(definitions, fanout=fanout)
     out = Tally({d.name: JourneyTally(d) for d in definitions})
     for item in items:
+        if isinstance(item, Unreadable) and item.reason == UNTIMED:
+            out.untimed += 1
+            continue
         if not isinstance(item, Arrival):
             out.unreadable += 1
             continue

@@ -13,8 +13,8 @@ def lines(doc: Doc) -> Iterator[str]:
     span = f"{src['first_event'] or '-'} .. {src['last_event'] or '-'}"
     yield (
         f"journeys report: {src['events']:,} events ({src['unreadable']:,} unreadable, "
-        f"{src['processing_errors']:,} processing errors), {span}, time advanced to "
-        f"{src['advanced_to'] or '-'}"
+        f"{untimed(src)}{src['processing_errors']:,} processing errors), {span}, time "
+        f"advanced to {src['advanced_to'] or '-'}"
     )
     m = doc["methods"]
     yield (
@@ -24,6 +24,13 @@ def lines(doc: Doc) -> Iterator[str]:
     for journey in doc["journeys"]:
         yield ""
         yield from journey_lines(journey)
+
+
+def untimed(src: Doc) -> str:
+    """``N untimed, `` when the input had untimed events (a file that states no time:
+    not replayed, so not measured), else nothing."""
+    count = src.get("untimed", 0)
+    return f"{count:,} untimed (no time stated, not replayed), " if count else ""
 
 
 def journey_lines(j: Doc) -> Iterator[str]:

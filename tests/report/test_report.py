@@ -151,3 +151,32 @@ def test_the_command_prints_a_table_json_and_a_page(
 def test_unreadable_input_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _cli(capsys, "--file", str(tmp_path / "missing.jsonl"))
     assert code == 2 and "cannot read" in err
+
+
+def test_untimed_messages_are_counted_not_measured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that states no time: its events are untimed (not placed at 1970, where
+    they made decades of anniversary triggers) and the report says how many."""
+    monkeypatch.delenv("JOURNEYS_JOURNEY_PATHS", raising=False)
+    path = tmp_path / "untimed.jsonl"
+    signups = [
+        {"type": "track", "event": "Signed Up", "userId": f"u-{i}", "messageId": f"m{i}"}
+        for i in range(3)
+    ]
+    path.write_bytes(b"\n".join([*map(orjson.dumps, signups), b"{not json"]))
+    common = ["--file", str(path), "--advance-to", "2026-03-02T00:00:00Z"]
+    code, out, err = _cli(capsys, *common, "--json")
+    assert code == 0, err
+    doc = orjson.loads(out)
+    assert {k: doc["input"][k] for k in ("events", "unreadable", "untimed")} == {
+        "events": 0,
+        "unreadable": 1,
+        "untimed": 3,
+    }
+    assert [(j["customers"]["all"], j["triggers"]) for j in doc["journeys"]] == [(0, [])]
+    code, out, err = _cli(capsys, *common)
+    assert out.splitlines()[0].startswith(
+        "journeys report: 0 events (1 unreadable, 3 untimed (no time stated, not replayed), "
+        "0 processing errors)"
+    )
