@@ -2,9 +2,9 @@
 
 A page on ``https://shop.example.com`` that posts to the collector on another origin is
 let through by the browser only if the collector says so. analytics.js 2.0 and
-RudderStack's JavaScript SDK send an ``Authorization`` header (and RudderStack an
-``AnonymousId`` one), so the browser first asks with a preflight, ``OPTIONS`` with
-``Access-Control-Request-Method``/``-Headers``; the answer names the origin, the method
+RudderStack's JavaScript SDK send an ``Authorization`` header (and RudderStack
+``AnonymousId``, ``SentAt`` and ``Rsa-*`` ones), so the browser first asks with a
+preflight, ``OPTIONS`` with ``Access-Control-Request-Method``/``-Headers``; the answer names the origin, the method
 and the headers, and ``Access-Control-Max-Age`` lets the browser keep it (Chromium caps it
 at two hours), so a visitor costs one preflight, not one per event. Every actual answer
 to an allowed origin, errors included, names the origin too: otherwise the SDK sees a
@@ -29,10 +29,14 @@ __all__ = ["ALLOW_HEADERS", "ALLOW_METHODS", "MAX_AGE_SECONDS", "Origins"]
 
 ALLOW_METHODS: Final = "POST, OPTIONS"
 ALLOW_HEADERS: Final = (
-    "Authorization, Content-Type, Content-Encoding, X-Retry-Count, AnonymousId, Accept"
+    "Authorization, Content-Type, Content-Encoding, X-Retry-Count, AnonymousId, SentAt, "
+    "Rsa-Recovered, Rsa-Retry-Attempt, Rsa-Since-Last-Attempt, Rsa-Since-First-Attempt, "
+    "Rsa-Retry-Reason"
 )
-"""What the SDKs send: the write key, ``text/plain`` or JSON, gzip, analytics.js 2.0's
-retry counter, RudderStack's ``AnonymousId`` (an ordering hint it adds)."""
+"""What the SDKs send: the write key, ``text/plain`` or JSON, gzip; analytics.js 2.0's
+retry counter; RudderStack's ``AnonymousId``, ``SentAt`` and retry headers (``Rsa-*``).
+The collector reads none but the first three; a browser refuses to send a header the
+preflight answer does not name."""
 MAX_AGE_SECONDS: Final = 7200
 _ANY = "*"
 
