@@ -4,11 +4,12 @@ A page on ``https://shop.example.com`` that posts to the collector on another or
 let through by the browser only if the collector says so. analytics.js 2.0 and
 RudderStack's JavaScript SDK send an ``Authorization`` header (and RudderStack
 ``AnonymousId``, ``SentAt`` and ``Rsa-*`` ones), so the browser first asks with a
-preflight, ``OPTIONS`` with ``Access-Control-Request-Method``/``-Headers``; the answer names the origin, the method
-and the headers, and ``Access-Control-Max-Age`` lets the browser keep it (Chromium caps it
-at two hours), so a visitor costs one preflight, not one per event. Every actual answer
-to an allowed origin, errors included, names the origin too: otherwise the SDK sees a
-network error instead of a 400 (drop) or a 503 (retry), and ``Retry-After`` is exposed.
+preflight, ``OPTIONS`` with ``Access-Control-Request-Method``/``-Headers``; the answer
+names the origin, the method and the headers, and ``Access-Control-Max-Age`` lets the
+browser keep it (Chromium caps it at two hours), so a visitor costs one preflight, not one
+per event. Every actual answer to an allowed origin, errors included, names the origin
+too: otherwise the SDK sees a network error instead of a 400 (drop) or a 503 (retry), and
+``Retry-After`` is exposed.
 
 A request from an origin not allowed (``JOURNEYS_COLLECTOR_ALLOWED_ORIGINS``) is refused
 by the collector itself, 403 ``origin_not_allowed``, not only by the browser: a beacon or

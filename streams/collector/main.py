@@ -114,8 +114,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
     site = web.TCPSite(runner, settings.collector_host, settings.collector_port, backlog=1024)
     await site.start()
     log.info(
-        "collector listening on http://%s:%s, %d write key(s), browser pages from %s, "
-        "Kafka at %s",
+        "collector listening on http://%s:%s, %d write key(s), browser pages from %s, Kafka at %s",
         settings.collector_host,
         settings.collector_port,
         len(collector.keys),
