@@ -48,6 +48,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--max-seconds", type=float, default=300.0, help="hard stop (300)")
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--stop-broker", action="store_true", help="stop a broker we started")
+    parser.add_argument(
+        "--storefront",
+        action="store_true",
+        help="instead: a shop page to click in a browser, its analytics.js calls through a "
+        "collector and a worker, the customer's triggers shown as they arrive",
+    )
+    parser.add_argument("--storefront-port", type=int, default=8090, help="its port (8090)")
     add_effect_arguments(parser, default=DEMO_EFFECT)
     parser.set_defaults(func=main)
 
@@ -72,6 +79,19 @@ def ensure_broker() -> tuple[str, bool]:
     return _kafka_sh("bootstrap").stdout.strip() or "127.0.0.1:9092", not running
 
 
+def _storefront(args: argparse.Namespace) -> int:
+    from streams.demo.shop import main as shop
+
+    try:
+        bootstrap, _started = ensure_broker()
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(f"demo: no broker: {exc}", file=sys.stderr)
+        return 1
+    log_dir = REPO_ROOT / "var" / "demo"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return shop(args, bootstrap, log_dir)
+
+
 def _scrape_stages(url: str) -> dict[str, int]:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -85,6 +105,8 @@ def _scrape_stages(url: str) -> dict[str, int]:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.storefront:
+        return _storefront(args)
     try:
         population = messages(args)
     except ValueError as exc:

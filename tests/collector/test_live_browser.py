@@ -12,6 +12,7 @@ retries, and once it recovers every message is stored, once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -22,6 +23,9 @@ from typing import Any
 
 import pytest
 
+from streams.demo.storefront import Storefront
+from streams.ops.processes import free_port
+from streams.settings import Settings
 from tests.collector.browser import PageServer, drive, require_browser, rudder_page, segment_page
 from tests.collector.harness import CollectorProcess, Forwarder, read_topic
 from tests.collector.test_live_worker import customer, on_event
@@ -43,6 +47,9 @@ def pages() -> Iterator[PageServer]:
         yield server
 
 
+SHOP_PORT = free_port()  # the storefront's origin, allowed too
+
+
 @pytest.fixture(scope="module")
 def stack(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, pages: PageServer
@@ -54,7 +61,7 @@ def stack(
         tmp,
         keys=(KEY,),
         prefix=worker.prefix,
-        env={"JOURNEYS_COLLECTOR_ALLOWED_ORIGINS": pages.origin},
+        env={"JOURNEYS_COLLECTOR_ALLOWED_ORIGINS": f"{pages.origin},http://127.0.0.1:{SHOP_PORT}"},
     )
     worker.start()
     collector.start()
@@ -265,3 +272,53 @@ def test_the_sdk_retries_while_the_collector_answers_503(
         assert counted[("track", "503")] >= 2.0
     finally:
         collector.stop()
+
+
+def test_the_storefront_shows_the_customers_triggers(
+    stack: tuple[WorkerProcess, CollectorProcess],
+    kafka_bootstrap: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """``journeys demo --storefront``'s page, clicked: what it shows is the trigger topic."""
+    worker, collector = stack
+    settings = Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=worker.prefix, partitions=2)
+    store = Storefront(settings, f"127.0.0.1:{collector.port}", KEY)
+    loop, stop = asyncio.new_event_loop(), asyncio.Event()
+    server = threading.Thread(
+        target=loop.run_until_complete, args=(store.serve("127.0.0.1", SHOP_PORT, stop),)
+    )
+    server.start()
+    shot = Path(tmp_path_factory.mktemp("storefront")) / "storefront.png"
+    user = customer(worker) + "-shop"
+    try:
+        shown = drive(
+            f"http://127.0.0.1:{SHOP_PORT}/?customer={user}",
+            [
+                {"waitFor": "document.getElementById('anon').textContent"},
+                {"click": "#visit"},
+                {"click": "#signup"},
+                {"waitFor": "document.querySelectorAll('#triggers tr').length >= 1"},
+                {"click": "#use"},
+                {"click": "#late"},
+                {"waitFor": "document.querySelectorAll('#triggers tr').length >= 3"},
+                {"waitFor": "new Promise(r => setTimeout(() => r(true), 1500))"},
+                {"screenshot": str(shot)},
+                {
+                    "eval": "[...document.querySelectorAll('#triggers tr')].map(r => [r.cells[0]"
+                    ".textContent, r.dataset.triggerId])"
+                },
+            ],
+        )[-1]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        server.join(30)
+        loop.close()
+    records = worker.read_records("triggers", expect=3, keys={user})
+    topic = [[t["kind"], t["trigger_id"]] for t in (json.loads(v) for _, v in records)]
+    assert shown == topic
+    assert [kind for kind, _ in shown] == [
+        "onboarding.welcome",
+        "onboarding.activated",
+        "recovery.failed_delivery",
+    ]
+    assert shot.stat().st_size > 10_000

@@ -1,0 +1,98 @@
+"""``journeys demo --storefront``: a shop page a person can click, end to end.
+
+The page (:mod:`~streams.demo.shop_page`) is served on its own origin and sends real
+analytics.js 2.0 calls (the bundle built from npm in ``deploy/browser``) to a
+``journeys collect`` on another port, which allows exactly that origin; a ``journeys
+worker`` (live clock) turns the touchpoints into triggers; this server reads the trigger
+topic back (``read_committed``: only what the worker committed) and the page shows the
+customer's triggers as they arrive. The same path as a real site's traffic, CORS
+included, so what the page shows is what marketing automation would receive.
+
+Opening ``/`` picks a fresh customer id outside the journey's holdout (else the page
+would stay empty by design) and redirects to ``/?customer=<id>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from journeys import in_holdout
+from schemas.topics import by_role, topic_specs
+from streams.bench.outputs import read_outputs
+from streams.demo.shop_page import PAGE
+from streams.settings import Settings
+
+__all__ = ["DIST", "Storefront"]
+
+DIST = Path(__file__).resolve().parents[2] / "deploy" / "browser" / "dist"
+_SHOWN = ("kind", "rule", "trigger_id", "journey")
+
+
+class Storefront:
+    """The page, the SDK bundle and each customer's committed triggers, over HTTP."""
+
+    def __init__(self, settings: Settings, api_host: str, write_key: str) -> None:
+        self.settings = settings
+        self.api_host = api_host  # host:port of the collector, as analytics.js wants it
+        self.write_key = write_key  # a browser's write key is public: the page shows it
+        self.triggers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.topic = by_role(topic_specs(settings.topic_prefix, settings.partitions))[
+            "triggers"
+        ].name
+
+    def on_trigger(self, value: bytes, _now: float) -> None:
+        try:
+            doc = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(doc, dict) and "customer_id" in doc:
+            shown = {name: doc.get(name) for name in _SHOWN}
+            self.triggers[str(doc["customer_id"])].append(shown)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/", self.index)
+        app.router.add_get("/api/triggers/{customer}", self.customer_triggers)
+        app.router.add_static("/sdk/", DIST)
+        return app
+
+    async def index(self, request: web.Request) -> web.Response:
+        customer = request.query.get("customer", "").strip()[:100]
+        if not customer:
+            raise web.HTTPFound(f"/?customer={new_customer()}")
+        config = {"apiHost": self.api_host, "writeKey": self.write_key, "customer": customer}
+        html = PAGE.substitute(config=json.dumps(config).replace("</", "<\\/"))
+        return web.Response(text=html, content_type="text/html")
+
+    async def customer_triggers(self, request: web.Request) -> web.Response:
+        found = self.triggers.get(request.match_info["customer"], [])
+        return web.json_response(found)
+
+    async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
+        """Serve and read the trigger topic until ``stop`` is set."""
+        runner = web.AppRunner(self.app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        try:
+            await read_outputs(self.settings, [self.topic], stop, self.on_trigger)
+        finally:
+            await runner.cleanup()
+
+
+def new_customer(journey: str = "lifecycle", holdout_percent: int = 5) -> str:
+    """A fresh customer id outside ``journey``'s holdout."""
+    base = f"shopper-{uuid.uuid4().hex[:8]}"
+    return next(
+        name
+        for i in itertools.count()
+        if not in_holdout(name := f"{base}-{i}", journey, holdout_percent)
+    )
