@@ -279,8 +279,12 @@ def absorb(
 
 
 def _rekeyed(state: CustomerState, customer_id: str) -> CustomerState:
+    """``state`` taken over by ``customer_id``, keeping the cohort and variants it was
+    assigned under its own key."""
     copy = state.copy()
+    assignment = state.assignment_id
     copy.customer_id = customer_id
+    copy.assigned_as = None if assignment == customer_id else assignment
     return copy
 
 

@@ -45,11 +45,19 @@ from schemas import Cause, TouchpointEvent
 _MAX_FIRINGS = 10_000  # per call; a safety net, progress is guaranteed by positive durations
 
 
-def new_state(definition: Journey, customer_id: str, at: datetime) -> CustomerState:
-    """A customer entering the journey at ``at`` in the initial stage."""
-    return fresh_state(
-        customer_id, definition.name, definition.version, definition.initial_stage, at
-    )
+def new_state(definition: Journey, event: TouchpointEvent) -> CustomerState:
+    """A customer entering the journey with ``event``, in the initial stage.
+
+    An event that names both the customer and an anonymous id (a sign-up from a browser
+    that tracked the visitor before) assigns the cohort and variants by the anonymous
+    id: that is the key the person was first seen under, whose own state (if any) the
+    merge that follows brings in, so the person keeps one assignment across the merge."""
+    key, at = event.key, event.event_time
+    state = fresh_state(key, definition.name, definition.version, definition.initial_stage, at)
+    anonymous = event.anonymous_id
+    if event.customer_id is not None and anonymous is not None and anonymous != key:
+        state.assigned_as = str(anonymous)
+    return state
 
 
 def step(
@@ -69,7 +77,7 @@ def step(
     at = event.event_time
     fresh = state is None
     if state is None:
-        state = new_state(definition, event.key, at)
+        state = new_state(definition, event)
     else:
         _check_journey(definition, state)
     if event.event_id in state.seen:

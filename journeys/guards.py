@@ -59,9 +59,10 @@ def in_holdout(customer_id: str, journey: str, percent: float) -> bool:
     return percent > 0 and holdout_bucket(customer_id, journey) < round(percent * 100)
 
 
-def cohort(c: Compiled, customer_id: str) -> Cohort:
-    """The customer's group in the journey: ``holdout`` (the control group) or ``treated``."""
-    return "holdout" if in_holdout(customer_id, c.name, c.holdout_percent) else "treated"
+def cohort(c: Compiled, assignment_id: str) -> Cohort:
+    """The customer's group in the journey: ``holdout`` (the control group) or
+    ``treated``, by their assignment id (``CustomerState.assignment_id``)."""
+    return "holdout" if in_holdout(assignment_id, c.name, c.holdout_percent) else "treated"
 
 
 def guard(
@@ -83,7 +84,7 @@ def guard(
         sent = [*state.customer_cap_history, *customer.others]
         if not _fits(sent, at, customer.cap):
             return "frequency_cap"
-    if plan.held and in_holdout(state.customer_id, c.name, c.holdout_percent):
+    if plan.held and in_holdout(state.assignment_id, c.name, c.holdout_percent):
         return "holdout"
     return None
 

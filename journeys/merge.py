@@ -25,7 +25,9 @@ Two layers:
     event rules see the merged stage, attributes, cooldowns and caps from the next event.
 
   Triggers go through the guard rails like any other (cooldowns and cap histories of
-  both sides count; the holdout bucket is the customer's).
+  both sides count). The holdout cohort and the experiment variants stay those of the
+  side that entered first (``CustomerState.assigned_as``: one person, one cohort, one
+  variant, whichever key they were tracked under first); a change is noted.
 """
 
 from __future__ import annotations
@@ -50,6 +52,15 @@ from schemas import Cause
 MERGE_RULE = "merge"  # the rule name of the merge's own transitions and changes
 
 
+def _assignment(into: CustomerState, other: CustomerState) -> str | None:
+    """The merged state's ``assigned_as``: the assignment of the side that entered first
+    (ties: ``into``'s), so a person keeps the cohort and variants of their first entry,
+    whichever key it was under; None when that is ``into``'s own id."""
+    first = other if other.entered_at < into.entered_at else into
+    chosen = first.assignment_id
+    return None if chosen == into.customer_id else chosen
+
+
 def merge_step(
     definition: Journey,
     into: CustomerState,
@@ -65,6 +76,11 @@ def merge_step(
     merged = merge(definition, into, other)
     run = Run(definition, merged, customer)
     s = run.s
+    if s.assignment_id != into.assignment_id:
+        run.notes.append(
+            f"cohort and variants: assigned as {s.assignment_id!r} (its entry was the "
+            f"earliest of the merged identities), no longer as {into.assignment_id!r}"
+        )
     if s.stage != into.stage:
         run.transitions.append(Transition(MERGE_RULE, into.stage, s.stage, at))
         for cond in run.c.exits_on_entry.get(s.stage, ()):
@@ -156,6 +172,7 @@ def merge(definition: Journey, into: CustomerState, other: CustomerState) -> Cus
     merged.watermark = max(into.watermark, other.watermark)
     merged.timezone = into.timezone or other.timezone
     merged.locale = into.locale or other.locale
+    merged.assigned_as = _assignment(into, other)
     merged.attributes = attrs
     merged.last_match = _latest(into.last_match, other.last_match)
     merged.windows = {

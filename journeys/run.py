@@ -188,7 +188,7 @@ class Run:
         experiment = plan.experiment
         variant = None
         if experiment is not None:
-            variant = variant_of(plan.variants, customer, c.name, experiment)
+            variant = variant_of(plan.variants, s.assignment_id, c.name, experiment)
         return wire.trigger(
             trigger_id=wire.trigger_id(
                 customer, c.name, c.version, crule.id, wire.cause_key(cause)
@@ -208,6 +208,7 @@ class Run:
             holdout=holdout,
             experiment=experiment,
             variant=variant,
+            cohort=cohort(c, s.assignment_id),
         )
 
     def _actions(self, crule: CompiledRule, at: datetime, event: TouchpointEvent | None) -> None:
@@ -258,11 +259,11 @@ class Run:
         """Report a goal reached (an unset goal attribute set, or a goal exit)."""
         s = self.s
         since = max(at - s.entered_at, timedelta(0))
-        self.goals.append(Goal(name, at, since, cohort(self.c, s.customer_id)))
+        self.goals.append(Goal(name, at, since, cohort(self.c, s.assignment_id)))
 
     def enter(self) -> None:
         """Report that this call started an entry (a new customer, or a re-entry)."""
-        self.entered = cohort(self.c, self.s.customer_id)
+        self.entered = cohort(self.c, self.s.assignment_id)
 
     def move(self, rule: str, stage: str, at: datetime, kind: TransitionKind = "move") -> None:
         """Enter ``stage``; an exit stage exits. A version upgrade into a goal stage is an

@@ -60,6 +60,14 @@ class CustomerState:
     late_events: int
     customer_cap_history: list[datetime]
     locale: str | None = None
+    assigned_as: str | None = None
+
+    @property
+    def assignment_id(self) -> str:
+        """The id the customer's holdout cohort and experiment variants are decided by:
+        the key the person entered the journey under (an anonymous id, when they were
+        tracked before they identified), kept through merges; its own id by default."""
+        return self.customer_id if self.assigned_as is None else self.assigned_as
 
     @property
     def exited(self) -> bool:
@@ -140,6 +148,14 @@ class StoredState(BaseModel):
         "context: locale reads when no event carries it (a timer); left out when unknown, "
         "so states written before it, or of customers without one, are unchanged",
     )
+    assigned_as: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The id the holdout cohort and experiment variants are decided by, "
+        "when it is not customer_id: the key of the earliest entry among merged identities "
+        "(an anonymous id tracked before identify), so one person stays in one cohort and "
+        "variant; left out when it is customer_id",
+    )
 
 
 def migrate(obj: dict[str, Any]) -> dict[str, Any]:
@@ -198,6 +214,8 @@ def dump_state(state: CustomerState) -> dict[str, Any]:
         stored["customer_cap_history"] = [iso(t) for t in state.customer_cap_history]
     if state.locale is not None:
         stored["locale"] = state.locale
+    if state.assigned_as is not None:
+        stored["assigned_as"] = state.assigned_as
     return stored
 
 
@@ -287,4 +305,5 @@ def fresh_state(
         0,  # late_events
         [],  # customer_cap_history
         None,  # locale
+        None,  # assigned_as
     )

@@ -48,8 +48,9 @@ TRIGGER_FIELDS_SET: Final = frozenset(
         "attributes",
     )
 )
-HOLDOUT_FIELDS_SET: Final = TRIGGER_FIELDS_SET | {"holdout"}
-VARIANT_FIELDS_SET: Final = TRIGGER_FIELDS_SET | {"experiment", "variant"}
+COHORT_FIELDS_SET: Final = TRIGGER_FIELDS_SET | {"cohort"}
+HOLDOUT_FIELDS_SET: Final = COHORT_FIELDS_SET | {"holdout"}
+VARIANT_FIELDS_SET: Final = COHORT_FIELDS_SET | {"experiment", "variant"}
 HOLDOUT_VARIANT_FIELDS_SET: Final = HOLDOUT_FIELDS_SET | VARIANT_FIELDS_SET
 EVENT_CAUSE_FIELDS_SET: Final = frozenset(("type", "event_ids"))
 TIMER_CAUSE_FIELDS_SET: Final = frozenset(("type", "timer", "due_at"))
@@ -120,6 +121,7 @@ def trigger(
     holdout: bool = False,
     experiment: str | None = None,
     variant: str | None = None,
+    cohort: Literal["treated", "holdout"] = "treated",
 ) -> Trigger:
     """``Trigger(...)`` as the engine validated it before (``cause_time`` and
     ``emitted_at`` both ``at``); ``holdout`` as ``model_copy(update={"holdout": True})``;
@@ -144,9 +146,10 @@ def trigger(
         "attributes": attributes,
         "experiment": experiment,
         "variant": variant,
+        "cohort": cohort,
     }
     if experiment is None:
-        fields_set = HOLDOUT_FIELDS_SET if holdout else TRIGGER_FIELDS_SET
+        fields_set = HOLDOUT_FIELDS_SET if holdout else COHORT_FIELDS_SET
     else:
         fields_set = HOLDOUT_VARIANT_FIELDS_SET if holdout else VARIANT_FIELDS_SET
     built: Trigger = _built(Trigger, fields_set, values)

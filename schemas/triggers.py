@@ -97,6 +97,14 @@ class Trigger(BaseModel):
         description="The customer's variant in the experiment: send that version of the "
         "message. Deterministic per customer, journey and experiment. Added in v1 (issue 17)",
     )
+    cohort: Literal["treated", "holdout"] | None = Field(
+        default=None,
+        description="The person's group in this journey: holdout (its control group, "
+        "kept from marketing messages to measure their lift; service messages still go) or "
+        "treated. Assigned once per person at journey entry and kept through identity "
+        "merges, like the variant: a campaign tool that also reaches customers through "
+        "other channels can leave the control group out there too. Added in v1 (issue 22)",
+    )
 
     @property
     def family(self) -> str:

@@ -14,7 +14,7 @@ import argparse
 from collections.abc import Iterator
 from datetime import timedelta
 
-from streams.replay.inputs import decode_file, deployed_definitions
+from streams.replay.inputs import decode_file, deployed_definitions, partition_clock
 from streams.report.measure import Doc, report
 from streams.report.tally import tally
 from streams.report.text import lift_text, pct
@@ -40,7 +40,8 @@ def measured(args: argparse.Namespace, sent: list[Message]) -> Doc:
     """The report of the deployed journeys over ``sent``, time advanced to the period end."""
     end = DEFAULT_START + timedelta(days=args.days)
     items = decode_file(b"\n".join(m.value for m in sent), "demo", judged_at=end)
-    return report(tally(deployed_definitions(), items, until=end), until=end)
+    found = tally(deployed_definitions(), items, until=end, clock=partition_clock(args))
+    return report(found, until=end)
 
 
 def lift_lines(doc: Doc, effect: str | None) -> Iterator[str]:

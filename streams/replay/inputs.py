@@ -317,7 +317,7 @@ def file_messages(data: bytes, name: str) -> list[tuple[bytes, str]]:
     ]
 
 
-def decode_file(data: bytes, name: str, *, judged_at: datetime) -> Iterator[Item]:
+def decode_file(data: bytes, name: str, *, judged_at: datetime | None) -> Iterator[Item]:
     """The items of a file (:func:`file_messages`), each message received at the time it
     states (:func:`stated_time`), else at the time the message before it was: as a
     broker stamps arrival, from the file alone, so that two replays of a file agree.
@@ -373,22 +373,26 @@ TopicRead = Callable[[datetime | None, datetime | None], Iterable[Item]]  # (sin
 
 
 def read_input(
-    args: argparse.Namespace, from_topics: TopicRead
+    args: argparse.Namespace, from_topics: TopicRead, *, judge_by_cutoff: bool = True
 ) -> tuple[list[Item], datetime | None]:
     """What replay, diff and report read: ``--file``, else ``from_topics(since, until)``
     (``--since``/``--until``), with the time the engine goes to after the last event
-    (:func:`engine_until`). ``ValueError``, ``OSError`` or ``KafkaReadError`` when it
-    cannot."""
+    (:func:`engine_until`). A file's future skew is judged against that time (a file
+    often states no receive time), unless ``judge_by_cutoff`` is false (the report: it
+    counts events past its cut-off itself, as such, and judges each event against its
+    own receive time, as the worker does). ``ValueError``, ``OSError`` or
+    ``KafkaReadError`` when it cannot."""
     now = utcnow()
     since = parse_time(args.since, now)
     until = parse_time(args.until, now)
     clock = engine_until(args, now)
     if args.file:
-        return read_file(args.file, judged_at=clock or now), clock
+        judged_at = (clock or now) if judge_by_cutoff else None
+        return read_file(args.file, judged_at=judged_at), clock
     return list(from_topics(since, until)), clock
 
 
-def read_file(path: str, *, judged_at: datetime) -> list[Item]:
+def read_file(path: str, *, judged_at: datetime | None) -> list[Item]:
     """Every item of the file (``-``: stdin); ``OSError`` with the path when unreadable."""
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()

@@ -22,7 +22,9 @@ from streams.kafka.reader import KafkaReadError
 from streams.replay.inputs import (
     add_common_options,
     derives_fanout,
+    erasure_suppress_days,
     load_definitions,
+    partition_clock,
     read_input,
     topic_items,
 )
@@ -54,12 +56,23 @@ def run(args: argparse.Namespace) -> int:
     try:
         definitions = load_definitions(args.definition)
         items, clock = read_input(
-            args, lambda since, until: topic_items(args, since=since, until=until)
+            args,
+            lambda since, until: topic_items(args, since=since, until=until),
+            judge_by_cutoff=False,
         )
+        partitions = partition_clock(args)
     except (KafkaReadError, ValueError, OSError) as exc:
         print(f"journeys report: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    doc = report(tally(definitions, items, until=clock, fanout=derives_fanout(args)), until=clock)
+    found = tally(
+        definitions,
+        items,
+        until=clock,
+        fanout=derives_fanout(args),
+        clock=partitions,
+        suppress_days=erasure_suppress_days(),
+    )
+    doc = report(found, until=clock)
     if args.html:
         try:
             Path(args.html).write_text(page(doc), encoding="utf-8")

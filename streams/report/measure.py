@@ -45,6 +45,8 @@ def report(found: Tally, *, until: datetime | None = None) -> Doc:
             "events": found.events,
             "unreadable": found.unreadable,
             "untimed": found.untimed,
+            "after_cutoff": found.after_cutoff,
+            "erasures": found.erasures,
             "processing_errors": len(found.errors),
             "first_event": _iso(found.first_event),
             "last_event": _iso(found.last_event),

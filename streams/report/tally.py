@@ -15,8 +15,16 @@ into that customer):
 * per trigger kind, how many were sent and why the others were not.
 
 The unit is the customer: a goal reached twice (after a re-entry) counts once, at its
-first time. The cohort is decided by the final customer id (``journeys.guards.cohort``),
-as the engine decides the holdout for the customer's own key.
+first time. The cohort is the person's assignment, as the engine decides the holdout and
+the variants: by the id of their earliest entry among the identities merged into the
+customer (``CustomerState.assignment_id``: an anonymous visitor who signed up before
+identifying keeps the cohort of that sign-up), read from the final states.
+
+The replay is the worker's: time moves per partition with the timer grace
+(:class:`journeys.clock.PartitionClock`), erasure requests in the input erase as the
+worker does, events later than the cut-off (``until``) are counted as such and not
+replayed, and a key whose only events are fan-out publications (a product team
+announcing a release) is a publisher, not a customer.
 """
 
 from __future__ import annotations
@@ -26,12 +34,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from journeys import Journey, Outcome
+from journeys import Journey, Outcome, fanout_keys
+from journeys.clock import PartitionClock
 from journeys.compiled import compiled
 from journeys.guards import cohort
 from journeys.outcome import Cohort
+from streams.replay.erasure import Erasure
 from streams.replay.inputs import UNTIMED
-from streams.replay.timeline import Arrival, Item, Replayer, Unreadable
+from streams.replay.timeline import Arrival, Item, Replayer, Step, Tick, Unreadable
 
 
 @dataclass
@@ -65,9 +75,11 @@ class JourneyTally:
     paths: dict[str, Path] = field(default_factory=dict)
     sent: Counter[str] = field(default_factory=Counter)
     suppressed: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    assigned: dict[str, str] = field(default_factory=dict)  # customer -> assignment id
 
     def cohort_of(self, customer_id: str) -> Cohort:
-        return cohort(compiled(self.definition), customer_id)
+        """The customer's cohort: by their assignment id (the earliest entry's key)."""
+        return cohort(compiled(self.definition), self.assigned.get(customer_id, customer_id))
 
     def add(self, key: str, outcome: Outcome) -> None:
         path = self.paths.get(key)
@@ -104,6 +116,8 @@ class Tally:
     events: int = 0
     unreadable: int = 0
     untimed: int = 0  # events of a file that states no time (not replayed, not unreadable)
+    after_cutoff: int = 0  # events later than the cut-off (not replayed)
+    erasures: int = 0  # erasure requests applied
     errors: list[str] = field(default_factory=list)
     first_event: datetime | None = None
     last_event: datetime | None = None
@@ -115,33 +129,59 @@ def tally(
     *,
     until: datetime | None,
     fanout: bool = True,
+    clock: PartitionClock | None = None,
+    suppress_days: float = 0.0,
 ) -> Tally:
     """Replay ``items`` under ``definitions``, time up to ``until``, and count."""
-    replayer = Replayer(definitions, fanout=fanout)
+    replayer = Replayer(definitions, fanout=fanout, suppress_days=suppress_days, clock=clock)
     out = Tally({d.name: JourneyTally(d) for d in definitions})
+    publishers: set[str] = set()
+    customers: set[str] = set()
     for item in items:
         if isinstance(item, Unreadable) and item.reason == UNTIMED:
             out.untimed += 1
-            continue
-        if not isinstance(item, Arrival):
+        elif isinstance(item, Erasure):
+            replayer.erasures.apply(replayer, item.request)
+            out.erasures += 1
+        elif isinstance(item, Tick):
+            _steps(out, replayer.tick(item), f"partition {item.partition}")
+        elif not isinstance(item, Arrival):
             out.unreadable += 1
-            continue
-        out.events += 1
-        at = item.event.event_time
-        out.first_event = at if out.first_event is None else min(out.first_event, at)
-        out.last_event = at if out.last_event is None else max(out.last_event, at)
-        for done in replayer.event(item.event):
-            if done.error is not None:
-                out.errors.append(f"{item.origin}: {done.error}")
-            for name, outcome in done.outcomes:
-                _add(out, done.customer, name, outcome, done.event.event_time)
+        elif until is not None and item.event.event_time > until:
+            out.after_cutoff += 1
+        else:
+            _count(out, item)
+            (publishers if _publishes(definitions, item) else customers).add(item.event.key)
+            _steps(out, replayer.event(item.event), item.origin)
     if until is not None:
         for key, name, outcome in replayer.advance(until):
             _add(out, key, name, outcome, until)
-        out.errors.extend(f"wake-up of {key}: {message}" for key, message in replayer.errors)
+    out.errors.extend(f"wake-up of {key}: {message}" for key, message in replayer.errors)
     for journey in out.journeys.values():
-        _fold(journey, replayer)
+        _fold(journey, replayer, publishers - customers)
     return out
+
+
+def _count(out: Tally, item: Arrival) -> None:
+    out.events += 1
+    at = item.event.event_time
+    out.first_event = at if out.first_event is None else min(out.first_event, at)
+    out.last_event = at if out.last_event is None else max(out.last_event, at)
+
+
+def _steps(out: Tally, steps: Iterable[Step], origin: str) -> None:
+    for done in steps:
+        if done.error is not None:
+            out.errors.append(f"{origin}: {done.error}")
+        at = done.event.event_time if done.at is None else done.at
+        for name, outcome in done.outcomes:
+            _add(out, done.customer, name, outcome, at)
+
+
+def _publishes(definitions: Sequence[Journey], item: Arrival) -> bool:
+    """Whether the event is a fan-out publication and nothing else of its key's."""
+    actions = [a for d in definitions for a in fanout_keys(d, item.event)]
+    return bool(actions) and all(a.action == "publish" for a in actions)
 
 
 def _add(out: Tally, key: str, journey: str, outcome: Outcome, at: datetime) -> None:
@@ -153,10 +193,17 @@ def _add(out: Tally, key: str, journey: str, outcome: Outcome, at: datetime) -> 
     found.add(key, outcome)
 
 
-def _fold(journey: JourneyTally, replayer: Replayer) -> None:
-    """Paths of linked keys into their final customer's."""
+def _fold(journey: JourneyTally, replayer: Replayer, publishers: set[str]) -> None:
+    """Paths of linked keys into their final customer's; publishers left out; each
+    customer's assignment read from its final state."""
     targets = {key: replayer.customer_of(key) for key in journey.paths}
     folded = {key: path for key, path in journey.paths.items() if targets[key] == key}
     for key in sorted(k for k, target in targets.items() if target != k):
         folded.setdefault(targets[key], Path()).absorb(journey.paths[key])
-    journey.paths = {k: p for k, p in folded.items() if p.entered_at is not None}
+    journey.paths = {
+        k: p for k, p in folded.items() if p.entered_at is not None and k not in publishers
+    }
+    for key in journey.paths:
+        state = replayer.states.get(key, {}).get(journey.definition.name)
+        if state is not None:
+            journey.assigned[key] = state.assignment_id

@@ -30,7 +30,11 @@ def untimed(src: Doc) -> str:
     """``N untimed, `` when the input had untimed events (a file that states no time:
     not replayed, so not measured), else nothing."""
     count = src.get("untimed", 0)
-    return f"{count:,} untimed (no time stated, not replayed), " if count else ""
+    text = f"{count:,} untimed (no time stated, not replayed), " if count else ""
+    late = src.get("after_cutoff", 0)
+    text += f"{late:,} after the cut-off (not replayed), " if late else ""
+    erased = src.get("erasures", 0)
+    return text + (f"{erased:,} erasure requests applied, " if erased else "")
 
 
 def journey_lines(j: Doc) -> Iterator[str]:

@@ -46,10 +46,12 @@ class Devices:
 
     @property
     def entry_key(self) -> str:
-        """The key of the person's first message: the id the person's journey starts
-        under, and so the one whose control group decides (and a known effect follows)
-        whether the person is treated."""
-        return self.web if self.browses else self.customer_id
+        """The id the engine assigns the person's cohort by, and so the one whose control
+        group decides (and a known effect follows) whether the person is treated: the
+        anonymous id of the browser they sign up in. Their first message carries it,
+        alone (anonymous first) or beside the ``userId`` (a sign-up identified at once),
+        and the engine assigns a journey entry made by either by that anonymous id."""
+        return self.web
 
     def anonymous_id(self, device: Device) -> str | None:
         return {WEB: self.web, OTHER: self.other, APP: self.app}.get(device)

@@ -91,17 +91,29 @@ def draw_profile(
     signup: float,
     anon_share: float,
     effect: Effect | None = None,
+    entry_key: str | None = None,
 ) -> Profile:
-    """Who the customer is; ``effect``: a known effect on the treated (``sim.effect``)."""
+    """Who the customer is; ``effect``: a known effect on the treated (``sim.effect``),
+    decided by the key the person's journey starts under (``entry_key``; by default the
+    anonymous id of a visitor who browsed before signing up, else the customer id): the
+    engine's assignment of the cohort.
+
+    The draws are made in a fixed order whatever the effect (the activation draw, then
+    the login rate's normal deviate...), so that an effect changes only the treated
+    customers whose activation draw falls in the shifted band."""
     timezone, locale, _ = rng.choices(ZONES, weights=[z[2] for z in ZONES])[0]
-    activation = effect.shift("activation", customer_id) if effect is not None else 0.0
-    activates = rng.random() < 0.6 + activation
-    rate = rng.lognormvariate(math.log(1.0 if activates else 0.25), 0.5)
+    activation_draw = rng.random()
+    deviate = rng.normalvariate(0.0, 1.0)  # lognormvariate's own draw, kept in its place
     churn_at = signup + rng.expovariate(1 / (30 * DAY)) if rng.random() < 0.35 else None
     returns_at = None
     if churn_at is not None and rng.random() < 0.3:
         returns_at = churn_at + rng.uniform(20, 60) * DAY
     anonymous_id = f"anon-{rng.getrandbits(64):016x}" if rng.random() < anon_share else None
+    if entry_key is None:
+        entry_key = customer_id if anonymous_id is None else anonymous_id
+    activation = effect.shift("activation", entry_key) if effect is not None else 0.0
+    activates = activation_draw < 0.6 + activation
+    rate = math.exp(math.log(1.0 if activates else 0.25) + deviate * 0.5)
     return Profile(
         customer_id=customer_id,
         anonymous_id=anonymous_id,
@@ -114,7 +126,7 @@ def draw_profile(
         churn_at=churn_at,
         returns_at=returns_at,
         spend=250.0 if rng.random() < 0.05 else 35.0,
-        conversion_shift=effect.shift("conversion", customer_id) if effect is not None else 0.0,
+        conversion_shift=effect.shift("conversion", entry_key) if effect is not None else 0.0,
     )
 
 

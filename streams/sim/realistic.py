@@ -99,7 +99,9 @@ def _person(
     rng = random.Random(f"{seed}:{index}")
     client = random.Random(f"{seed}:{index}:client")
     who = draw_devices(client, cid, traffic)
-    drawn = draw_profile(rng, who.entry_key, signup, 1.0 if who.browses else 0.0, effect)
+    drawn = draw_profile(
+        rng, who.entry_key, signup, 1.0 if who.browses else 0.0, effect, who.entry_key
+    )
     profile = replace(drawn, customer_id=cid, anonymous_id=who.web if who.browses else None)
     calls = route(who, list(Life(rng, profile, end).events()), client, end)
     requests = deliver(calls, traffic, client)

@@ -126,10 +126,10 @@ def test_a_side_already_past_the_threshold_fired_there_and_not_again_at_the_merg
 def test_a_customer_in_the_holdout_has_the_merge_trigger_reported_suppressed() -> None:
     held = customer_in_holdout(J, "held")
     assert in_holdout(held, "lifecycle", 5)
-    done = run(
+    done = run(  # the customer entered first: the cohort is the customer id's (held)
         [
-            anon("h-o1", "order_completed", at(), amount=600),
-            ev("h-o2", "order_completed", at(hours=1), customer=held, amount=500),
+            ev("h-o2", "order_completed", at(), customer=held, amount=500),
+            anon("h-o1", "order_completed", at(hours=1), amount=600),
             identify("h-i1", at(hours=2), customer=held),
         ]
     )

@@ -62,6 +62,7 @@ def _fields(cause: Cause, at: datetime = AT, deliver: datetime | None = None) ->
         "at": at,
         "deliver_after": deliver,
         "attributes": {"plan": "free", "n": 2, "x": 1.5, "nested": {"a": [1, None]}},
+        "cohort": "treated",
     }
 
 

@@ -22,6 +22,8 @@ EXPECTED = {
     "journeys_touchpoints_rekeyed": "counter",
     "journeys_engine_notes": "counter",
     "journeys_timer_wakeups": "counter",
+    "journeys_timer_grace_held": "counter",
+    "journeys_events_after_timer": "counter",
     "journeys_erasures": "counter",
     "journeys_erasure_suppressed_events": "counter",
     "journeys_erasure_subscriptions_removed": "counter",

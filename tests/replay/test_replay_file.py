@@ -35,6 +35,7 @@ def _trigger(
         cause=cause,
         cause_time=when,
         emitted_at=when,
+        cohort="treated",
     ).model_dump(mode="json")
 
 

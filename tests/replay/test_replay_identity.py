@@ -200,7 +200,13 @@ def test_the_cli_timeline_shows_the_merge_and_the_linked_keys_events(
         ("change", "merge", "lifetime_spend"),
         ("change", "vip", "tier"),
         ("trigger", None, None),
+        ("note", None, None),
     ]
+    (note,) = [r["note"] for r in after if r["type"] == "note"]
+    assert note == (
+        f"cohort and variants: assigned as {A!r} (its entry was the earliest of the merged "
+        f"identities), no longer as {C!r}"
+    )
     assert identity_keys([Arrival(e, "") for e in events(*messages)], C) == {C, A}
     table = journeys_cli("replay", C, "--file", str(path), "--no-timers")
     assert "merge      anon-1 merged into cust-0 (i1)" in table.out

@@ -60,7 +60,9 @@ def test_anonymous_history_and_fanout(journeys_cli: CliRunner, tmp_path: Path) -
 def test_holdout_is_suppressed_never_a_trigger(journeys_cli: CliRunner, tmp_path: Path) -> None:
     assert in_holdout("cust-1", "lifecycle", 5)
     path = tmp_path / "events.jsonl"
-    path.write_bytes(orjson.dumps({**EVENTS[1], "customer_id": "cust-1"}))
+    # a server-side sign-up (no anonymous id): the cohort is cust-1's own, the holdout
+    signup = {k: v for k, v in EVENTS[1].items() if k != "anonymous_id"}
+    path.write_bytes(orjson.dumps({**signup, "customer_id": "cust-1"}))
     records = _replay(journeys_cli, "cust-1", path).records()
     assert [r["type"] for r in records] == ["event", "transition", "change", "change", "suppressed"]
     assert [(r["rule"], r["attribute"]) for r in records[2:4]] == [

@@ -34,13 +34,14 @@ def activated(values: list[bytes]) -> bool:
     return any(d.get("event") == "Key Action" and d["properties"]["first"] for d in docs)
 
 
-def test_the_effect_follows_the_person_by_the_key_of_their_first_message() -> None:
+def test_the_effect_follows_the_person_by_the_anonymous_id_of_their_first_message() -> None:
     plain = realistic(SEED, CUSTOMERS, DAYS)
     treated = realistic(SEED, CUSTOMERS, DAYS, effect=EFFECT)
     before, after = by_person(plain), by_person(treated)
-    first_key: dict[str, bytes | None] = {}
+    first_key: dict[str, bytes | None] = {}  # the anonymous id the first message carries
     for a in sorted(plain, key=lambda a: a.message.time):
-        first_key.setdefault(a.person, a.message.key)
+        anonymous = orjson.loads(a.message.value).get("anonymousId")  # none: the publisher
+        first_key.setdefault(a.person, None if anonymous is None else anonymous.encode())
     changed, now_active, by_anonymous_key = 0, 0, 0
     for index in range(CUSTOMERS):
         cid = f"c{index:07d}"

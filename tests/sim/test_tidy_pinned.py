@@ -30,7 +30,9 @@ def _digest(messages: Iterable[Message]) -> str:
 PINNED = {
     "canonical": "3b65acdcc34199cdde879013ebb1d41cb07c916fa672966da5e717d5661c8315",
     "segment": "d60ae9c7bfd67ead45e05311d6cac56272b41c03b3002ca2a7a503cca0f18407",
-    "effect": "1ed93c2b0a47ce9d6de4d816e15dc1dbff2abfd4f268df111a04bdde1baeb374",
+    # changed on purpose (issue 22): an effect follows the person's entry key (the
+    # anonymous id of a visitor who browsed first), as the engine's cohort now does
+    "effect": "363482273071b93fa0cc2c44c12e6eb6b8b72477e4042d4bf4d73375b077a813",
     "load": "4274620454bd406063245a9caf6dd813d94389d74065b3d4812e61ad9144c8af",
     "load-segment": "c7c1ce541b93bf2eff8523ea250b1f7df4871cc3b06da4057ef8855c6c865afe",
 }
