@@ -6,15 +6,17 @@ Shared by the live tests that compare a worker's committed triggers with replay
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from journeys import default_journey
+from journeys.clock import PartitionClock
 from schemas.events import TouchpointEvent
-from streams.kafka.keys import key_text
+from streams.kafka.keys import key_text, partition_for
 from streams.kafka.reader import KafkaReader, KafkaRecord
 from streams.replay.inputs import record_items
 from streams.replay.timeline import Arrival, Replayer, delivered
@@ -32,12 +34,17 @@ class Replayed:
 
 
 def replay_worker_input(
-    worker: WorkerProcess, keep: Callable[[TouchpointEvent], bool] = lambda _: True
+    worker: WorkerProcess,
+    keep: Callable[[TouchpointEvent], bool] = lambda _: True,
+    *,
+    grace: timedelta | None = None,
 ) -> Replayed:
     """Replay of what the worker read (the oracle of ``test_replay_oracle``): each
     touchpoint processed where its key says, the others from the keyed topic, in record
-    time order; then each partition's keys advanced to its clock (the latest event time
-    read there). ``keep`` selects the events replayed (and moving the clocks).
+    time order, time moved per partition as the worker moves it (``grace``: its timer
+    grace, the worker's own by default), so customers are woken at the same partition times; then each partition's
+    keys advanced to its clock less the grace (the latest event time read there, the
+    worker's event clock). ``keep`` selects the events replayed (and moving the clocks).
 
     A touchpoint of a linked key (an anonymous id after its identify) that the worker
     re-keyed to its customer is read from the keyed topic too (where the worker wrote
@@ -57,7 +64,9 @@ def replay_worker_input(
         keys_of[r.partition].add(item.event.key)
         arrivals.append((r.timestamp_ms, r.partition, r.offset, item))
     arrivals.sort(key=lambda a: a[:3])
-    replayer = Replayer([default_journey()], fanout=False)
+    grace = worker.timer_grace if grace is None else grace
+    clock = PartitionClock(functools.partial(partition_for, partitions=worker.partitions), grace)
+    replayer = Replayer([default_journey()], fanout=False, clock=clock)
     for *_, item in arrivals:
         for done in replayer.event(item.event):
             if done.kind == "event":  # not the wake-up or merge of a link it made
@@ -67,7 +76,7 @@ def replay_worker_input(
                 t.model_dump(mode="json") for _, o in done.outcomes for t in delivered(o)
             ]
     for partition, until in out.watermark.items():
-        for _, _, outcome in replayer.advance(until, keys_of[partition]):
+        for _, _, outcome in replayer.advance(until - grace, keys_of[partition]):
             out.triggers += [t.model_dump(mode="json") for t in delivered(outcome)]
     return out
 

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from schemas.topics import by_role, topic_specs
 from streams.kafka.keys import partition_for
+from streams.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,6 +79,12 @@ class WorkerProcess:
         self.topics = {
             role: spec.name for role, spec in by_role(topic_specs(self.prefix, partitions)).items()
         }
+        grace = self.env.get("JOURNEYS_TIMER_GRACE_SECONDS")
+        self.timer_grace = timedelta(
+            seconds=Settings.model_fields["timer_grace_seconds"].default
+            if grace is None
+            else float(grace)
+        )
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
