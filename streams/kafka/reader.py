@@ -165,6 +165,22 @@ class KafkaReader:
         wanted = key.encode()
         yield from self._scan([tp], since, until, progress, stall_s, wanted)
 
+    def read_partition_of(
+        self,
+        topic: str,
+        key: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        progress: Progress | None = None,
+        stall_s: float = 10.0,
+    ) -> Iterator[KafkaRecord]:
+        """Every record of the partition ``key`` lands on, in offset order (the records of
+        the other keys too: what moved that partition's time in the worker)."""
+        partitions = self.partitions(topic)
+        tp = TopicPartition(topic, partitions[partition_for(key, len(partitions))])
+        yield from self._scan([tp], since, until, progress, stall_s, None)
+
     def read_topic(
         self,
         topic: str,

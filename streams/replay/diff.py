@@ -23,10 +23,11 @@ messages; the other customers are still compared.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ from typing import Any
 import orjson
 
 from journeys import Journey
+from journeys.clock import PartitionClock
 from schemas.triggers import Trigger
 from streams.kafka.reader import KafkaReadError
 from streams.replay.cli import EXIT_ERROR
@@ -43,10 +45,11 @@ from streams.replay.inputs import (
     add_common_options,
     derives_fanout,
     erasure_suppress_days,
+    partition_clock,
     read_input,
     topic_items,
 )
-from streams.replay.timeline import Arrival, Item, Replayer, Unreadable, delivered
+from streams.replay.timeline import Arrival, Item, Replayer, Tick, Unreadable, delivered
 
 EXIT_SAME = 0
 EXIT_CHANGED = 1
@@ -172,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
         until=clock,
         fanout=derives_fanout(args),
         limit=args.examples,
+        clock=functools.partial(partition_clock, args),
     )
     for warning in report.warnings:
         print(f"journeys diff: warning: {warning}", file=sys.stderr)
@@ -206,28 +210,37 @@ def replay_triggers(
     *,
     fanout: bool = True,
     errors: list[str] | None = None,
+    clock: PartitionClock | None = None,
 ) -> list[Trigger]:
     """Every trigger the worker would send for ``items`` under ``definitions`` (one
     journey, or a deployment: its journeys together, its per-customer cap over them);
     what the engine raised on is appended to ``errors`` (``origin: Class: message``)."""
     replayer = Replayer(
-        _journeys(definitions), fanout=fanout, suppress_days=erasure_suppress_days()
+        _journeys(definitions),
+        fanout=fanout,
+        suppress_days=erasure_suppress_days(),
+        clock=clock,
     )
     triggers: list[Trigger] = []
     found: list[str] = [] if errors is None else errors
     for item in items:
         if isinstance(item, Erasure):  # the erased ids start afresh, as live
             replayer.erasures.apply(replayer, item.request)
-        elif isinstance(item, Arrival):
-            for done in replayer.event(item.event):
+        elif isinstance(item, Arrival | Tick):
+            steps = replayer.event(item.event) if isinstance(item, Arrival) else replayer.tick(item)
+            for done in steps:
                 if done.error is not None:
-                    found.append(f"{item.origin}: {done.error}")
+                    found.append(f"{item_origin(item)}: {done.error}")
                 triggers.extend(t for _, o in done.outcomes for t in delivered(o))
     if until is not None:
         for _, _, outcome in replayer.advance(until):
             triggers.extend(delivered(outcome))
-        found.extend(f"wake-up of {key}: {message}" for key, message in replayer.errors)
+    found.extend(f"wake-up of {key}: {message}" for key, message in replayer.errors)
     return triggers
+
+
+def item_origin(item: Arrival | Tick) -> str:
+    return item.origin if isinstance(item, Arrival) else f"partition {item.partition}"
 
 
 def identities(triggers: Iterable[Trigger]) -> dict[Identity, Trigger]:
@@ -266,9 +279,11 @@ def compare(
     until: datetime | None,
     fanout: bool = True,
     limit: int = 3,
+    clock: Callable[[], PartitionClock] | None = None,
 ) -> Report:
     """The diff of ``items`` replayed under ``base`` and under ``new`` (a journey each,
-    or a deployment each), per journey and over all of them."""
+    or a deployment each), per journey and over all of them; ``clock`` makes each
+    side's partition clock (time moved as the worker moves it), none: per key only."""
     started = time.perf_counter()
     before, after = Deployment(_journeys(base)), Deployment(_journeys(new))
     report = Report(warnings=unmatched(before, after))
@@ -281,11 +296,19 @@ def compare(
     report.events = sum(1 for i in items if isinstance(i, Arrival))
     report.deadletters = sum(1 for i in items if isinstance(i, Unreadable))
     report.customers = len({i.event.key for i in items if isinstance(i, Arrival)})
-    old = identities(
-        replay_triggers(base, items, until, fanout=fanout, errors=report.errors["base"])
-    )
-    now = identities(
-        replay_triggers(new, items, until, fanout=fanout, errors=report.errors["definition"])
+    sides = (("base", base), ("definition", new))
+    old, now = (
+        identities(
+            replay_triggers(
+                side,
+                items,
+                until,
+                fanout=fanout,
+                errors=report.errors[name],
+                clock=None if clock is None else clock(),
+            )
+        )
+        for name, side in sides
     )
     report.seconds = time.perf_counter() - started
     report.base_triggers, report.new_triggers = len(old), len(now)

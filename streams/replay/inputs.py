@@ -35,7 +35,7 @@ from streams.kafka.config import client_config, default_topic
 from streams.kafka.keys import key_text, partition_for
 from streams.kafka.reader import KafkaReader, KafkaReadError, KafkaRecord
 from streams.replay.erasure import Erasure
-from streams.replay.timeline import Arrival, Item, Unreadable
+from streams.replay.timeline import Arrival, Item, Tick, Unreadable
 from streams.settings import Settings
 
 _RELATIVE = re.compile(r"^(\d+)([smhdw])$")
@@ -446,7 +446,7 @@ def customer_items(
     """
     reader = KafkaReader(kafka_config(args), timeout_s=args.timeout)
     try:
-        own = list(_key_items(args, reader, customer, since, until, rank=1))
+        own = list(_key_items(args, reader, customer, since, until, rank=1, ticks=True))
         merged, found = list(own), {customer}
         todo = [(customer, own)]
         while todo:
@@ -503,15 +503,29 @@ def _key_items(
     until: datetime | None,
     *,
     rank: int,
+    ticks: bool = False,
 ) -> Iterator[tuple[int, int, list[Item]]]:
     """(timestamp, rank, items) of every record of ``key`` in each source; from a source
-    topic, only the events whose identity is ``key`` (the others were re-keyed)."""
+    topic, only the events whose identity is ``key`` (the others were re-keyed). With
+    ``ticks``, every other key's event the worker processed on that partition is a
+    :class:`Tick` (it moved the partition's time, and so woke ``key``'s timers)."""
     for topic, keyed in sources(args):
         bar = ProgressBar(f"scanning {topic} for {key}", enabled=args.progress)
-        for record in reader.read_key(topic, key, since=since, until=until, progress=bar):
+        wanted = key.encode()
+        records = (
+            reader.read_partition_of(topic, key, since=since, until=until, progress=bar)
+            if ticks
+            else reader.read_key(topic, key, since=since, until=until, progress=bar)
+        )
+        for record in records:
             items = record_items(record, keyed=keyed)
-            if not keyed:
-                items = [i for i in items if not isinstance(i, Arrival) or i.event.key == key]
+            if not keyed:  # a touchpoint re-keyed elsewhere was not processed here
+                record_key = key_text(record.key)
+                items = [
+                    i for i in items if not isinstance(i, Arrival) or i.event.key == record_key
+                ]
+            if record.key != wanted:
+                items = [Tick(record.partition, i.event) for i in items if isinstance(i, Arrival)]
             yield record.timestamp_ms, rank, items
         bar.close()
 

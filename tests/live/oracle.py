@@ -42,9 +42,10 @@ def replay_worker_input(
     """Replay of what the worker read (the oracle of ``test_replay_oracle``): each
     touchpoint processed where its key says, the others from the keyed topic, in record
     time order, time moved per partition as the worker moves it (``grace``: its timer
-    grace, the worker's own by default), so customers are woken at the same partition times; then each partition's
-    keys advanced to its clock less the grace (the latest event time read there, the
-    worker's event clock). ``keep`` selects the events replayed (and moving the clocks).
+    grace, the worker's own by default), so customers are woken at the same partition
+    times; then each partition's keys advanced to its clock less the grace (the latest
+    event time read there, the worker's event clock). ``keep`` selects the events
+    replayed (and moving the clocks).
 
     A touchpoint of a linked key (an anonymous id after its identify) that the worker
     re-keyed to its customer is read from the keyed topic too (where the worker wrote
