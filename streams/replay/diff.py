@@ -240,7 +240,7 @@ def replay_triggers(
 
 
 def item_origin(item: Arrival | Tick) -> str:
-    return item.origin if isinstance(item, Arrival) else f"partition {item.partition}"
+    return item.origin if isinstance(item, Arrival) else f"partition of {item.key}"
 
 
 def identities(triggers: Iterable[Trigger]) -> dict[Identity, Trigger]:

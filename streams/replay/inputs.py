@@ -179,12 +179,37 @@ def sources(args: argparse.Namespace) -> list[Source]:
     ]
 
 
+def readable_sources(args: argparse.Namespace, reader: KafkaReader) -> list[Source]:
+    """:func:`sources` that can be read: by default, the keyed topic only once a worker
+    created it (before any worker ran, the collector's touchpoints are all there is);
+    a missing ``--topic`` or touchpoints topic is an error (``KafkaReadError``)."""
+    found = []
+    for topic, keyed in sources(args):
+        if keyed and not args.topic and not _exists(reader, topic):
+            continue
+        found.append((topic, keyed))
+    return found
+
+
+def _exists(reader: KafkaReader, topic: str) -> bool:
+    try:
+        reader.partitions(topic)
+    except KafkaReadError:
+        return False
+    return True
+
+
 def derives_fanout(args: argparse.Namespace) -> bool:
     """Whether replay must derive fan-out events itself: not when the keyed topic is read,
-    where the worker already wrote them (any prefix: ``*.touchpoints-keyed.v1``)."""
+    where the worker already wrote them (any prefix: ``*.touchpoints-keyed.v1``); yes
+    when it does not exist yet (no worker ran)."""
     if args.file:
         return True
-    return not any(keyed for _, keyed in sources(args))
+    keyed = [topic for topic, is_keyed in sources(args) if is_keyed]
+    if not keyed:
+        return True
+    with KafkaReader(kafka_config(args), timeout_s=args.timeout) as reader:
+        return not any(_exists(reader, topic) for topic in keyed)
 
 
 def topic_name(args: argparse.Namespace) -> str:
@@ -509,7 +534,8 @@ def _key_items(
     topic, only the events whose identity is ``key`` (the others were re-keyed). With
     ``ticks``, every other key's event the worker processed on that partition is a
     :class:`Tick` (it moved the partition's time, and so woke ``key``'s timers)."""
-    for topic, keyed in sources(args):
+    read = readable_sources(args, reader)
+    for topic, keyed in read:
         bar = ProgressBar(f"scanning {topic} for {key}", enabled=args.progress)
         wanted = key.encode()
         records = (
@@ -519,13 +545,13 @@ def _key_items(
         )
         for record in records:
             items = record_items(record, keyed=keyed)
-            if not keyed:  # a touchpoint re-keyed elsewhere was not processed here
+            if not keyed and len(read) > 1:  # one re-keyed elsewhere was not processed here
                 record_key = key_text(record.key)
                 items = [
                     i for i in items if not isinstance(i, Arrival) or i.event.key == record_key
                 ]
             if record.key != wanted:
-                items = [Tick(record.partition, i.event) for i in items if isinstance(i, Arrival)]
+                items = [Tick(key, i.event) for i in items if isinstance(i, Arrival)]
             yield record.timestamp_ms, rank, items
         bar.close()
 
@@ -575,11 +601,12 @@ def topic_items(
 def _timed_source_items(
     args: argparse.Namespace, reader: KafkaReader, since: datetime | None, until: datetime | None
 ) -> Iterator[tuple[int, list[Item]]]:
-    for topic, keyed in sources(args):
+    read = readable_sources(args, reader)
+    for topic, keyed in read:
         bar = ProgressBar(f"scanning {topic}", enabled=args.progress)
         for record in reader.read_topic(topic, since=since, until=until, progress=bar):
             items = record_items(record, keyed=keyed)
-            if not keyed and len(sources(args)) > 1:  # the re-keyed are in the keyed topic
+            if not keyed and len(read) > 1:  # the re-keyed are in the keyed topic
                 key = key_text(record.key)
                 items = [i for i in items if not isinstance(i, Arrival) or i.event.key == key]
             yield record.timestamp_ms, items

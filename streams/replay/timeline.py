@@ -74,11 +74,11 @@ class Unreadable:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """Another key's event read from a partition the replay follows: it moves that
-    partition's time (and wakes who is due), as it did in the worker, without being
-    replayed itself (a one-customer replay from Kafka)."""
+    """Another key's event read from the partition of ``key`` (the key replayed): it
+    moves that partition's time (and wakes who is due), as it did in the worker, without
+    being replayed itself (a one-customer replay from Kafka)."""
 
-    partition: int
+    key: str
     event: TouchpointEvent
 
 
@@ -206,11 +206,13 @@ class Replayer:
         return steps
 
     def tick(self, tick: Tick) -> list[Step]:
-        """Another key's event moved ``tick.partition``'s time: wake who is due there."""
+        """Another key's event moved the time of ``tick.key``'s partition: wake who is
+        due there."""
         if self.clock is None:
             return []
-        self.clock.tick(tick.partition, tick.event.event_time)
-        return self._wake(tick.partition, tick.event)
+        partition = self.clock.partition_of(tick.key)
+        self.clock.tick(partition, tick.event.event_time)
+        return self._wake(partition, tick.event)
 
     def _wake(self, partition: int, cause: TouchpointEvent) -> list[Step]:
         """Wake the keys of ``partition`` due by its fire time (the worker's inline timers)."""

@@ -144,7 +144,7 @@ def tally(
             replayer.erasures.apply(replayer, item.request)
             out.erasures += 1
         elif isinstance(item, Tick):
-            _steps(out, replayer.tick(item), f"partition {item.partition}")
+            _steps(out, replayer.tick(item), f"partition of {item.key}")
         elif not isinstance(item, Arrival):
             out.unreadable += 1
         elif until is not None and item.event.event_time > until:

@@ -12,6 +12,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from streams.cli import main
+from streams.kafka.config import default_topic
 
 DATA = Path(__file__).resolve().parents[1] / "replay" / "data"
 DEFINITION = str(DATA / "story.yaml")
@@ -196,3 +197,31 @@ def test_emit_sends_exactly_the_replayed_triggers(
     finally:
         consumer.close()
     assert got == [(t["customer_id"], t) for t in triggers]
+
+
+def test_replay_and_report_work_before_any_worker_ran(
+    kafka_bootstrap: str, kafka_admin: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a collector wrote is replayable at once: the keyed topic (a worker's) does
+    not exist yet, so the touchpoints topic is all there is, and fan-out is derived."""
+    prefix = f"precoll-{time.time_ns()}"
+    topic = default_topic("touchpoints", prefix)
+    kafka_admin.create_topics(
+        {topic: {"num_partitions": 8, "replication_factor": 1}},
+        timeout_ms=15_000,
+        wait_for_metadata=True,
+    )
+    story = [line for line in (DATA / "story.jsonl").read_bytes().splitlines() if line.strip()]
+    _produce(kafka_bootstrap, topic, [line for line in story if b'"bad"' not in line])
+    common = ["--topic-prefix", prefix, "--bootstrap", kafka_bootstrap, "--definition"]
+    code, records, err = _replay(
+        capsys, "c-1", *common, DEFINITION, "--advance-to", ADVANCE, "--json", "--no-progress"
+    )
+    assert code == 0, err
+    expected = [r for r in _file_records(capsys) if r.get("origin") != "story.jsonl:8"]
+    assert _without_origin(records) == _without_origin(expected)
+    capsys.readouterr()
+    code = main(["report", *common, DEFINITION, "--advance-to", ADVANCE, "--json"])
+    report = orjson.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["input"]["events"] == 6  # c-1's five readable lines and c-2's sign-up

@@ -113,7 +113,7 @@ def test_a_tick_moves_the_partition_time_of_a_one_customer_replay() -> None:
     replayer = Replayer([default_journey()], fanout=False, clock=clock)
     replayer.event(_event("a-1", A, "signed_up", SIGNUP))
     b_login = _event("b-1", B, "login", DUE + timedelta(minutes=11))
-    steps = replayer.tick(Tick(partition_for(B, PARTITIONS), b_login))
+    steps = replayer.tick(Tick(A, b_login))  # B's login, read from A's partition
     assert [(s.kind, s.customer, s.at) for s in steps] == [("wake", A, DUE + timedelta(minutes=1))]
     assert [t.kind for _, o in steps[0].outcomes for t in delivered(o)] == [
         "onboarding.nudge_day_1"
