@@ -1,7 +1,7 @@
 """Driving every journey of one customer at once: the one loop the worker and replay share.
 
 A customer key has one state per journey definition. The stream worker's journey agent
-(``streams.worker.journey_agent``) and replay (``streams.replay.timeline.Replayer``) both call these
+(``streams.worker.journey_agent``) and replay (``journeys.replayer.Replayer``) both call these
 functions, so "every definition, in order; combined status; wake what is due" is written
 once. Pure like the rest of :mod:`journeys`: no I/O, no clock.
 

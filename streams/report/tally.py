@@ -1,6 +1,6 @@
 """What a replay did, per journey and customer: the counts ``journeys report`` reads.
 
-Drives :class:`streams.replay.timeline.Replayer` (the worker's own engine calls, no side
+Drives :class:`journeys.replayer.Replayer` (the worker's own engine calls, no side
 effects) over a file's or a topic range's items and keeps, per journey and final
 customer (a key linked to its customer, an anonymous visitor who signed up, is folded
 into that customer):
