@@ -27,6 +27,7 @@ from streams.demo.lift import lift_lines, measured, messages
 from streams.demo.view import dead_letters_match, summary
 from streams.ops.processes import free_port, stop_process
 from streams.sim.cli import add_effect_arguments
+from streams.sim.traffic import add_traffic_arguments
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
@@ -56,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--storefront-port", type=int, default=8090, help="its port (8090)")
     add_effect_arguments(parser, default=DEMO_EFFECT)
-    parser.set_defaults(func=main)
+    add_traffic_arguments(parser, default="realistic")  # what real clients send
+    parser.set_defaults(func=main, anonymous_share=0.3)
 
 
 def _kafka_sh(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:

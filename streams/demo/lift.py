@@ -18,12 +18,27 @@ from streams.replay.inputs import decode_file, deployed_definitions, partition_c
 from streams.report.measure import Doc, report
 from streams.report.tally import tally
 from streams.report.text import lift_text, pct
+from streams.sim import realistic
 from streams.sim.cli import effect_from
 from streams.sim.population import DEFAULT_START, Message, generate
+from streams.sim.traffic import traffic_from
 
 
 def messages(args: argparse.Namespace) -> list[Message]:
-    """The demo's population (the same list for the worker and the measurement)."""
+    """The demo's population (the same list for the worker and the measurement): by
+    default what web and app SDKs really send (``--traffic realistic``: anonymous-first
+    sign-ups, app batches delayed, retries, in arrival order), else tidy traffic."""
+    traffic = traffic_from(args) if getattr(args, "traffic", "tidy") != "tidy" else None
+    if traffic is not None:
+        arrivals = realistic(
+            args.seed,
+            args.customers,
+            args.days,
+            traffic=traffic,
+            malformed_share=0.01,
+            effect=effect_from(args),
+        )
+        return [arrival.message for arrival in arrivals]
     return list(
         generate(
             args.seed,

@@ -73,14 +73,15 @@ class Realistic:
 DEFAULTS = Realistic()
 
 
-def add_traffic_arguments(parser: argparse.ArgumentParser) -> None:
+def add_traffic_arguments(parser: argparse.ArgumentParser, default: str = "tidy") -> None:
     group = parser.add_argument_group("traffic (what the clients send, and when)")
     group.add_argument(
         "--traffic",
         choices=TRAFFICS,
-        default="tidy",
-        help="tidy: one server, in order, identified (default); realistic: what web and "
-        "app SDKs send (Segment messages as the collector stores them, in arrival order)",
+        default=default,
+        help="tidy: one server, in order, identified; realistic: what web and app SDKs "
+        "send (Segment messages as the collector stores them, in arrival order) "
+        "(default %(default)s)",
     )
     group.add_argument(
         "--anonymous-first",
