@@ -7,10 +7,12 @@ One tracking request, in the order things must happen (:meth:`Collector.track`):
    collector can take work now: connected to the broker and not stopping (else 503 with
    ``Retry-After``);
 2. a share of the in-flight budget for the body as declared (503 with ``Retry-After``
-   when it does not fit; 400 at once when it is declared over Segment's limit);
+   when it does not fit; 413 at once when it is declared over Segment's limit, before a
+   byte of it is read);
 3. the body read, decompressed (its decompressed size taken from the budget too), split
    into single messages stamped with ``receivedAt`` (:mod:`~streams.collector.messages`:
-   400 for malformed JSON or a message or batch over the limits); without a header or
+   400 for malformed JSON, 413 for a message or batch over the limits, a chunked body
+   too, read no further than the limit); without a header or
    query key, the write key in the body (analytics.js's ``text/plain`` beacons, Segment's
    mobile SDKs; 401 when it is not valid);
 4. each message routed by the decoder: touchpoints or dead letters

@@ -7,9 +7,9 @@ endpoint's; ``/v1/batch`` and ``/v1/import`` take ``{"batch": [...]}`` with an o
 (``t``, ``i``, ``p``, ``s``, ``g``, ``a``, and ``b`` for a batch, which Segment's Kotlin
 and Swift SDKs use too) stand for the same endpoints (:data:`ALIASES`); the write key
 some clients put in the body is returned by :func:`split`. Its limits, kept here: 32 KB
-per message, 500 KB per batch request; beyond them, and for a body that is not JSON or
-not an object, the whole request is refused (:class:`BadRequest`, a 400 whose JSON says
-which limit or what).
+per message, 500 KB per batch request; beyond them the whole request is refused with 413
+(:class:`BadRequest`, whose JSON says which limit), and for a body that is not JSON or
+not an object with 400 (saying what). No SDK retries either.
 
 Every message becomes one Kafka message, keyed by its own customer (the key contract),
 so a batch is split. The envelope's ``sentAt`` and ``context`` travel with each item the
@@ -42,6 +42,7 @@ __all__ = [
     "MAX_BATCH_BYTES",
     "MAX_MESSAGE_BYTES",
     "SINGLE_ENDPOINTS",
+    "TOO_LARGE",
     "BadRequest",
     "Body",
     "body_limit",
@@ -55,6 +56,8 @@ MAX_MESSAGE_BYTES: Final = 32 * 1024
 """Segment's limit per message (its SDKs check 32 << 10 before sending)."""
 MAX_BATCH_BYTES: Final = 500 * 1024
 """Segment's limit per batch request (decompressed)."""
+TOO_LARGE: Final = 413
+"""The status of a body over a limit (Payload Too Large): the SDKs drop it, as a 400."""
 SINGLE_ENDPOINTS: Final = ("track", "identify", "page", "screen", "group", "alias")
 BATCH_ENDPOINTS: Final = ("batch", "import")
 ENDPOINTS: Final = SINGLE_ENDPOINTS + BATCH_ENDPOINTS
@@ -96,7 +99,7 @@ def body_limit(endpoint: str) -> int:
 
 
 def too_large(endpoint: str, size: int | None, *, decompressed: bool = False) -> BadRequest:
-    """The 400 for a body of ``size`` bytes (``None``: unknown) over ``endpoint``'s limit."""
+    """The 413 for a body of ``size`` bytes (``None``: unknown) over ``endpoint``'s limit."""
     what = f"{size:,} bytes" if size is not None else "over the limit"
     if decompressed:
         what += " once decompressed"
@@ -104,10 +107,12 @@ def too_large(endpoint: str, size: int | None, *, decompressed: bool = False) ->
         return BadRequest(
             "batch_too_large",
             f"the batch is {what}; the limit is 500 KB ({MAX_BATCH_BYTES} bytes) per batch request",
+            TOO_LARGE,
         )
     return BadRequest(
         "message_too_large",
         f"the message is {what}; the limit is 32 KB ({MAX_MESSAGE_BYTES} bytes) per message",
+        TOO_LARGE,
     )
 
 
@@ -163,6 +168,7 @@ def split(endpoint: str, body: bytes, received_at: str) -> Body:
                     "message_too_large",
                     f"batch[{index}] is {size:,} bytes; the limit is 32 KB "
                     f"({MAX_MESSAGE_BYTES} bytes) per message",
+                    TOO_LARGE,
                 )
     return Body(values, write_key)
 

@@ -101,7 +101,7 @@ def test_the_kotlin_and_swift_way_write_key_in_the_body_on_v1_b() -> None:
     run(body())
 
 
-def test_oversize_message_and_batch_are_400_saying_which() -> None:
+def test_oversize_message_and_batch_are_413_saying_which() -> None:
     big = track("m2", properties={"blob": "x" * MAX_MESSAGE_BYTES})
     items = [track(f"m{i}", properties={"blob": "x" * 25_000}) for i in range(25)]
 
@@ -110,20 +110,21 @@ def test_oversize_message_and_batch_are_400_saying_which() -> None:
             one = await client.post(
                 "/v1/batch", json={"batch": [track("m1"), big]}, headers=basic()
             )
-            assert one.status == 400
+            assert one.status == 413
             doc = await one.json()
             assert doc["code"] == "message_too_large" and "batch[1]" in doc["message"]
             whole = await client.post("/v1/batch", json={"batch": items}, headers=basic())
-            assert whole.status == 400
+            assert whole.status == 413
             assert (await whole.json())["code"] == "batch_too_large"
             single = await client.post("/v1/track", json=big, headers=basic())
+            assert single.status == 413
             assert (await single.json())["code"] == "message_too_large"
             assert sink.records == []  # nothing of a refused request is stored
 
     run(body())
 
 
-def test_a_chunked_body_over_the_limit_is_400() -> None:
+def test_a_chunked_body_over_the_limit_is_413() -> None:
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"batch": ['
         for _ in range(30):
@@ -133,7 +134,7 @@ def test_a_chunked_body_over_the_limit_is_400() -> None:
     async def body() -> None:
         async with serving() as (client, collector, _):
             response = await client.post("/v1/batch", data=chunks(), headers=basic())
-            assert response.status == 400
+            assert response.status == 413
             assert (await response.json())["code"] == "batch_too_large"
             assert collector.budget.used == 0
 
@@ -160,7 +161,7 @@ def test_gzip_bodies_as_the_sdks_send_them() -> None:
             assert [m["messageId"] for m in sink.values()] == ["m1", "m2"]
             bomb = gzip.compress(b" " * 1_000_000)
             refused = await client.post("/v1/batch", data=bomb, headers=headers)
-            assert refused.status == 400
+            assert refused.status == 413
             assert (await refused.json())["code"] == "batch_too_large"
             garbage = await client.post("/v1/batch", data=b"not gzip", headers=headers)
             assert (await garbage.json())["code"] == "invalid_gzip"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
 
 import orjson
@@ -229,3 +229,58 @@ def test_refusals_are_logged_once_per_kind_per_interval_never_the_key(
     assert all(r.levelno == logging.INFO for r in caplog.records if r.name.endswith("requests"))
     assert KEY not in caplog.text
     assert base64.b64encode(KEY.encode()).decode() not in caplog.text
+
+
+def test_an_oversized_body_is_413_json_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Declared (``Content-Length``, refused before it is read) or chunked (read up to the
+    limit): 413 with the JSON error body and the CORS headers, counted by route and
+    status, one info line per kind; nothing stored."""
+    caplog.set_level(logging.INFO, "streams.collector.requests")
+    big = orjson.dumps({**track("m1"), "properties": {"blob": "x" * 40_000}})
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"batch": ['
+        for _ in range(30):
+            yield b'"' + b"x" * 20_000 + b'",'
+        yield b"1]}"
+
+    async def body() -> str:
+        async with serving(collector_allowed_origins=PAGE) as (client, collector, sink):
+            headers = {"Origin": PAGE, "Content-Type": "text/plain"} | basic()
+            declared = await client.post("/t", data=big, headers=headers)
+            chunked = await client.post("/v1/b", data=chunks(), headers=headers)
+            answers = [(r.status, await r.json()) for r in (declared, chunked)]
+            assert answers == [
+                (
+                    413,
+                    {
+                        "code": "message_too_large",
+                        "message": f"the message is {len(big):,} bytes; the limit is 32 KB "
+                        "(32768 bytes) per message",
+                    },
+                ),
+                (
+                    413,
+                    {
+                        "code": "batch_too_large",
+                        "message": "the batch is over the limit; the limit is 500 KB "
+                        "(512000 bytes) per batch request",
+                    },
+                ),
+            ]
+            for response in (declared, chunked):
+                assert response.content_type == "application/json"
+                assert {k: response.headers[k] for k in ANSWER_CORS} == ANSWER_CORS
+            assert sink.records == []
+            assert collector.budget.used == 0
+            return await (await client.get("/metrics")).text()
+
+    assert counts(run(body())) == {("track", "413"): 1.0, ("batch", "413"): 1.0}
+    lines = [r.getMessage() for r in caplog.records if r.name == "streams.collector.requests"]
+    assert lines == [
+        f"answered 413 message_too_large to POST /t (route track, origin {PAGE})",
+        f"answered 413 batch_too_large to POST /v1/b (route batch, origin {PAGE})",
+    ]
+    assert KEY not in caplog.text

@@ -123,11 +123,11 @@ def test_a_wrong_write_key_is_401_to_the_sdk(collector: CollectorProcess) -> Non
     assert caught.value.code == "invalid_write_key"
 
 
-def test_an_oversize_message_is_400_to_the_sdk(collector: CollectorProcess) -> None:
+def test_an_oversize_message_is_413_to_the_sdk(collector: CollectorProcess) -> None:
     client = RudderClient(KEY, host=collector.url, sync_mode=True, gzip=True)  # 4 MB limit
     with pytest.raises(Exception) as caught:
         client.track("u-1", "Big", {"blob": "x" * 40_000}, message_id="too-big")
-    assert getattr(caught.value, "status", None) == 400, caught.value
+    assert getattr(caught.value, "status", None) == 413, caught.value
     assert caught.value.code == "message_too_large"  # type: ignore[attr-defined]
     assert "32 KB" in caught.value.message  # type: ignore[attr-defined]
 

@@ -121,7 +121,7 @@ def test_malformed_bodies_are_refused(body: bytes, code: str) -> None:
 def test_a_message_over_32_kb_is_refused_with_its_index() -> None:
     big = track("m2", properties={"blob": "x" * MAX_MESSAGE_BYTES})
     error = refused("batch", orjson.dumps({"batch": [track("m1"), big]}))
-    assert (error.status, error.code) == (400, "message_too_large")
+    assert (error.status, error.code) == (413, "message_too_large")
     assert "batch[1]" in error.message and "32 KB" in error.message
     single = refused("track", orjson.dumps(big))
     assert single.code == "message_too_large"
@@ -132,7 +132,7 @@ def test_a_batch_over_500_kb_is_refused() -> None:
     body = orjson.dumps({"batch": items})
     assert len(body) > MAX_BATCH_BYTES
     error = refused("batch", body)
-    assert error.code == "batch_too_large"
+    assert (error.status, error.code) == (413, "batch_too_large")
     assert "500 KB" in error.message
 
 
@@ -145,7 +145,8 @@ def test_gzip_bodies_are_inflated_within_the_limit() -> None:
     with pytest.raises(BadRequest) as caught:
         decompress("batch", bomb, "gzip")
     error = caught.value
-    assert error.code == "batch_too_large" and "once decompressed" in error.message
+    assert (error.status, error.code) == (413, "batch_too_large")
+    assert "once decompressed" in error.message
 
 
 @pytest.mark.parametrize(
