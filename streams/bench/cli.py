@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--traffic",
+        choices=("tidy", "realistic"),
+        default="tidy",
+        help="throughput load: tidy (flat, identified, in order; the default) or realistic "
+        "(what web and app SDKs send: anonymous-first sign-ups, delayed app batches, retries)",
+    )
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset")
     parser.add_argument(
         "--offered-rate", type=float, default=None, help="events/s (default: half of (a)'s max)"
@@ -98,6 +105,7 @@ def main(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 offered_rate=offered,
                 latency_seconds=args.latency_seconds,
+                traffic=args.traffic,
             )
         )
         if offered is None and result.events_per_s:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -71,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     parser.add_argument(
         "--static", action="store_true", help="static group membership (a group instance id)"
+    )
+    parser.add_argument(
+        "--empty-disk",
+        action="store_true",
+        help="the restart finds no local state (a lost disk): the whole changelog is restored",
     )
 
 
@@ -192,6 +198,24 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], began: float) -> float:
     raise TimeoutError("worker not ready")
 
 
+BULK_DONE = re.compile(rb"bulk restore: (\d+) records in ([\d.]+) s \((\d+) records/s\)")
+
+
+def bulk_restored(log: Path, since: int) -> dict[str, float]:
+    """The bulk restores the worker logged after byte ``since`` of ``log``: records,
+    seconds (the restores of one recovery run one after another), records/s."""
+    with log.open("rb") as f:
+        f.seek(since)
+        found = BULK_DONE.findall(f.read())
+    records = sum(int(n) for n, _, _ in found)
+    seconds = sum(float(s) for _, s, _ in found)
+    return {
+        "restored_records": records,
+        "restore_s": round(seconds, 2),
+        "restore_records_per_s": round(records / seconds) if seconds else 0,
+    }
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -262,6 +286,7 @@ def main(args: argparse.Namespace) -> int:
     log.unlink(missing_ok=True)
     result: dict[str, Any] = {
         "customers": args.customers,
+        "empty_disk": args.empty_disk,
         "partitions": PARTITIONS,
         "run_id": run_id,
     }
@@ -303,10 +328,14 @@ def main(args: argparse.Namespace) -> int:
         proc.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         proc.wait()
+        if args.empty_disk:
+            shutil.rmtree(data_dir / prefix, ignore_errors=True)
+        restarted_at = log.stat().st_size
 
         proc = start_worker(env, log)
         result["kill_to_ready_s"] = round(wait_ready(port, proc, killed), 2)
         result["rss_after_restart_bytes"] = rss_bytes(proc.pid)
+        result.update(bulk_restored(log, restarted_at))
         result["kill_to_caught_up_s"] = round(wait_caught_up(offsets, group, progress, killed), 2)
         result["rss_caught_up_bytes"] = rss_bytes(proc.pid)
         result["peak_rss_bytes"] = peak_rss_bytes(proc.pid)
@@ -325,7 +354,10 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"customers {args.customers:,} (mean state {r['mean_state_bytes']} bytes)\n"
         f"start to ready {r['start_to_ready_s']} s; SIGKILL to ready {r['kill_to_ready_s']} s,"
-        f" to caught up {r['kill_to_caught_up_s']} s\n"
+        f" to caught up {r['kill_to_caught_up_s']} s"
+        f"{' (empty disk)' if args.empty_disk else ''}\n"
+        f"bulk restore {r['restored_records']:,} records in {r['restore_s']} s"
+        f" ({r['restore_records_per_s']:,} records/s)\n"
         f"RSS ready {r['rss_ready_bytes'] / mib:.0f} MiB, after load"
         f" {r['rss_after_load_bytes'] / mib:.0f} MiB, after restart"
         f" {r['rss_caught_up_bytes'] / mib:.0f} MiB,"

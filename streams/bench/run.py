@@ -22,8 +22,10 @@ from streams.kafka.admin import ensure_topics
 from streams.kafka.config import producer_config
 from streams.ops.processes import free_port, stop_process
 from streams.settings import Settings
+from streams.sim import Arrival as RealisticArrival
+from streams.sim import realistic
 from streams.sim.output import produce
-from streams.sim.population import DEFAULT_START, generate_load
+from streams.sim.population import DEFAULT_START, Message, generate_load
 
 LOAD_DAYS = 90.0
 DRAIN_TIMEOUT_S = 600.0
@@ -185,6 +187,20 @@ async def _caught_up(system: System, offsets: Offsets, proc: subprocess.Popen[by
     raise TimeoutError(f"{system.name} did not catch up in {DRAIN_TIMEOUT_S:.0f} s")
 
 
+def load_messages(traffic: str, seed: int, events: int, customers: int) -> list[Message]:
+    """The throughput phase's messages: the flat benchmark load (``tidy``), or the first
+    ``events`` messages of realistic SDK traffic (anonymous-first sign-ups, delayed app
+    batches, retries: identity merges and out-of-order events cost what they cost)."""
+    if traffic == "tidy":
+        return list(generate_load(seed, events, customers))
+    people: int = max(events // 25, 1)
+    found: list[RealisticArrival] = []
+    while len(found) < events:
+        found = realistic(seed, people, LOAD_DAYS)
+        people *= 2
+    return [arrival.message for arrival in found[:events]]
+
+
 async def measure(
     system: System,
     *,
@@ -193,11 +209,12 @@ async def measure(
     seed: int,
     offered_rate: float | None,
     latency_seconds: float,
+    traffic: str = "tidy",
 ) -> Result:
     result = Result(events=events)
     system.setup()
     config = producer_config(system.settings)
-    await produce(generate_load(seed, events, customers), system.input_topic, config)
+    await produce(load_messages(traffic, seed, events, customers), system.input_topic, config)
     offsets = Offsets(system.settings)
     env = {**os.environ, **system.env}
     with system.log.open("wb") as log:
