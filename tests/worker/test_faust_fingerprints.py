@@ -338,6 +338,28 @@ PINS: tuple[Pin, ...] = (
         "seek before the resume (finding 11). Port any other change.",
     ),
     Pin(
+        f"{RECOVERY}._seek_offsets",
+        "d76d5a8f46fa2401286fef67ffe34902659dc5538bdd72c2e7b2c5c4e91e271d",
+        "SeekFirstRecovery._seek_offsets bulk-restores the active partitions (restore.py) "
+        "from the offsets given, sets them to the offsets reached, then calls it: it must "
+        "still seek to offsets[tp] and read nothing itself.",
+    ),
+    Pin(
+        f"{RECOVERY}._restart_recovery.fun",  # a mode ServiceTask: its function
+        "f93138b040ef1bc2419e521ecb9836023c7b66138759951fc0cbb29916b1cc06",
+        "SeekFirstRecovery._seek_offsets relies on its order for the actives: highwaters, "
+        "then persisted offsets, then the seek, then need_recovery() on the offsets the "
+        "seek left; and on each step being bounded by broker_request_timeout through _wait "
+        "(an overrun stops the recovery service: restore.py stops at BULK_SHARE of it).",
+    ),
+    Pin(
+        f"{DRIVER}:AIOKafkaConsumerThread.verify_event_path",
+        "3f5576be114149b0fd0d20d7aa5478d807177aad9e1cef05b9b12baf58913a87",
+        "consumer.py StableOffsetConsumerThread.verify_event_path calls it only once a "
+        "partition could be processed for stream_processing_timeout (tp_stream_timeout_secs): "
+        "faust times 'Stream has not started processing' from the worker's start.",
+    ),
+    Pin(
         f"{RECOVERY}._wait",
         "768af810dce805862369d83409131882acdf25e80b15aaa1e0157ac753e6a4b7",
         "SeekFirstRecovery._seek_then_resume waits for the seek with it (stops on a new "
@@ -353,8 +375,9 @@ PINS: tuple[Pin, ...] = (
     Pin(
         f"{RECOVERY}._set_recovery_ended",
         "7ac139109d4e9fa3dd723468dd4173ea37b8fbf54b51ee8070b92ac6f068f66f",
-        "SeekFirstRecovery.on_recovery_completed calls it, as faust's does.",
-        ("_set_recovery_ended",),
+        "SeekFirstRecovery.on_recovery_completed calls it, as faust's does; it sets "
+        "_recovery_ended_at, which StableOffsetConsumerThread.verify_event_path reads.",
+        ("_set_recovery_ended", "_recovery_ended_at"),
     ),
     Pin(
         "faust.tables.manager:TableManager.recovery",
@@ -502,6 +525,7 @@ OWN_INSTANCE_ATTRIBUTES = {
     "_tids",
     "_uncommitted",
     "_changelog_offsets",
+    "_watched",
 }
 
 

@@ -1,4 +1,5 @@
-"""Table recovery: the stream partitions sought before they are resumed (finding 11).
+"""Table recovery: bulk restore first (issue 25), and the stream partitions sought
+before they are resumed (finding 11).
 
 :class:`SeekFirstTableManager` is the app's ``TableManager`` (``streams.worker.config``);
 it creates :class:`SeekFirstRecovery` where faust's creates its ``Recovery``.
@@ -7,11 +8,22 @@ it creates :class:`SeekFirstRecovery` where faust's creates its ``Recovery``.
 from __future__ import annotations
 
 import asyncio
-from typing import cast
+from collections import Counter
+from typing import Any, cast
 
 from faust.app.base import App
+from faust.stores.rocksdb import Store as RocksDBStore
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
+from faust.types import TP
+
+from streams.worker.eos.consumer import _stop
+from streams.worker.eos.restore import progress_of, reader_for, restore
+
+#: the share of faust's bound on each recovery step (``broker_request_timeout``, 90 s)
+#: that the bulk restore may take; faust stops its recovery for good when a step
+#: overruns it, so what is left then goes to faust's record-by-record recovery
+BULK_SHARE = 0.75
 
 
 class SeekFirstRecovery(Recovery):
@@ -34,6 +46,43 @@ class SeekFirstRecovery(Recovery):
     :meth:`_seek_then_resume`; ``tests/worker/test_faust_fingerprints.py`` pins faust's
     versions, so an upgrade re-checks them.
     """
+
+    # faust private: Recovery._seek_offsets seeks the changelog partitions where faust's
+    # recovery starts reading; for the actives it runs after their highwaters and persisted
+    # offsets are known, before faust reads a record
+    async def _seek_offsets(
+        self, consumer: Any, tps: set[TP], offsets: Counter[TP], title: str
+    ) -> None:
+        """Bulk-restore the active changelog partitions (:mod:`~streams.worker.eos.restore`)
+        up to their highwaters, then let faust seek where the restore got to: faust's
+        recovery reads only what was committed after it."""
+        if title == "active":
+            await self._bulk_restore(tps, offsets)
+        await super()._seek_offsets(consumer, tps, offsets, title)
+
+    async def _bulk_restore(self, tps: set[TP], offsets: Counter[TP]) -> None:
+        ranges: dict[TP, tuple[int, int]] = {}
+        targets: dict[TP, Any] = {}
+        for tp in tps:
+            table: Any = self.tp_to_table[tp]
+            store = table.data
+            high = self.active_highwaters.get(tp)
+            persisted = offsets.get(tp)
+            start = 0 if persisted is None else persisted + 1
+            if isinstance(store, RocksDBStore) and high is not None and high >= start:
+                ranges[tp], targets[tp] = (start, high + 1), store
+        if not ranges:
+            return
+        progress = progress_of(self.app)
+        deadline = progress.clock() + BULK_SHARE * self.app.conf.broker_request_timeout
+        reader = reader_for(self.app)
+        await reader.start()
+        try:
+            reached = await restore(reader, ranges, targets, progress, deadline)
+        finally:
+            await _stop(reader)
+        for tp, offset in reached.items():
+            offsets[tp] = offset  # faust's recovery goes on from there
 
     async def _seek_then_resume(self, generation_id: int) -> bool:
         """Seek the stream partitions while paused, then resume them and the fetcher;
