@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="journeys", pattern=r"^[A-Za-z0-9._-]+$")
     partitions: int = Field(default=8, ge=1)
     replication_factor: int = Field(default=1, ge=1)
+    min_insync_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        description="min.insync.replicas of every topic it creates (changelogs included): "
+        "an acks=all write is acknowledged once this many replicas hold it; empty: the "
+        "replication factor minus one, at least 1",
+    )
     store: str = Field(default="rocksdb://", description="rocksdb:// or memory://")
     data_dir: Path = Path("var/worker")
     standby_replicas: int = Field(default=1, ge=0)
@@ -324,6 +331,15 @@ class Settings(BaseSettings):
             raise ValueError("SASL needs JOURNEYS_SASL_USERNAME and JOURNEYS_SASL_PASSWORD")
         return self
 
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> Settings:
+        if self.insync_replicas > self.replication_factor:
+            raise ValueError(
+                "JOURNEYS_MIN_INSYNC_REPLICAS above JOURNEYS_REPLICATION_FACTOR: every "
+                "acks=all write would be refused"
+            )
+        return self
+
     @property
     def broker_url(self) -> str:
         """faust broker URL list: ``kafka://h1:p1;kafka://h2:p2``."""
@@ -339,10 +355,21 @@ class Settings(BaseSettings):
             "audit": self.retention_audit_days,
         }
 
+    @property
+    def insync_replicas(self) -> int:
+        """``min.insync.replicas`` of the topics created: the setting, else the replication
+        factor minus one (at least 1): one broker may be down and writes go on, and an
+        acknowledged write is on two brokers as soon as the factor is 3."""
+        if self.min_insync_replicas is not None:
+            return self.min_insync_replicas
+        return max(self.replication_factor - 1, 1)
+
     def changelog_configs(self) -> dict[str, str]:
-        """Topic configs of the table changelogs faust creates (tombstones, compaction)."""
+        """Topic configs of the table changelogs faust creates (tombstones, compaction,
+        durability)."""
         day_ms = 24 * 3600 * 1000
         return {
+            "min.insync.replicas": str(self.insync_replicas),
             "delete.retention.ms": str(round(self.changelog_delete_retention_days * day_ms)),
             "max.compaction.lag.ms": str(round(self.changelog_max_compaction_lag_days * day_ms)),
         }

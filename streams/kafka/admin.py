@@ -26,18 +26,30 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.topics import DAY_MS, TopicSpec, topic_specs
-from streams.kafka.preflight import KafkaUnavailable, check, describe, servers_text
+from streams.kafka.preflight import (
+    KafkaUnavailable,
+    check,
+    describe,
+    durability_warnings,
+    servers_text,
+)
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def new_topic(
-    spec: TopicSpec, replication_factor: int, retention_days: Mapping[str, float] | None = None
+    spec: TopicSpec,
+    replication_factor: int,
+    retention_days: Mapping[str, float] | None = None,
+    min_insync_replicas: int | None = None,
 ) -> NewTopic:
     """``spec`` as a topic to create; its retention class keeps records
-    ``retention_days[class]`` days when given, else the spec's own ``retention_ms``."""
+    ``retention_days[class]`` days when given, else the spec's own ``retention_ms``;
+    ``min.insync.replicas`` is set when given (``Settings.insync_replicas``)."""
     configs: dict[str, str] = {"cleanup.policy": spec.cleanup, **spec.configs}
+    if min_insync_replicas is not None:
+        configs["min.insync.replicas"] = str(min_insync_replicas)
     retention_ms = spec.retention_ms
     if spec.retention is not None and retention_days and spec.retention in retention_days:
         retention_ms = round(retention_days[spec.retention] * DAY_MS)
@@ -72,9 +84,15 @@ def ensure_topics(
         log.info("reached Kafka at %s after %.0f s", servers_text(config), waited)
     try:
         created = [
-            new_topic(s, settings.replication_factor, settings.retention_days()) for s in wanted
+            new_topic(
+                s, settings.replication_factor, settings.retention_days(), settings.insync_replicas
+            )
+            for s in wanted
         ]
-        return _create_missing(config, created, timeout_s)
+        names = _create_missing(config, created, timeout_s)
+        for warning in durability_warnings(config, settings, [t.name for t in created]):
+            log.warning("%s", warning)
+        return names
     except KafkaError as exc:  # the broker went away or refused a request after the check
         cause = f"creating topics failed: {describe(exc)}"
         raise KafkaUnavailable(servers_text(config), cause, permanent=False) from exc

@@ -15,9 +15,10 @@ from streams.settings import Settings
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:
-    """aiokafka producer arguments from ``streams.settings.Settings`` (security included)."""
+    """aiokafka producer arguments from ``streams.settings.Settings`` (security included);
+    ``acks=all``: a write is acknowledged once ``min.insync.replicas`` replicas hold it."""
     config: dict[str, Any] = dict(settings.kafka_python_config())
-    config.update(linger_ms=20, max_batch_size=512 * 1024, acks=1, request_timeout_ms=30_000)
+    config.update(linger_ms=20, max_batch_size=512 * 1024, acks="all", request_timeout_ms=30_000)
     return config
 
 

@@ -41,9 +41,11 @@ from aiokafka.protocol.metadata import MetadataRequest
 __all__ = [
     "Failure",
     "KafkaUnavailable",
+    "assess_durability",
     "attempt",
     "check",
     "describe",
+    "durability_warnings",
     "explain",
     "servers_text",
     "wait_until_usable",
@@ -343,3 +345,80 @@ async def _sasl_mechanisms(host: str, port: int, config: dict[str, Any]) -> list
         conn.close()
     mechanisms: list[str] = list(response.enabled_mechanisms)
     return mechanisms or None
+
+
+# --- durability: could an acknowledged write be lost? ------------------------------------
+_DURABILITY_KEYS = ("min.insync.replicas", "unclean.leader.election.enable")
+
+
+def durability_warnings(config: dict[str, Any], settings: Any, topics: list[str]) -> list[str]:
+    """What in the cluster's settings would let a write acknowledged to ``acks=all``
+    producers be lost, for ``topics`` (created with ``settings``): one line each.
+
+    Reads the topics' effective configs (broker defaults included) with kafka-python's
+    admin client; a cluster that does not answer is reported as one line too."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = KafkaAdminClient(**config)
+    try:
+        brokers = len(admin.describe_cluster().get("brokers", ()))
+        keys = dict.fromkeys(_DURABILITY_KEYS)
+        found = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs=keys) for name in topics],
+            config_filter="all",
+        )
+    except Exception as exc:  # a warning, never a failure of the start
+        return [f"durability not checked: {describe(exc)}"]
+    finally:
+        admin.close()
+    configs = {
+        name: {key: str(entry.get("value")) for key, entry in values.items()}
+        for name, values in found.get("topic", {}).items()
+    }
+    return assess_durability(settings.replication_factor, brokers, configs)
+
+
+def assess_durability(
+    replication_factor: int,
+    brokers: int,
+    topic_configs: dict[str, dict[str, str]],
+) -> list[str]:
+    """The lines of :func:`durability_warnings`, from what was read (pure).
+
+    A write acknowledged to ``acks=all`` survives the loss of a broker's disk only when
+    at least two replicas held it (``min.insync.replicas`` >= 2, so a replication factor
+    of at least 2, 3 to go on writing while a broker is down), and when no replica that
+    missed it can become leader (``unclean.leader.election.enable`` false)."""
+    lines: list[str] = []
+    if replication_factor < 2:
+        lines.append(
+            f"JOURNEYS_REPLICATION_FACTOR is {replication_factor}: every acknowledged write "
+            "is on one broker only, a lost disk loses it (use 3 on a real cluster)"
+        )
+    if brokers and brokers < replication_factor:
+        lines.append(
+            f"{brokers} broker(s) for JOURNEYS_REPLICATION_FACTOR {replication_factor}: "
+            "topics cannot be created with every replica"
+        )
+    weak, unclean = [], []
+    for name, values in sorted(topic_configs.items()):
+        insync = int(values.get("min.insync.replicas") or "1")
+        if replication_factor >= 2 and insync < 2:
+            weak.append(f"{name} ({insync})")
+        if values.get("unclean.leader.election.enable", "false").lower() == "true":
+            unclean.append(name)
+    if weak:
+        lines.append(
+            "min.insync.replicas below 2, an acks=all write can be acknowledged by the "
+            "leader alone and lost with its disk: "
+            + ", ".join(weak)
+            + " (set JOURNEYS_MIN_INSYNC_REPLICAS; a topic that exists already: "
+            "kafka-configs --alter --add-config min.insync.replicas=N)"
+        )
+    if unclean:
+        lines.append(
+            "unclean.leader.election.enable is true, a replica that missed acknowledged "
+            "writes can become leader: " + ", ".join(unclean)
+        )
+    return lines

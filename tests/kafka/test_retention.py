@@ -31,6 +31,7 @@ def test_the_settings_retention_is_applied_when_a_topic_is_created() -> None:
 
 def test_changelogs_keep_tombstones_a_day_and_compact_erased_values_within_a_week() -> None:
     assert Settings().changelog_configs() == {
+        "min.insync.replicas": "1",
         "delete.retention.ms": str(DAY_MS),
         "max.compaction.lag.ms": str(7 * DAY_MS),
     }
