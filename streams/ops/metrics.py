@@ -24,8 +24,8 @@ Hooks, and who calls them:
 * periodic task (every few seconds): :meth:`Metrics.set_stage_counts`,
   :meth:`Metrics.set_timers`, :meth:`Metrics.set_store`.
 * app start: :meth:`Metrics.describe_definitions` (or :meth:`Metrics.build_info` and
-  :meth:`Metrics.set_known_event_types`), :meth:`Metrics.set_lag_source`;
-  on partitions assigned: :meth:`Metrics.rebalance`.
+  :meth:`Metrics.set_known_event_types`), :meth:`Metrics.set_lag_source`,
+  :meth:`Metrics.set_restore_source`; on partitions assigned: :meth:`Metrics.rebalance`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from streams.ops import labels as ml
@@ -46,7 +46,7 @@ from streams.ops import labels as ml
 if TYPE_CHECKING:
     from schemas.triggers import Trigger
 
-__all__ = ["LagSource", "Metrics", "OutcomeLike"]
+__all__ = ["LagSource", "Metrics", "OutcomeLike", "RestoreSource"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,10 @@ ERASURE_STEPS = ("request", "linked")
 
 LagSource = Callable[[], Mapping[tuple[str, int], int]]
 """Returns ``{(topic, partition): end offset - position}`` for the assigned partitions."""
+
+RestoreSource = Callable[[], tuple[int, int, float]]
+"""Returns ``(records restored since the start, records left now, records per second of
+the last restore)`` of the worker's local state stores."""
 
 
 class _Goal(Protocol):
@@ -113,6 +117,7 @@ class _ScrapeCollector(Collector):
 
     def __init__(self) -> None:
         self.lag_source: LagSource | None = None
+        self.restore_source: RestoreSource | None = None
         self.stage_counts: dict[str, dict[str, int]] = {}
 
     def collect(self) -> Iterable[Metric]:
@@ -139,6 +144,31 @@ class _ScrapeCollector(Collector):
             for stage, n in sorted(counts.items()):
                 stages.add_metric([journey, stage], float(n))
         yield stages
+        yield from self._restore()
+
+    def _restore(self) -> Iterator[Metric]:
+        restored, left, rate = 0, 0, 0.0
+        if self.restore_source is not None:
+            try:
+                restored, left, rate = self.restore_source()
+            except Exception:  # a scrape must never fail because recovery is busy
+                log.warning("restore source failed", exc_info=True)
+        yield CounterMetricFamily(
+            f"{PREFIX}_restore_records",
+            "Changelog records written to this worker's local state stores by restores.",
+            value=float(restored),
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_restore_remaining_records",
+            "Changelog records (offsets) left to restore before this worker's active "
+            "partitions are ready; 0 when no restore runs.",
+            value=float(max(left, 0)),
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_restore_rate_records_per_second",
+            "Records per second of the last (or current) bulk restore.",
+            value=float(rate),
+        )
 
 
 class Metrics:
@@ -308,6 +338,10 @@ class Metrics:
     def set_lag_source(self, source: LagSource | None) -> None:
         """Give the callable that returns ``{(topic, partition): lag}`` at scrape time."""
         self._scrape.lag_source = source
+
+    def set_restore_source(self, source: RestoreSource | None) -> None:
+        """Give the callable that returns the restore figures at scrape time."""
+        self._scrape.restore_source = source
 
     def describe_definitions(self, definitions: Iterable[Any], version: str | None = None) -> None:
         """Known event types and build info from the loaded ``journeys.Journey`` objects.

@@ -178,6 +178,7 @@ def observe(rt: Runtime, tables: Sequence[TableT[str, Any]]) -> None:
     metrics.describe_definitions(rt.definitions, version=__version__)
     inputs = {rt.specs[role].name for role in INPUT_ROLES}
     metrics.set_lag_source(probes.faust_lag_source(app, inputs))
+    metrics.set_restore_source(probes.restore_source(app))
 
     @app.on_partitions_assigned.connect
     def count_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:

@@ -21,7 +21,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from streams.ops.health import Readiness, broker_reachable
-from streams.ops.metrics import LagSource, Metrics
+from streams.ops.metrics import LagSource, Metrics, RestoreSource
+from streams.worker.eos.restore import progress_of
 
 
 def state_recovered(app: Any) -> bool:
@@ -37,6 +38,37 @@ def state_recovered(app: Any) -> bool:
         and not bool(recovery.in_recovery)
         and not bool(recovery.signal_recovery_start.is_set())
     )
+
+
+def restoring(app: Any) -> int | None:
+    """Changelog records left before the active partitions are ready: the bulk restore's
+    while it runs, else faust's recovery's (the tail); ``None`` when nothing restores."""
+    progress = progress_of(app)
+    if progress.running:
+        return progress.remaining
+    recovery = app.tables.recovery
+    if bool(recovery.in_recovery):
+        return max(int(recovery.active_remaining_total()), 0)
+    return None
+
+
+def restore_source(app: Any) -> RestoreSource:
+    """The restore figures of ``app`` for :meth:`Metrics.set_restore_source`."""
+
+    def figures() -> tuple[int, int, float]:
+        progress = progress_of(app)
+        return progress.restored_total, restoring(app) or 0, progress.rate
+
+    return figures
+
+
+def not_ready_reason(app: Any, checks: dict[str, bool]) -> str | None:
+    """Why ``/readyz`` answers 503, in words, or ``None`` when every check passed."""
+    left = restoring(app)
+    if left is not None:
+        return f"restoring: {left} left"
+    failed = [name for name, ok in checks.items() if not ok]
+    return ", ".join(f"{name} failing" for name in failed) or None
 
 
 def faust_checks(app: Any, bootstrap: Sequence[str], connect_timeout: float = 1.0) -> Readiness:
@@ -140,6 +172,8 @@ def register_views(app: Any, metrics: Metrics, readiness: Readiness) -> None:
     @app.page("/readyz")  # type: ignore[untyped-decorator]  # faust: app is Any here
     async def readyz(self: Any, request: Any) -> Any:
         ready, body = await readiness.report()
+        if not ready:
+            body["reason"] = not_ready_reason(app, body["checks"])
         return self.json(body, status=200 if ready else 503)
 
     @app.page("/metrics")  # type: ignore[untyped-decorator]  # faust: app is Any here

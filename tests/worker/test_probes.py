@@ -53,6 +53,7 @@ def test_views(metrics: Metrics) -> None:
             assert await not_ready.json() == {
                 "ready": False,
                 "checks": {"partitions_assigned": False, "broker_reachable": True},
+                "reason": "partitions_assigned failing",
             }
             state["assigned"] = True
             ready = await client.get("/readyz")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import Any, cast
 
 import aiokafka
 from faust.transport.drivers.aiokafka import (
@@ -26,7 +27,8 @@ from streams.worker.eos.guard import guard_of
 
 
 class StableOffsetConsumerThread(AIOKafkaConsumerThread):
-    """faust's consumer thread, with the last stable offsets asked to the broker.
+    """faust's consumer thread, with the last stable offsets asked to the broker, and its
+    stream checks timed from when a partition could first be processed.
 
     Under exactly-once, faust takes a changelog partition's end (where table recovery
     stops) from ``AIOKafkaConsumer.last_stable_offset(tp)``: the value seen in the last
@@ -37,6 +39,34 @@ class StableOffsetConsumerThread(AIOKafkaConsumerThread):
     ``end_offsets`` sends a ListOffsets request with the consumer's isolation level,
     which under ``read_committed`` answers the last stable offset (finding 6).
     """
+
+    _watched: dict[TP, tuple[int, float]] | None = None
+
+    def verify_event_path(self, now: float, tp: TP) -> None:
+        """faust's check that an assigned partition is fetched, processed and committed,
+        from when it could first be processed here, not from the worker's start.
+
+        faust measures "Stream has not started processing" from the worker's start: a
+        partition taken over minutes after the start (a standby becoming active, a
+        scale-in) has lag and no event processed yet while its table restores and its
+        stream is paused by design, and faust logged that ERROR at once ("started 7.03
+        minutes ago", issue 25). Here nothing is checked while a restore runs, and a
+        partition's checks start ``stream_processing_timeout`` after the later of its
+        assignment (the rebalance generation it was first seen in) and the end of the
+        last restore; then faust's checks apply as they are."""
+        recovery: Any = cast(Any, self.app.tables).recovery
+        if bool(recovery.in_recovery) or not recovery.completed.is_set():
+            return None
+        generation = int(self.app.consumer_generation_id)
+        watched = self._watched if self._watched is not None else {}
+        self._watched = watched
+        seen = watched.get(tp)
+        if seen is None or seen[0] != generation:
+            seen = watched[tp] = (generation, now)
+        ended = recovery._recovery_ended_at or 0.0  # noqa: SLF001  when the last restore ended
+        if now - max(seen[1], ended) < self.tp_stream_timeout_secs:
+            return None
+        super().verify_event_path(now, tp)
 
     # faust private: AIOKafkaConsumerThread._highwaters answers Consumer.highwaters
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:

@@ -8,9 +8,10 @@ three things of faust's ``Table`` under exactly-once with several workers:
   the app's :class:`~streams.worker.eos.guard.Guard`, which the commit drains first;
 - a ``str`` key is serialized as JSON, so faust's router hashed another key than the
   keyed topic does (finding 8): keys are serialized raw;
-- the local RocksDB of a partition that moves away keeps the writes of the transaction
-  the new owner aborts (finding 9): it is dropped, and restored from the committed
-  changelog if the partition comes back.
+- the local RocksDB of a partition that moves away kept the writes of the transaction
+  the new owner aborts (finding 9): :class:`CommittedStore` never writes them, so a
+  partition kept as a standby keeps its store; one with no replica here is dropped, and
+  restored from the committed changelog if it comes back.
 """
 
 from __future__ import annotations
@@ -87,15 +88,29 @@ class TrackedTable(Table[Any, Any]):
         newly_assigned: set[TP],
         generation_id: int = 0,
     ) -> None:
-        """Drop the local state of every partition this worker stops owning (finding 9)."""
+        """Forget the uncommitted writes of every partition this worker stops owning (its
+        transaction aborts), and drop the local state of those it keeps no replica of.
+
+        A partition that becomes a standby here keeps its store: a
+        :class:`CommittedStore` holds only committed writes, up to the changelog offset it
+        records (finding 9 is about faust's store, written before the commit), and faust's
+        standby recovery reads the changelog on from that offset, so the store follows
+        every later write, tombstones included, within seconds: far inside their
+        retention after compaction (``JOURNEYS_CHANGELOG_DELETE_RETENTION_DAYS``). A
+        partition with no replica here is not followed, so a tombstone could be compacted
+        away before it came back: its store is dropped, as before.
+        """
         name = self.changelog_topic.get_topic_name()
-        active = frozenset(
-            tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == name
-        )
+        assignor = self.app.assignor
+        active = frozenset(tp.partition for tp in assignor.assigned_actives() if tp.topic == name)
+        standby = frozenset(tp.partition for tp in assignor.assigned_standbys() if tp.topic == name)
         if self._active is not None and self.app.in_transaction:
-            if isinstance(self.data, CommittedStore):
-                self.data.discard(self._active - active)  # their transactions abort
-            drop_local_partitions(self, self._active - active)
+            store = self.data
+            if isinstance(store, CommittedStore):
+                store.discard(self._active - active)  # their transactions abort
+                drop_local_partitions(self, self._active - active - standby)
+            else:  # faust's store holds what aborts (finding 9)
+                drop_local_partitions(self, self._active - active)
         self._active = active
         await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
 
