@@ -10,6 +10,7 @@
 #   kafka.sh logs [-f]          show (or follow) the broker log
 #   kafka.sh bootstrap          print 127.0.0.1:PORT
 #   kafka.sh client-env         print the JOURNEYS_* settings a client needs
+#   kafka.sh cluster ...        a local 3-node cluster beside it (cluster.sh)
 #
 # Environment: KAFKA_SECURITY (plaintext; sasl_ssl: a separate broker with a
 # SASL/SCRAM-SHA-512 over TLS listener, see sasl_ssl.sh), KAFKA_PORT (9092;
@@ -522,6 +523,8 @@ main() {
         logs) cmd_logs "$@" ;;
         bootstrap) echo "$BOOTSTRAP" ;;
         client-env) cmd_client_env ;;
+        cluster) # shellcheck source=deploy/kafka/cluster.sh
+                 . "$SCRIPT_DIR/cluster.sh"; cmd_cluster "$@" ;;
         -h|--help|help) usage ;;
         *) usage >&2; exit 2 ;;
     esac
