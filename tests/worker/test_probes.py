@@ -151,3 +151,65 @@ def test_faust_lag_source_reads_end_minus_position() -> None:
 def test_faust_lag_source_is_empty_before_the_consumer_starts() -> None:
     app = SimpleNamespace(consumer=SimpleNamespace(_thread=SimpleNamespace(_consumer=None)))
     assert faust_lag_source(app, ["in"])() == {}
+
+
+class _Event:
+    def __init__(self, is_set: bool) -> None:
+        self._set = is_set
+
+    def is_set(self) -> bool:
+        return self._set
+
+
+class _Recovery:
+    """What the probes read of faust's ``Recovery``."""
+
+    def __init__(self, in_recovery: bool, remaining: int) -> None:
+        self.in_recovery = in_recovery
+        self.remaining = remaining
+        self.completed = _Event(not in_recovery)
+        self.signal_recovery_start = _Event(False)
+
+    def active_remaining_total(self) -> int:
+        return self.remaining
+
+
+class _Tables:
+    def __init__(self, recovery: _Recovery) -> None:
+        self.recovery = recovery
+
+
+class _App:
+    def __init__(self, recovery: _Recovery) -> None:
+        self.tables = _Tables(recovery)
+
+
+def test_readyz_reason_and_restore_figures_follow_the_restore() -> None:
+    from streams.worker.eos.restore import progress_of
+    from streams.worker.probes import not_ready_reason, restore_source
+
+    app = _App(_Recovery(in_recovery=True, remaining=0))
+    progress = progress_of(app)
+    progress.running, progress.remaining, progress.restored_total, progress.rate = (
+        True, 1234, 50_000, 21_000.0,
+    )  # fmt: skip
+    failing = {"state_recovered": False, "broker_reachable": True}
+    assert not_ready_reason(app, failing) == "restoring: 1234 left"
+    assert restore_source(app)() == (50_000, 1234, 21_000.0)
+    progress.running = False  # bulk restore done, faust reads the tail
+    app.tables.recovery.remaining = 7
+    assert not_ready_reason(app, failing) == "restoring: 7 left"
+    assert restore_source(app)() == (50_000, 7, 21_000.0)
+    app.tables.recovery = _Recovery(in_recovery=False, remaining=0)
+    assert not_ready_reason(app, {"partitions_assigned": False, "x": True}) == (
+        "partitions_assigned failing"
+    )
+    assert restore_source(app)() == (50_000, 0, 21_000.0)
+
+
+def test_restore_figures_are_scraped(metrics: Metrics) -> None:
+    metrics.set_restore_source(lambda: (10, 3, 2.5))
+    body = metrics.render().decode()
+    assert "journeys_restore_records_total 10.0" in body
+    assert "journeys_restore_remaining_records 3.0" in body
+    assert "journeys_restore_rate_records_per_second 2.5" in body
