@@ -9,6 +9,8 @@ only in unreachable stages, a time rule on an attribute no rule writes; exit sta
 ``--previous OLD`` (file or folder, repeatable): the deployed definitions; a journey of
 the same name is checked as its next version (``journeys.versions``): a higher version,
 and every stage its customers may be in still there or mapped by ``migrate``.
+``--map FILE`` also writes one HTML page with each journey drawn (``journeys.drawing``),
+lint's warnings marked on it.
 ``--schema`` prints the JSON Schema of the format instead (for editors).
 """
 
@@ -21,6 +23,8 @@ from pathlib import Path
 from typing import TextIO
 
 from journeys.definition import Journey
+from journeys.drawing import journey_map
+from journeys.drawing.page import page, section
 from journeys.graph import findings
 from journeys.loader import (
     DefinitionError,
@@ -35,7 +39,13 @@ from journeys.versions import kept_stages, upgrade_issues
 Loaded = list[tuple[Path, Journey]]
 
 
-def lint(paths: Sequence[str], out: TextIO, err: TextIO, previous: Sequence[str] = ()) -> int:
+def lint(
+    paths: Sequence[str],
+    out: TextIO,
+    err: TextIO,
+    previous: Sequence[str] = (),
+    map_to: str | None = None,
+) -> int:
     files, status = _files(paths, err)
     loaded, unread = _load(files, err)
     status |= unread
@@ -53,7 +63,36 @@ def lint(paths: Sequence[str], out: TextIO, err: TextIO, previous: Sequence[str]
     if not unread:  # else the file that did not load may be the journey's next version
         for name, (path, _) in earlier.items():
             print(f"{path}: warning: journey '{name}' is not among the files linted", file=err)
+    if map_to is not None:
+        status |= _write_map(map_to, loaded, err)
     return status
+
+
+def _write_map(target: str, loaded: Loaded, err: TextIO) -> int:
+    """One page with the map of every journey that loaded, lint's warnings on it: a
+    stage warned of is marked, and every finding is written under its map."""
+    sections = []
+    for path, journey in loaded:
+        marks: dict[str, list[str]] = {}
+        notes = []
+        for found in findings(journey):
+            notes.append(f"{found.severity}: {found.path}: {found.message}")
+            if found.path.startswith("stages["):
+                stage = journey.stages[int(found.path[7:].split("]")[0])]
+                marks.setdefault(stage, []).append(_short(found.message))
+        heading = f"{journey.name} v{journey.version} ({path.name})"
+        sections.append((heading, section(journey_map(journey), None, marks, notes)))
+    try:
+        Path(target).write_text(page("Journey maps", sections), encoding="utf-8")
+    except OSError as e:
+        print(f"{target}: cannot write the map: {e}", file=err)
+        return 1
+    return 0
+
+
+def _short(message: str) -> str:
+    """``stage 'x' is unreachable: ...`` -> ``unreachable``: the mark on the stage."""
+    return message.split(": ")[0].split("' ", 1)[-1]
 
 
 def _files(paths: Sequence[str], err: TextIO) -> tuple[list[Path], int]:
@@ -151,7 +190,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.paths:
         print("journeys lint: give at least one PATH (or --schema)", file=sys.stderr)
         return 2
-    return lint(args.paths, sys.stdout, sys.stderr, args.previous)
+    return lint(args.paths, sys.stdout, sys.stderr, args.previous, args.map)
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -165,6 +204,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "same name is checked as its next version",
     )
     parser.add_argument("--schema", action="store_true", help="print the JSON Schema and exit")
+    parser.add_argument(
+        "--map",
+        metavar="FILE",
+        help="also write FILE: one HTML page with the map of each journey (stages, the "
+        "rules between them, what they send), lint's warnings marked on it",
+    )
     parser.set_defaults(func=_run)
 
 
