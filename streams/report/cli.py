@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     doc = report(found, until=clock)
     if args.html:
         try:
-            Path(args.html).write_text(page(doc), encoding="utf-8")
+            Path(args.html).write_text(page(doc, definitions), encoding="utf-8")
         except OSError as exc:
             print(f"journeys report: cannot write {args.html}: {exc}", file=sys.stderr)
             return EXIT_ERROR

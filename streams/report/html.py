@@ -10,16 +10,20 @@ effect). Every number drawn is also written, so the page reads without the chart
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from journeys import Journey
+from journeys.drawing import journey_map
+from journeys.drawing.page import section
 from streams.report.measure import Doc
-from streams.report.text import hours, lift_text, pct, untimed
+from streams.report.text import hours, lift_text, money_text, pct, untimed
 
 WIDTH = 720
 _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
-max-width:60rem;color:#1d2430;padding:0 1rem}
+max-width:72rem;color:#1d2430;padding:0 1rem}
 h1{font-size:1.5rem}h2{font-size:1.25rem;margin-top:2.5rem;border-bottom:1px solid #ccd}
 h3{font-size:1.05rem;margin-top:1.5rem}
 table{border-collapse:collapse;margin:.5rem 0 1rem}
@@ -31,7 +35,9 @@ svg text{font:12px system-ui,sans-serif;fill:#1d2430}
 TREATED, HOLDOUT, NEUTRAL = "#2f6fdf", "#e07b39", "#8892a6"
 
 
-def page(doc: Doc) -> str:
+def page(doc: Doc, definitions: Sequence[Journey] = ()) -> str:
+    """The page; ``definitions``: the journeys measured, to draw their maps."""
+    drawn = {(d.name, d.version): d for d in definitions}
     src, m = doc["input"], doc["methods"]
     parts = [
         "<!DOCTYPE html>",
@@ -46,15 +52,17 @@ def page(doc: Doc) -> str:
         f"{_e(src['advanced_to'])}.</p>",
         f'<p class="note" id="methods">{m["confidence"]:.0%} intervals. Rates: '
         f"{_e(m['rate'])}. Absolute lift: {_e(m['absolute_lift'])}. Relative lift: "
-        f"{_e(m['relative_lift'])}. Unit: {_e(m['unit'])}.</p>",
+        f"{_e(m['relative_lift'])}. Revenue per customer: {_e(m['revenue_difference'])}; "
+        f"revenue: {_e(', '.join(m['revenue']['properties']))} of "
+        f"{_e(', '.join(m['revenue']['events']))} since entry. Unit: {_e(m['unit'])}.</p>",
     ]
     for journey in doc["journeys"]:
-        parts.append(_journey(journey))
+        parts.append(_journey(journey, drawn.get((journey["journey"], journey["version"]))))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _journey(j: Doc) -> str:
+def _journey(j: Doc, definition: Journey | None) -> str:
     c = j["customers"]
     name = f"{j['journey']} v{j['version']}"
     control = (
@@ -83,6 +91,9 @@ def _journey(j: Doc) -> str:
             "funnel",
         ),
     ]
+    out.append("<h3>Map, with the measured flow</h3>")
+    out.append(_map(j, definition))
+    out.append(_value(j["value"], "Revenue per customer", "value"))
     for goal in j["goals"]:
         out.append(_goal(goal))
     out.append("<h3>Triggers per kind</h3>")
@@ -127,7 +138,48 @@ def _goal(goal: Doc) -> str:
         out.append(_table([*_ARM_HEAD, "lift vs baseline"], rows, "experiment"))
     if comparisons:
         out.append(_lift_svg(goal["goal"], comparisons))
+    out.append(_value(goal["value"], "Revenue per customer who reached it", "goal-value"))
     return "\n".join(out)
+
+
+def _map(j: Doc, definition: Journey | None) -> str:
+    """The journey's map (:mod:`journeys.drawing`) with the flow this report measured."""
+    if definition is None:
+        return '<p class="note">No definition given for the map.</p>'
+    return section(journey_map(definition), j["flow"])
+
+
+def _value(value: Doc, title: str, kind: str) -> str:
+    """Revenue per customer per cohort and arm, and the difference with its interval."""
+    rows = [_money_cells(name, c) for name, c in value["cohorts"].items()]
+    out = [f"<h4>{_e(title)}</h4>", _table(_MONEY_HEAD, rows, kind)]
+    if value["difference"] is not None:
+        out.append(
+            f'<p class="{kind}-difference">Treated vs holdout: '
+            f"{_e(money_text(value['difference']))}</p>"
+        )
+    for experiment in value["experiments"]:
+        rows = [
+            [*_money_cells(f"{a['arm']} ({a['cohort']})", a), money_text(a["difference"])]
+            for a in experiment["arms"]
+        ]
+        out.append(f"<p>Experiment <b>{_e(experiment['experiment'])}</b>:</p>")
+        out.append(_table([*_MONEY_HEAD, "vs first arm"], rows, f"{kind}-experiment"))
+    return "\n".join(out)
+
+
+_MONEY_HEAD = ["group", "customers", "buyers", "revenue", "per customer"]
+
+
+def _money_cells(name: str, c: Doc) -> list[str]:
+    per = c["per_customer"]
+    return [
+        name,
+        f"{c['customers']:,}",
+        f"{c['buyers']:,}",
+        f"{c['total']:,.2f}",
+        "-" if per is None else f"{per:,.2f}",
+    ]
 
 
 _ARM_HEAD = ["group", "customers", "reached", "rate", "95% interval", "median time to goal"]

@@ -26,8 +26,12 @@ from typing import Any
 from journeys import Journey
 from journeys.outcome import Cohort
 from schemas.codec import isoformat_utc
+from streams.report.flow import flow_doc
 from streams.report.stats import CONFIDENCE, METHODS, Lift, Rate, lift, median
 from streams.report.tally import JourneyTally, Path, Tally
+from streams.report.value import METHOD as VALUE_METHOD
+from streams.report.value import REVENUE_EVENTS, REVENUE_PROPERTIES, value_doc
+from streams.report.value import arms as value_arms
 
 COHORTS: tuple[Cohort, ...] = ("treated", "holdout")
 UNIT = (
@@ -52,7 +56,17 @@ def report(found: Tally, *, until: datetime | None = None) -> Doc:
             "last_event": _iso(found.last_event),
             "advanced_to": _iso(until),
         },
-        "methods": {**METHODS, "confidence": CONFIDENCE, "unit": UNIT},
+        "methods": {
+            **METHODS,
+            "confidence": CONFIDENCE,
+            "unit": UNIT,
+            "revenue_difference": VALUE_METHOD,
+            "revenue": {
+                "events": sorted(REVENUE_EVENTS),
+                "properties": list(REVENUE_PROPERTIES),
+                "since": "the customer's entry into the journey, up to the cut-off",
+            },
+        },
         "journeys": [journey_report(j) for j in found.journeys.values()],
     }
 
@@ -62,6 +76,7 @@ def journey_report(j: JourneyTally) -> Doc:
     cohorts = {key: j.cohort_of(key) for key in j.paths}
     groups = {c: [p for k, p in j.paths.items() if cohorts[k] == c] for c in COHORTS}
     holdout = d.guard_rails.holdout_percent > 0
+    names = [name for name, _ in goals(d)]
     return {
         "journey": d.name,
         "version": d.version,
@@ -71,6 +86,8 @@ def journey_report(j: JourneyTally) -> Doc:
         "goals": [
             _goal(name, kind, groups, experiments(d), holdout=holdout) for name, kind in goals(d)
         ],
+        "flow": flow_doc(j, cohorts, names),
+        "value": _value(groups, experiments(d), None, holdout=holdout),
         "triggers": [
             {
                 "kind": kind,
@@ -132,6 +149,7 @@ def _goal(
         "kind": kind,
         "cohorts": cohorts,
         "lift": _lift(lift(treated, control)) if holdout else None,
+        "value": _value(groups, {}, name, holdout=holdout),
         "experiments": [
             _experiment(experiment, names, groups, name, holdout=holdout)
             for experiment, names in variants.items()
@@ -147,13 +165,7 @@ def _experiment(
     *,
     holdout: bool,
 ) -> Doc:
-    assigned = [p for p in groups["holdout"] if experiment in p.variants]
-    arms: list[tuple[str, Cohort, list[Path]]] = (
-        [("control", "holdout", assigned)] if holdout else []
-    )
-    for variant in names:
-        members = [p for p in groups["treated"] if p.variants.get(experiment) == variant]
-        arms.append((variant, "treated", members))
+    arms = _arms(experiment, names, groups, holdout=holdout)
     base_name, _, base_paths = arms[0]
     base = _rate(base_paths, goal)
     out = []
@@ -162,6 +174,45 @@ def _experiment(
         row["lift"] = None if arm == base_name else _lift(lift(_rate(paths, goal), base))
         out.append(row)
     return {"experiment": experiment, "baseline": base_name, "arms": out}
+
+
+def _value(
+    groups: dict[Cohort, list[Path]],
+    variants: dict[str, list[str]],
+    goal: str | None,
+    *,
+    holdout: bool,
+) -> Doc:
+    """Revenue per customer by cohort (of those who reached ``goal``, when given) and per
+    experiment's arm (:mod:`streams.report.value`)."""
+    kept = {c: [p for p in groups[c] if goal is None or goal in p.goals] for c in COHORTS}
+    doc = value_doc({c: [p.revenue for p in kept[c]] for c in COHORTS}, holdout=holdout)
+    doc["experiments"] = [
+        {
+            "experiment": experiment,
+            "arms": value_arms(
+                (arm, cohort, [p.revenue for p in paths])
+                for arm, cohort, paths in _arms(experiment, names, kept, holdout=holdout)
+            ),
+        }
+        for experiment, names in variants.items()
+    ]
+    return doc
+
+
+def _arms(
+    experiment: str, names: list[str], groups: dict[Cohort, list[Path]], *, holdout: bool
+) -> list[tuple[str, Cohort, list[Path]]]:
+    """The arms of an experiment: the control group's customers assigned a variant (they
+    would have got it), then each variant's treated customers."""
+    assigned = [p for p in groups["holdout"] if experiment in p.variants]
+    arms: list[tuple[str, Cohort, list[Path]]] = (
+        [("control", "holdout", assigned)] if holdout else []
+    )
+    for variant in names:
+        members = [p for p in groups["treated"] if p.variants.get(experiment) == variant]
+        arms.append((variant, "treated", members))
+    return arms
 
 
 def _rate(paths: Iterable[Path], goal: str) -> Rate:

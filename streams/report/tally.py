@@ -39,9 +39,11 @@ from journeys.clock import PartitionClock
 from journeys.compiled import compiled
 from journeys.guards import cohort
 from journeys.outcome import Cohort
+from schemas import TouchpointEvent
 from streams.replay.erasure import Erasure
 from streams.replay.inputs import UNTIMED
 from streams.replay.timeline import Arrival, Item, Replayer, Step, Tick, Unreadable
+from streams.report.value import revenue
 
 
 @dataclass
@@ -52,6 +54,10 @@ class Path:
     stages: set[str] = field(default_factory=set)
     goals: dict[str, tuple[datetime, timedelta]] = field(default_factory=dict)
     variants: dict[str, str] = field(default_factory=dict)  # experiment -> variant
+    moves: set[tuple[str, str, str, str]] = field(default_factory=set)  # rule, from, to, kind
+    sent: Counter[str] = field(default_factory=Counter)  # rule -> triggers sent
+    held: Counter[str] = field(default_factory=Counter)  # rule -> triggers held out
+    revenue: float = 0.0  # from revenue events since the entry (streams.report.value)
 
     def absorb(self, other: Path) -> None:
         """Fold a linked key's path into this one (earliest entry, first goals)."""
@@ -65,6 +71,10 @@ class Path:
                 self.goals[name] = reached
         for experiment, variant in other.variants.items():
             self.variants.setdefault(experiment, variant)
+        self.moves |= other.moves
+        self.sent.update(other.sent)
+        self.held.update(other.held)
+        self.revenue += other.revenue
 
 
 @dataclass
@@ -89,14 +99,19 @@ class JourneyTally:
             path.stages.add(self.definition.initial_stage)
         for transition in outcome.transitions:
             path.stages.add(transition.stage_after)
+            move = (transition.rule, transition.stage_before, transition.stage_after)
+            path.moves.add((*move, transition.kind))
         for goal in outcome.goals:
             path.goals.setdefault(goal.name, (goal.at, goal.since_entry))
         for trigger in outcome.triggers:
             self.sent[trigger.kind] += 1
+            path.sent[trigger.rule] += 1
             if trigger.experiment is not None and trigger.variant is not None:
                 path.variants.setdefault(trigger.experiment, trigger.variant)
         for s in outcome.suppressed:
             self.suppressed[s.kind][s.reason] += 1
+            if s.reason == "holdout":
+                path.held[s.rule] += 1
             t = s.trigger
             if s.reason == "holdout" and t.experiment is not None and t.variant is not None:
                 path.variants.setdefault(t.experiment, t.variant)
@@ -121,6 +136,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     first_event: datetime | None = None
     last_event: datetime | None = None
+    earned: dict[str, set[str]] = field(default_factory=dict, repr=False)  # revenue event ids
 
 
 def tally(
@@ -152,7 +168,10 @@ def tally(
         else:
             _count(out, item)
             (publishers if _publishes(definitions, item) else customers).add(item.event.key)
-            _steps(out, replayer.event(item.event), item.origin)
+            done = replayer.event(item.event)
+            _steps(out, done, item.origin)
+            if done and done[0].status != "erased":
+                _earn(out, replayer, item.event)
     if until is not None:
         for key, name, outcome in replayer.advance(until):
             _add(out, key, name, outcome, until)
@@ -176,6 +195,22 @@ def _steps(out: Tally, steps: Iterable[Step], origin: str) -> None:
         at = done.event.event_time if done.at is None else done.at
         for name, outcome in done.outcomes:
             _add(out, done.customer, name, outcome, at)
+
+
+def _earn(out: Tally, replayer: Replayer, event: TouchpointEvent) -> None:
+    """Add the event's revenue to its customer's path in every journey entered by then
+    (a duplicate the engine dropped is not counted twice: only a first delivery)."""
+    amount = revenue(event)
+    if amount is None:
+        return
+    key = replayer.customer_of(event.key)
+    if event.event_id in out.earned.setdefault(key, set()):
+        return
+    out.earned[key].add(event.event_id)
+    for journey in out.journeys.values():
+        path = journey.paths.get(key)
+        if path is not None and path.entered_at is not None and path.entered_at <= event.event_time:
+            path.revenue += amount
 
 
 def _publishes(definitions: Sequence[Journey], item: Arrival) -> bool:

@@ -56,6 +56,15 @@ def journey_lines(j: Doc) -> Iterator[str]:
     for goal in j["goals"]:
         yield ""
         yield from goal_lines(goal)
+    value = j.get("value")
+    if value is not None and any(c["total"] for c in value["cohorts"].values()):
+        yield ""
+        yield "  revenue per customer  " + ", ".join(
+            f"{name} {c['per_customer'] or 0:,.2f} ({c['customers']:,})"
+            for name, c in value["cohorts"].items()
+        )
+        if value["difference"] is not None:
+            yield f"    treated vs holdout: {money_text(value['difference'])}"
     yield ""
     yield f"  {'triggers':<36} {'sent':>7}  suppressed"
     for t in j["triggers"]:
@@ -122,3 +131,13 @@ def hours(value: Any) -> str:
     if value is None:
         return "-"
     return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
+
+
+def money_text(diff: Doc | None) -> str:
+    """``+3.20 per customer [-1.10, +7.50], relative +12.0%`` (Welch's 95% interval)."""
+    if diff is None:
+        return "-"
+    lo, hi = diff["interval"]
+    rel = diff["relative"]
+    tail = f", relative {rel * 100:+.1f}%" if rel is not None else ""
+    return f"{diff['absolute']:+,.2f} per customer [{lo:+,.2f}, {hi:+,.2f}]{tail}"
