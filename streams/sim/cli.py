@@ -77,7 +77,8 @@ def add_effect_arguments(parser: argparse.ArgumentParser, default: str | None = 
         metavar="GOAL+CHANGE",
         default=default,
         help="treated customers reach a goal more (or less) often: activation+0.10 makes "
-        "them 10 points more likely to activate; goals: activation, conversion; 'none' "
+        "them 10 points more likely to activate; goals: activation, conversion, and spend "
+        "(spend+0.20: every order 20% larger); 'none' "
         f"(default {default or 'none'})",
     )
     group.add_argument(

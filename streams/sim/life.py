@@ -125,7 +125,8 @@ def draw_profile(
         decay_days=rng.uniform(20, 120),
         churn_at=churn_at,
         returns_at=returns_at,
-        spend=250.0 if rng.random() < 0.05 else 35.0,
+        spend=(250.0 if rng.random() < 0.05 else 35.0)
+        * (1 + (effect.shift("spend", entry_key) if effect is not None else 0.0)),
         conversion_shift=effect.shift("conversion", entry_key) if effect is not None else 0.0,
     )
 

@@ -44,7 +44,11 @@ def test_conversion_effect_is_carried_by_the_profile() -> None:
 
 @pytest.mark.parametrize(
     ("text", "goal", "lift"),
-    [("activation+0.10", "activation", 0.1), ("conversion-0.05", "conversion", -0.05)],
+    [
+        ("activation+0.10", "activation", 0.1),
+        ("conversion-0.05", "conversion", -0.05),
+        ("spend+0.2", "spend", 0.2),
+    ],
 )
 def test_parse_effect(text: str, goal: str, lift: float) -> None:
     assert parse_effect(text, "lifecycle", 5.0) == Effect(goal, lift, "lifecycle", 5.0)  # type: ignore[arg-type]
@@ -54,3 +58,28 @@ def test_parse_effect(text: str, goal: str, lift: float) -> None:
 def test_bad_effects_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_effect(text, "lifecycle", 5.0)
+
+
+def test_a_spend_effect_scales_only_the_treated_customers_orders() -> None:
+    """Same draws, so every order amount of a treated customer is 1.2 times larger (to
+    the cent) and nothing else changes; the control group's events are byte for byte."""
+    import orjson
+
+    effect = Effect("spend", 0.2, "lifecycle", 50.0)
+    base, moved = list(generate(4, 80, days=30)), list(generate(4, 80, days=30, effect=effect))
+    assert len(base) == len(moved)
+    scaled = 0
+    for a, b in zip(base, moved, strict=True):
+        if a.value == b.value:
+            continue
+        x, y = orjson.loads(a.value), orjson.loads(b.value)
+        assert x["type"] in ("order_completed", "refund_issued")
+        assert not in_holdout(x.get("anonymous_id") or x["customer_id"], "lifecycle", 50.0)
+        assert {k: v for k, v in x["properties"].items() if k != "amount"} == {
+            k: v for k, v in y["properties"].items() if k != "amount"
+        }
+        assert y["properties"]["amount"] == pytest.approx(
+            x["properties"]["amount"] * 1.2, abs=0.011
+        )
+        scaled += 1
+    assert scaled > 10
