@@ -15,6 +15,7 @@ __all__ = ["PAGE"]
 
 PAGE = Template("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>journeys storefront</title>
+<link rel="icon" href="data:,">
 <style>
  body { font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222 }
  h1 { font-size: 1.4em } .who { color: #666 }
@@ -23,7 +24,7 @@ PAGE = Template("""<!doctype html>
  button:hover { background: #e6eefc } #sent { color: #555; min-height: 1.4em }
  table { border-collapse: collapse; width: 100%; margin-top: .5em }
  td, th { text-align: left; padding: .3em .6em; border-bottom: 1px solid #ddd }
- code { font-size: .85em; color: #555 }
+ code { font-size: .85em; color: #555 } .hint { color: #666; font-size: .9em }
 </style>
 <script src="/sdk/analytics-next.js"></script>
 </head><body>
@@ -33,11 +34,18 @@ PAGE = Template("""<!doctype html>
  <button id="visit">Visit the shop</button>
  <button id="signup">Sign up</button>
  <button id="use">Use a key feature</button>
- <button id="buy">Buy (120.00)</button>
+ <button id="buy">Buy (250.00)</button>
  <button id="ticket">Open a support ticket</button>
  <button id="late">Report a failed delivery</button>
  <button id="cancel">Cancel the subscription</button>
 </p>
+<p class="hint">What the default journey (<code>lifecycle</code>) answers: sign up,
+ <code>onboarding.welcome</code>; a key feature, <code>onboarding.activated</code>; four
+ purchases (1,000.00 spent), <code>growth.vip</code>; three tickets within 14 days,
+ <code>recovery.repeated_tickets</code>; a failed delivery,
+ <code>recovery.failed_delivery</code>, and a second one, <code>recovery.churn_risk</code>
+ too. A visit before signing up is merged into the customer; a cancellation alone
+ triggers nothing.</p>
 <p id="sent"></p>
 <h2>Triggers for this customer <small id="count">(0)</small></h2>
 <table><thead><tr><th>kind</th><th>rule</th><th>trigger id</th></tr></thead>
@@ -59,7 +67,7 @@ const actions = {
   signup: () => sdk.identify(CONFIG.customer, { plan: 'pro' })
     .then(() => sdk.track('Signed Up', { plan: 'pro' })),
   use: () => sdk.track('Key Action', { feature: 'wishlist' }),
-  buy: () => sdk.track('Order Completed', { amount: 120, currency: 'EUR' }),
+  buy: () => sdk.track('Order Completed', { amount: 250, currency: 'EUR' }),
   ticket: () => sdk.track('Support Ticket Opened', { topic: 'sizing' }),
   late: () => sdk.track('Delivery Failed', { carrier: 'demo' }),
   cancel: () => sdk.track('Subscription Cancelled', { reason: 'price' }),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import socket
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -31,7 +32,7 @@ from streams.bench.outputs import read_outputs
 from streams.demo.shop_page import PAGE
 from streams.settings import Settings
 
-__all__ = ["DIST", "Storefront"]
+__all__ = ["DIST", "Storefront", "listen", "new_customer"]
 
 DIST = Path(__file__).resolve().parents[2] / "deploy" / "browser" / "dist"
 _SHOWN = ("kind", "rule", "trigger_id", "journey")
@@ -77,15 +78,30 @@ class Storefront:
         found = self.triggers.get(request.match_info["customer"], [])
         return web.json_response(found)
 
-    async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
-        """Serve and read the trigger topic until ``stop`` is set."""
+    async def serve(self, listener: socket.socket, stop: asyncio.Event) -> None:
+        """Serve on ``listener`` (:func:`listen`) and read the trigger topic until
+        ``stop`` is set."""
         runner = web.AppRunner(self.app(), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        await web.SockSite(runner, listener).start()
         try:
             await read_outputs(self.settings, [self.topic], stop, self.on_trigger)
         finally:
             await runner.cleanup()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``0``: any free port); ``OSError`` when
+    the port is taken. Bound before anything else starts, so that is known at once."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not over a listener
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def new_customer(journey: str = "lifecycle", holdout_percent: int = 5) -> str:

@@ -137,12 +137,22 @@ def _json(data: bytes) -> Any:
 
 
 def read_topic(
-    bootstrap: str, topic: str, *, expect: int, timeout: float = 30.0, settle: float = 1.0
+    bootstrap: str,
+    topic: str,
+    *,
+    expect: int,
+    timeout: float = 30.0,
+    settle: float = 1.0,
+    committed: bool = False,
 ) -> list[tuple[bytes | None, bytes]]:
     """Every record of ``topic`` as ``(key, value)``, waiting until ``expect`` are there,
-    then ``settle`` seconds more so that extras show too."""
+    then ``settle`` seconds more so that extras show too; ``committed``: only what
+    transactions committed (the worker's outputs), as a downstream reader sees them."""
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed" if committed else "read_uncommitted",
     )
     try:
         deadline = time.monotonic() + timeout
