@@ -5,6 +5,7 @@
 //   {"waitFor": "js expression", "timeout": ms, "polling": ms}   until it is truthy
 //   {"click": "css selector"}
 //   {"screenshot": "path.png"}
+//   {"goto": "url"}                      navigates away (the page left: its unload hooks run)
 //   {"close": true}                      closes the page (unload: beacons, keepalive)
 // Prints one JSON line per step ({"step": i, "value": ...}) and the page's console
 // messages ({"console": ...}); exits 1 on the first failing step.
@@ -40,6 +41,7 @@ try {
         polling: step.polling || 'raf',
       });
     } else if (step.click) await page.click(step.click);
+    else if (step.goto) await page.goto(step.goto);
     else if (step.screenshot) await page.screenshot({ path: step.screenshot, fullPage: true });
     else if (step.close) await page.close({ runBeforeUnload: true });
     out({ step: i, value });

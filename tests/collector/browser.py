@@ -94,6 +94,23 @@ def rudder_page(write_key: str, data_plane_url: str, **load_options: Any) -> str
     return _page("rudderstack.js", script)
 
 
+BLANK = "<!doctype html><html><head><meta charset='utf-8'></head><body>left</body></html>"
+"""A page without an SDK, to navigate to: the page before it is left (its unload hooks)."""
+
+
+def counter_reached(collector_url: str, endpoint: str, code: str, value: float) -> str:
+    """A ``waitFor`` expression, true once the collector's
+    ``requests_total{endpoint, code}`` is ``value`` or more: a page on an allowed origin
+    reads ``/metrics`` (a simple GET, answered with the CORS headers), so the browser
+    stays open until the requests sent at the previous page's unload are answered."""
+    pattern = rf'^journeys_collector_requests_total\{{code="{code}",endpoint="{endpoint}"\}} (\S+)$'
+    return (
+        f"fetch({json.dumps(collector_url + '/metrics')}).then(r => r.text()).then(t => "
+        f"{{ const m = t.match(new RegExp({json.dumps(pattern)}, 'm')); "
+        f"return m !== null && Number(m[1]) >= {value}; }})"
+    )
+
+
 def _page(bundle: str, script: str) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>shop</title>"

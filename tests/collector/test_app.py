@@ -207,7 +207,7 @@ def test_not_connected_is_503_with_retry_after_and_not_ready() -> None:
 def test_the_answer_waits_for_the_acks_and_a_timeout_is_503() -> None:
     async def body() -> None:
         sink = RecordingSink(mode="hold")
-        overrides = {"collector_produce_timeout_seconds": 0.3}
+        overrides: dict[str, Any] = {"collector_produce_timeout_seconds": 0.3}
         async with serving(sink, **overrides) as (client, collector, _):
             response = await client.post(
                 "/v1/batch", json={"batch": [track("m1")]}, headers=basic()
@@ -237,7 +237,7 @@ def test_a_failed_ack_is_503() -> None:
 def test_over_the_in_flight_budget_503_with_retry_after() -> None:
     async def body() -> None:
         sink = RecordingSink(mode="hold")
-        overrides = {
+        overrides: dict[str, Any] = {
             "collector_max_in_flight_bytes": 1024 * 1024,
             "collector_retry_after_seconds": 3,
         }

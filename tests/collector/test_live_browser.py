@@ -5,14 +5,19 @@ RudderStack's JavaScript SDK v3, bundled from npm and configured inline as
 
 Each SDK's visitor is anonymous first (a page view), identifies, then signs up: the
 messages are keyed by the key contract, the worker turns the sign-up into the welcome
-trigger (its exact id), and the anonymous visit is merged into the customer. A page of
-an origin not allowed is refused and counted; while the collector answers 503 the SDK
-retries, and once it recovers every message is stored, once.
+trigger (its exact id), and the anonymous visit is merged into the customer. In the same
+browser, the page then navigates to the same SDK in its other delivery mode (one
+Chromium per SDK): analytics.js batching (``/b``, a full batch, then what is left sent
+with ``keepalive`` as the page is left) and RudderStack's ``useBeacon`` (one
+``navigator.sendBeacon`` to ``/beacon/v1/batch?writeKey=`` as the page is left, no
+preflight); each message reaches the topic exactly once, keyed by the key contract. A
+page of an origin not allowed is refused and counted; while the collector answers 503
+the SDK retries, and once it recovers every message is stored, once. The storefront
+(``journeys demo --storefront``) is run as a command by ``tests/demo``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import threading
@@ -23,10 +28,15 @@ from typing import Any
 
 import pytest
 
-from streams.demo.storefront import Storefront
-from streams.ops.processes import free_port
-from streams.settings import Settings
-from tests.collector.browser import PageServer, drive, require_browser, rudder_page, segment_page
+from tests.collector.browser import (
+    BLANK,
+    PageServer,
+    counter_reached,
+    drive,
+    require_browser,
+    rudder_page,
+    segment_page,
+)
 from tests.collector.harness import CollectorProcess, Forwarder, read_topic
 from tests.collector.test_live_worker import customer, on_event
 from tests.live.worker_harness import WorkerProcess
@@ -47,9 +57,6 @@ def pages() -> Iterator[PageServer]:
         yield server
 
 
-SHOP_PORT = free_port()  # the storefront's origin, allowed too
-
-
 @pytest.fixture(scope="module")
 def stack(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, pages: PageServer
@@ -61,7 +68,7 @@ def stack(
         tmp,
         keys=(KEY,),
         prefix=worker.prefix,
-        env={"JOURNEYS_COLLECTOR_ALLOWED_ORIGINS": f"{pages.origin},http://127.0.0.1:{SHOP_PORT}"},
+        env={"JOURNEYS_COLLECTOR_ALLOWED_ORIGINS": pages.origin},
     )
     worker.start()
     collector.start()
@@ -120,26 +127,30 @@ def check_journey(
     user: str,
     anon: str,
     library: str,
+    *,
+    then: tuple[str, ...] = (),
 ) -> None:
-    """page (anonymous), identify, track "Signed Up": keyed, triggered, merged."""
-    messages = stored(bootstrap, collector, lambda m: m.get("anonymousId") == anon, 3)
-    by_type = {m["type"]: (key, m) for key, m in messages}
-    assert sorted(by_type) == ["identify", "page", "track"], messages
-    assert len(messages) == 3, messages
-    assert {t: key for t, (key, _) in by_type.items()} == {
-        "page": anon,  # anonymous: keyed by its anonymous id
-        "identify": user,
-        "track": user,
-    }
+    """page (anonymous), identify, track "Signed Up" (and the events tracked ``then``):
+    each stored exactly once, keyed by the key contract; triggered, merged."""
+    messages = stored(bootstrap, collector, lambda m: m.get("anonymousId") == anon, 3 + len(then))
+    keyed = sorted((m["type"], m.get("event"), key) for key, m in messages)
+    assert keyed == sorted(
+        [
+            ("page", None, anon),  # anonymous: keyed by its anonymous id
+            ("identify", None, user),
+            ("track", "Signed Up", user),
+            *(("track", event, user) for event in then),
+        ]
+    ), messages
     for _, message in messages:
         assert message["context"]["library"]["name"] == library
         assert "writeKey" not in message
-    signup = by_type["track"][1]
-    assert signup["event"] == "Signed Up"
+    by_type = {(m["type"], m.get("event")): m for _, m in messages}
+    signup = by_type[("track", "Signed Up")]
     records = worker.read_records("triggers", expect=1, keys={user})
     found = {(t["kind"], t["trigger_id"]) for t in (json.loads(v) for _, v in records)}
     assert found == {("onboarding.welcome", on_event(user, "welcome", signup["messageId"]))}
-    visit = by_type["page"][1]["messageId"]
+    visit = by_type[("page", None)]["messageId"]
 
     def merged() -> bool:
         status, body = worker.get(f"/customers/{user}")
@@ -148,35 +159,77 @@ def check_journey(
     wait_for(merged, "the anonymous visit to be merged into the customer")
 
 
-def test_analytics_next_from_another_origin(
+BATCHING = {"deliveryStrategy": {"strategy": "batching", "config": {"size": 3, "timeout": 60000}}}
+"""analytics.js's batching mode: a full batch (3) is sent at once; the rest waits for the
+timeout (a minute here), or for the page to be left (then sent with ``keepalive``)."""
+BEACON = {"useBeacon": True, "beaconQueueOptions": {"maxItems": 10, "flushQueueInterval": 60000}}
+"""RudderStack's beacon mode: events are queued and sent with ``navigator.sendBeacon``
+when the queue is full, after the interval, or when the page is left."""
+
+
+def test_analytics_next_default_then_batching_with_keepalive_at_unload(
     stack: tuple[WorkerProcess, CollectorProcess], pages: PageServer, kafka_bootstrap: str
 ) -> None:
     worker, collector = stack
-    user = customer(worker) + "-ajs"
+    user, batched_user = customer(worker) + "-ajs", customer(worker) + "-ajsb"
     # apiHost with /v1: the SDK posts to /v1/p, /v1/i, /v1/t
     pages.pages["segment.html"] = segment_page(KEY, f"127.0.0.1:{collector.port}/v1")
-    anon = drive(
+    # apiHost without /v1, batching: the SDK posts to /b
+    pages.pages["segment-batching.html"] = segment_page(
+        KEY, f"127.0.0.1:{collector.port}", BATCHING
+    )
+    pages.pages["blank.html"] = BLANK
+    before = requests_total(collector)
+    batches = before.get(("batch", "200"), 0.0)
+    values = drive(
         f"{pages.origin}/segment.html",
         [
             {"eval": "sdk.user().then(u => u.anonymousId())"},
             {"eval": "sdk.page('Pricing').then(c => c.event.messageId)"},
             {"eval": f"sdk.identify('{user}', {{email: 'ada@example.com'}}).then(() => 1)"},
             {"eval": "sdk.track('Signed Up', {plan: 'pro'}).then(() => 1)"},
+            {"goto": f"{pages.origin}/segment-batching.html"},
+            {"eval": "sdk.reset().then(() => sdk.user()).then(u => u.anonymousId())"},
+            {"eval": "sdk.page('Pricing'), 1"},
+            {"eval": f"sdk.identify('{batched_user}', {{email: 'bo@example.com'}}), 1"},
+            {"eval": "sdk.track('Signed Up', {plan: 'pro'}), 1"},  # the third: sent
+            {"waitFor": counter_reached(collector.url, "batch", "200", batches + 1)},
+            {"eval": "sdk.track('Plan Compared', {plan: 'team'}), 1"},  # waits
+            {"goto": f"{pages.origin}/blank.html"},  # left: sent with keepalive
+            {"waitFor": counter_reached(collector.url, "batch", "200", batches + 2)},
         ],
-    )[0]
+    )
+    anon, batched_anon = values[0], values[5]
+    assert batched_anon != anon
     check_journey(worker, kafka_bootstrap, collector, user, anon, "analytics.js")
+    check_journey(
+        worker,
+        kafka_bootstrap,
+        collector,
+        batched_user,
+        batched_anon,
+        "analytics.js",
+        then=("Plan Compared",),
+    )
     counted = requests_total(collector)
     assert counted[("page", "204")] >= 1  # the preflight, answered
-    assert counted[("track", "200")] >= 1
+    assert counted[("track", "200")] - before.get(("track", "200"), 0.0) == 1.0
+    assert counted[("batch", "200")] - batches == 2.0  # one full batch, one at unload
 
 
-def test_rudderstack_from_another_origin(
+def test_rudderstack_default_then_beacon_at_unload(
     stack: tuple[WorkerProcess, CollectorProcess], pages: PageServer, kafka_bootstrap: str
 ) -> None:
     worker, collector = stack
-    user = customer(worker) + "-rs"
+    user, beacon_user = customer(worker) + "-rs", customer(worker) + "-rsb"
     pages.pages["rudder.html"] = rudder_page(KEY, f"http://127.0.0.1:{collector.port}")
-    anon = drive(
+    pages.pages["rudder-beacon.html"] = rudder_page(
+        KEY, f"http://127.0.0.1:{collector.port}", **BEACON
+    )
+    pages.pages["blank.html"] = BLANK
+    before = requests_total(collector)
+    batches, tracks = before.get(("batch", "200"), 0.0), before.get(("track", "200"), 0.0)
+    values = drive(
         f"{pages.origin}/rudder.html",
         [
             {"waitFor": "window.sdkReady"},
@@ -184,10 +237,34 @@ def test_rudderstack_from_another_origin(
             {"eval": "sdk.page('Pricing'), 1"},
             {"eval": f"sdk.identify('{user}', {{email: 'ada@example.com'}}), 1"},
             {"eval": "sdk.track('Signed Up', {plan: 'pro'}), 1"},
-            {"waitFor": "new Promise(r => setTimeout(() => r(true), 1500))"},
+            {"waitFor": counter_reached(collector.url, "track", "200", tracks + 1)},
+            {"goto": f"{pages.origin}/rudder-beacon.html"},
+            {"waitFor": "window.sdkReady"},
+            {"eval": "sdk.reset(true), sdk.getAnonymousId()"},
+            {"eval": "sdk.page('Pricing'), 1"},
+            {"eval": f"sdk.identify('{beacon_user}', {{email: 'bo@example.com'}}), 1"},
+            {"eval": "sdk.track('Signed Up', {plan: 'pro'}), 1"},
+            {"eval": "sdk.track('Plan Compared', {plan: 'team'}), 1"},
+            {"goto": f"{pages.origin}/blank.html"},  # left: one beacon
+            {"waitFor": counter_reached(collector.url, "batch", "200", batches + 1)},
         ],
-    )[1]
+    )
+    anon, beacon_anon = values[1], values[8]
+    assert beacon_anon != anon
     check_journey(worker, kafka_bootstrap, collector, user, anon, "RudderLabs JavaScript SDK")
+    check_journey(
+        worker,
+        kafka_bootstrap,
+        collector,
+        beacon_user,
+        beacon_anon,
+        "RudderLabs JavaScript SDK",
+        then=("Plan Compared",),
+    )
+    counted = requests_total(collector)
+    assert counted[("batch", "200")] - batches == 1.0  # every event in one beacon
+    # a beacon is a simple request: no preflight, the key in the query
+    assert counted.get(("batch", "204"), 0.0) == before.get(("batch", "204"), 0.0)
 
 
 def test_a_page_of_another_origin_is_refused_and_counted(
@@ -272,53 +349,3 @@ def test_the_sdk_retries_while_the_collector_answers_503(
         assert counted[("track", "503")] >= 2.0
     finally:
         collector.stop()
-
-
-def test_the_storefront_shows_the_customers_triggers(
-    stack: tuple[WorkerProcess, CollectorProcess],
-    kafka_bootstrap: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    """``journeys demo --storefront``'s page, clicked: what it shows is the trigger topic."""
-    worker, collector = stack
-    settings = Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=worker.prefix, partitions=2)
-    store = Storefront(settings, f"127.0.0.1:{collector.port}", KEY)
-    loop, stop = asyncio.new_event_loop(), asyncio.Event()
-    server = threading.Thread(
-        target=loop.run_until_complete, args=(store.serve("127.0.0.1", SHOP_PORT, stop),)
-    )
-    server.start()
-    shot = Path(tmp_path_factory.mktemp("storefront")) / "storefront.png"
-    user = customer(worker) + "-shop"
-    try:
-        shown = drive(
-            f"http://127.0.0.1:{SHOP_PORT}/?customer={user}",
-            [
-                {"waitFor": "document.getElementById('anon').textContent"},
-                {"click": "#visit"},
-                {"click": "#signup"},
-                {"waitFor": "document.querySelectorAll('#triggers tr').length >= 1"},
-                {"click": "#use"},
-                {"click": "#late"},
-                {"waitFor": "document.querySelectorAll('#triggers tr').length >= 3"},
-                {"waitFor": "new Promise(r => setTimeout(() => r(true), 1500))"},
-                {"screenshot": str(shot)},
-                {
-                    "eval": "[...document.querySelectorAll('#triggers tr')].map(r => [r.cells[0]"
-                    ".textContent, r.dataset.triggerId])"
-                },
-            ],
-        )[-1]
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        server.join(30)
-        loop.close()
-    records = worker.read_records("triggers", expect=3, keys={user})
-    topic = [[t["kind"], t["trigger_id"]] for t in (json.loads(v) for _, v in records)]
-    assert shown == topic
-    assert [kind for kind, _ in shown] == [
-        "onboarding.welcome",
-        "onboarding.activated",
-        "recovery.failed_delivery",
-    ]
-    assert shot.stat().st_size > 10_000
