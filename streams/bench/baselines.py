@@ -70,6 +70,8 @@ def run_faust(settings: Settings, source: str, sink: str, group: str) -> int:
 async def run_aiokafka(settings: Settings, source: str, sink: str, group: str) -> int:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+    from streams.kafka import retry
+
     common: dict[str, Any] = dict(settings.kafka_python_config())
     consumer = AIOKafkaConsumer(
         source,
@@ -84,8 +86,8 @@ async def run_aiokafka(settings: Settings, source: str, sink: str, group: str) -
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    await consumer.start()
-    await producer.start()
+    await retry.start(consumer)
+    await retry.start(producer)
     try:
         while not stopping.is_set():
             batches = await consumer.getmany(timeout_ms=100, max_records=2_000)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.errors import CoordinatorNotAvailableError, NotCoordinatorError
 
+from streams.kafka import retry
 from streams.settings import Settings
 
 
@@ -37,14 +37,18 @@ class Offsets:
 
     def ends(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         tps = [tp for t in topics for tp in self.partitions(t)]
-        return dict(self.consumer.end_offsets(tps))
+        return dict(retry.retry(lambda: self.consumer.end_offsets(tps)))
 
     def committed(self, group: str) -> dict[TopicPartition, int]:
         """Committed offsets; nothing while the group coordinator is still being set up
-        (a fresh broker creates the offsets topic on the first request)."""
+        (a fresh broker creates and loads the offsets topic on the first request: it
+        answers ``CoordinatorLoadInProgressError``, ``NotCoordinatorError``... until then;
+        the caller asks again)."""
         try:
             found = self.admin.list_group_offsets(group).get(group, {})
-        except (CoordinatorNotAvailableError, NotCoordinatorError):
+        except Exception as exc:
+            if not retry.retriable(exc):
+                raise
             return {}
         return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
 
@@ -114,7 +118,7 @@ async def read_outputs(
         group_id=None,
         **settings.kafka_python_config(),
     )
-    await consumer.start()
+    await retry.start(consumer)
     try:
         if from_end:
             await consumer.seek_to_end()

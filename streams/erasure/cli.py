@@ -29,6 +29,7 @@ from schemas.erasure import ErasureConfirmation, ErasureRequest
 from streams.kafka.config import client_config, default_topic
 from streams.kafka.keys import partition_for
 from streams.kafka.preflight import KafkaUnavailable, check
+from streams.kafka.retry import retry
 from streams.settings import ENV_PREFIX
 
 EXIT_DONE = 0
@@ -133,7 +134,7 @@ def erase(
         partitions = sorted(consumer.partitions_for_topic(audit) or ())
         tp = TopicPartition(audit, partitions[partition_for(key, len(partitions))])
         consumer.assign([tp])
-        start = consumer.end_offsets([tp])[tp]
+        start = retry(lambda: consumer.end_offsets([tp]), deadline_s=timeout_s)[tp]
         _send(config, topic, key, request, ms)
         print(f"journeys erase: request {request.request_id} for {key} sent to {topic}",
               file=sys.stderr)  # fmt: skip

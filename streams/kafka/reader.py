@@ -29,6 +29,7 @@ from aiokafka.errors import KafkaError
 
 from streams.kafka.keys import partition_for
 from streams.kafka.preflight import attempt
+from streams.kafka.retry import retry_async
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(records_scanned, records_to_scan)`` while reading."""
@@ -142,7 +143,7 @@ class KafkaReader:
             return found
 
         try:
-            found = self._run(lookup())
+            found = self._run(retry_async(lookup, deadline_s=self.timeout_s))
         except (KafkaError, TimeoutError) as exc:
             raise KafkaReadError(f"cannot read metadata of topic {topic}: {exc}") from exc
         if not found:
@@ -224,7 +225,10 @@ class KafkaReader:
         wanted: bytes | None,
     ) -> Iterator[KafkaRecord]:
         try:
-            bounds = self._run(self._bounds(tps, since, until))
+            # A topic just created (a fresh broker) may have no leader yet: retried.
+            bounds = self._run(
+                retry_async(lambda: self._bounds(tps, since, until), deadline_s=self.timeout_s)
+            )
         except (KafkaError, TimeoutError) as exc:
             raise KafkaReadError(f"cannot look up offsets: {exc}") from exc
         done = _Done(sum(stop - start for start, stop in bounds.values()), progress)

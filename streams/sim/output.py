@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from streams.kafka import retry
 from streams.sim.population import (
     MALFORMED_PREFIX,
     Message,
@@ -44,7 +45,7 @@ async def produce(
 
     stats = WriteStats()
     producer = AIOKafkaProducer(**config)
-    await producer.start()
+    await retry.start(producer)  # a fresh broker may not answer at once
     began = time.monotonic()
     try:
         pending: list[asyncio.Future[Any]] = []
