@@ -27,7 +27,7 @@ from typing import Any
 warnings.simplefilter("ignore")  # kafka-python's import-time deprecations
 
 from kafka import KafkaAdminClient  # noqa: E402
-from kafka.errors import KafkaError, TopicAlreadyExistsError  # noqa: E402
+from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code  # noqa: E402
 
 PROBE_TOPIC = "__kafka_sh_cluster_probe"
 
@@ -57,7 +57,7 @@ def unfenced(client: Any) -> set[int]:
 def partitions(client: Any, topics: list[str] | None = None) -> Iterator[tuple[str, Any]]:
     for topic in client.describe_topics(topics):
         if topic["error_code"] != 0:
-            raise NotYet(f"topic {topic['name']}: error {topic['error_code']}")
+            raise NotYet(f"topic {topic['name']}: {for_code(topic['error_code']).__name__}")
         for p in topic["partitions"]:
             yield topic["name"], p
 
@@ -172,5 +172,5 @@ def main(argv: list[str]) -> str:
 if __name__ == "__main__":
     try:
         print(main(sys.argv[1:]))
-    except KafkaError as exc:
+    except (KafkaError, NotYet) as exc:
         raise SystemExit(f"{type(exc).__name__}: {exc}") from None
