@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from journeys.experiments import Cuts, cuts
 from journeys.predicates import Check, EventMatch
+from journeys.values import Source, value_source
 
 if TYPE_CHECKING:
     from journeys.definition import (
@@ -36,7 +37,7 @@ class EmitPlan:
     capped: bool  # counts for (and is stopped by) the frequency cap
     held: bool  # held out for the control group (a holdout percent and a held priority)
     quiet: bool  # deferred during quiet hours
-    payload: tuple[tuple[str, ValueSpec], ...]
+    payload: tuple[tuple[str, ValueSpec, Source], ...]  # (name, spec, its reader)
     experiment: str | None = None  # with variants: the experiment (default: the rule id)
     variants: Cuts = ()  # each variant's bucket range (journeys.experiments)
 
@@ -52,7 +53,7 @@ class CompiledRule:
     id: str = ""
     alternatives: tuple[Alternative, ...] = ()  # ``match`` flattened
     goal: str | None = None
-    sets: tuple[tuple[str, ValueSpec, str], ...] = ()  # (attribute, value, its type)
+    sets: tuple[tuple[str, ValueSpec, str, Source], ...] = ()  # (attribute, value, type, reader)
     increments: tuple[tuple[str, Increment], ...] = ()
     unset: tuple[str, ...] = ()
     move_to: str | None = None
@@ -224,7 +225,8 @@ def compile_journey(journey: Journey) -> Compiled:
                 alternatives=flatten(alternatives),
                 goal=rule.goal,
                 sets=tuple(
-                    (name, spec, journey.attributes[name].type) for name, spec in then.set.items()
+                    (name, spec, journey.attributes[name].type, value_source(spec))
+                    for name, spec in then.set.items()
                 ),
                 increments=tuple(then.increment.items()),
                 unset=tuple(then.unset),
@@ -303,7 +305,7 @@ def _plan(journey: Journey, emit: Emit, rule: str) -> EmitPlan:
         capped=cap is not None and priority in cap.priorities,
         held=bool(rails.holdout_percent) and priority in rails.holdout_priorities,
         quiet=quiet is not None and applies,
-        payload=tuple(emit.attributes.items()),
+        payload=tuple((name, spec, value_source(spec)) for name, spec in emit.attributes.items()),
         experiment=(emit.experiment or rule) if emit.variants else None,
         variants=cuts(emit.variants) if emit.variants else (),
     )

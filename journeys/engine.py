@@ -38,7 +38,7 @@ from journeys.guards import CustomerCap
 from journeys.outcome import Outcome, Reason, Transition
 from journeys.run import Run
 from journeys.state import CustomerState, fresh_state
-from journeys.timers import candidate, earliest, next_due, rearm
+from journeys.timers import candidate, earliest_of, next_due, rearm
 from journeys.timeutil import valid_zone
 from schemas import Cause, TouchpointEvent
 
@@ -154,8 +154,9 @@ def advance(
 
 def _fire_due(run: Run, limit: datetime) -> None:
     d, s = run.d, run.s
+    by_id = run.c.by_id
     for _ in range(_MAX_FIRINGS):
-        crule = earliest(d, s, limit)
+        crule = earliest_of(by_id, s.timers, limit) if s.timers else None
         if crule is None:
             return
         due = s.timers.pop(crule.id)

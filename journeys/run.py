@@ -28,7 +28,7 @@ from journeys.outcome import (
 )
 from journeys.predicates import lookup
 from journeys.state import CustomerState, Window
-from journeys.values import coerce, combine, integral, number, source_value, unusable
+from journeys.values import coerce, combine, integral, number, unusable
 from schemas import Cause, TouchpointEvent, Trigger
 
 
@@ -180,8 +180,8 @@ class Run:
     ) -> Trigger:
         s, c = self.s, self.c
         payload: dict[str, JsonValue] = {}
-        for name, spec in plan.payload:
-            value = source_value(spec, event, s, at)
+        for name, _, source in plan.payload:
+            value = source(event, s, at)
             if value is not None:
                 payload[name] = value
         customer = s.customer_id
@@ -213,8 +213,8 @@ class Run:
 
     def _actions(self, crule: CompiledRule, at: datetime, event: TouchpointEvent | None) -> None:
         s, rid = self.s, crule.id
-        for name, spec, type_ in crule.sets:
-            raw = source_value(spec, event, s, at)
+        for name, spec, type_, source in crule.sets:
+            raw = source(event, s, at)
             if raw is None:
                 continue
             value = coerce(raw, type_)

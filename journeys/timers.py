@@ -242,10 +242,16 @@ def _day(t: TimedRule, raw: object, name: str | None) -> date | None:
 
 def earliest(definition: Journey, state: CustomerState, limit: datetime) -> CompiledRule | None:
     """The armed timer due first (ties: definition order), if due at or before ``limit``."""
+    return earliest_of(compiled(definition).by_id, state.timers, limit)
+
+
+def earliest_of(
+    by_id: dict[str, CompiledRule], timers: dict[str, datetime], limit: datetime
+) -> CompiledRule | None:
+    """:func:`earliest` from the rules by id and the state's timers."""
     best: tuple[datetime, int] | None = None
     found: CompiledRule | None = None
-    by_id = compiled(definition).by_id
-    for rid, due in state.timers.items():
+    for rid, due in timers.items():
         if due > limit:
             continue
         crule = by_id.get(rid)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import JsonValue
 
-from journeys.predicates import lookup
+from journeys.predicates import _MISSING, lookup
 from journeys.state import CustomerState, json_instant
 from journeys.timeutil import parse_day, parse_instant
 
@@ -47,6 +48,46 @@ def source_value(
     if spec.attribute is not None:
         return state.attributes.get(spec.attribute)
     return spec.value
+
+
+Source = Callable[["TouchpointEvent | None", CustomerState, datetime], Any]
+"""``source_value`` of one spec, as a function of (event, state, time)."""
+
+
+def value_source(spec: ValueSpec) -> Source:
+    """``lambda event, state, at: source_value(spec, event, state, at)``, with the spec's
+    branch chosen once (``journeys.compiled`` keeps one per value of a rule)."""
+    if spec.event_time:
+        return lambda event, state, at: iso_instant(at)
+    if spec.property is not None:
+        return _from_event("properties", spec.property)
+    if spec.trait is not None:
+        return _from_event("traits", spec.trait)
+    if spec.context is not None:
+        name = spec.context
+        return lambda event, state, at: context_value(name, event, state)
+    if spec.attribute is not None:
+        attribute = spec.attribute
+        return lambda event, state, at: state.attributes.get(attribute)
+    value = spec.value
+    return lambda event, state, at: value
+
+
+def _from_event(container: str, path: str) -> Source:
+    """``lookup(event.<container>, path)``, None without an event."""
+    if "." in path:
+        return lambda event, state, at: (
+            lookup(getattr(event, container), path) if event is not None else None
+        )
+    missing = _MISSING
+
+    def one(event: TouchpointEvent | None, state: CustomerState, at: datetime) -> Any:
+        if event is None:
+            return None
+        value = getattr(event, container).get(path, missing)
+        return None if value is missing else value
+
+    return one
 
 
 def context_value(
