@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from streams.bench.breakdown import Breakdown, from_file
 from streams.bench.run import System, journeys_system, measure, passthrough_system
 from streams.settings import Settings
 
@@ -40,7 +41,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store", choices=("memory", "rocksdb"), default="rocksdb", help="(rocksdb, the default)"
     )
-    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--latency-seconds", type=float, default=20.0, help="each latency window (20)"
+    )
+    parser.add_argument(
+        "--latency-runs",
+        type=int,
+        default=3,
+        help="latency windows back to back after the warm-up, each reported (3)",
+    )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=10.0,
+        help="latency phase's warm-up at the offered load, reported apart (10)",
+    )
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -58,9 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         type=Path,
+        nargs="?",
+        const=Path("bench-results/journeys-worker.prof"),
         default=None,
         metavar="FILE",
-        help="run the journey worker under cProfile, write its stats to FILE and print the top",
+        help="run the journey worker under cProfile, write its stats to FILE "
+        "(bench-results/journeys-worker.prof) and print its time per event: ours (decode, "
+        "engine, state codec and write, sends) against faust's and aiokafka's",
     )
 
 
@@ -106,6 +125,8 @@ def main(args: argparse.Namespace) -> int:
                 offered_rate=offered,
                 latency_seconds=args.latency_seconds,
                 traffic=args.traffic,
+                warmup_seconds=args.warmup_seconds,
+                latency_runs=args.latency_runs,
             )
         )
         if offered is None and result.events_per_s:
@@ -120,6 +141,8 @@ def main(args: argparse.Namespace) -> int:
             "store": args.store,
             "partitions": args.partitions,
             "latency_seconds": args.latency_seconds,
+            "latency_runs": args.latency_runs,
+            "warmup_seconds": args.warmup_seconds,
             "offered_rate": offered,
             "seed": args.seed,
         },
@@ -133,16 +156,27 @@ def main(args: argparse.Namespace) -> int:
         "ratios": ratios(results),
         "seconds": round(time.monotonic() - started, 1),
     }
+    split = _profiled(args.profile, results.get("journeys"))
+    if split is not None:
+        report["profile"] = {"file": str(args.profile), **split.as_json()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     import orjson
 
     args.output.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     print(table(report))
-    if args.profile is not None and args.profile.exists():
+    if split is not None:
         print(f"\njourney worker profile ({args.profile}), top 15 by own time:")
         pstats.Stats(str(args.profile)).sort_stats("tottime").print_stats(15)
+        print(f"journey worker time per event (main thread):\n{split.table()}")
     print(f"\nwritten: {args.output} in {timedelta(seconds=int(report['seconds']))}")
     return 0 if all(r["error"] is None for r in results.values()) else 1
+
+
+def _profiled(profile: Path | None, result: dict[str, Any] | None) -> Breakdown | None:
+    """The worker's time per event by part, when it ran under the profiler."""
+    if profile is None or result is None or not profile.exists():
+        return None
+    return from_file(profile, int(result["events"]) + int(result.get("latency_events") or 0))
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float | None]:
@@ -198,4 +232,28 @@ def table(report: dict[str, Any]) -> str:
     r = report["ratios"]
     ab, ac = (f"{x:.3g}" if x is not None else "-" for x in (r.get("a/b"), r.get("a/c")))
     lines.append(f"\nthroughput ratio a/b (journeys/faust) = {ab}, a/c (journeys/aiokafka) = {ac}")
+    lines.extend(_windows(report))
+    if "profile" in report:
+        lines.append(
+            "\n(the journey worker ran under cProfile, several times slower: its events/s, "
+            "latency and the ratios are not those of an unprofiled run)"
+        )
     return "\n".join(lines)
+
+
+def _windows(report: dict[str, Any]) -> list[str]:
+    """Latency per window after the warm-up, and the warm-up's own, per system."""
+    p = report["parameters"]
+    lines = []
+    for name, r in report["systems"].items():
+        runs = r.get("latency_runs_ms") or []
+        if not runs:
+            continue
+        p99s = " / ".join(_fmt(w.get("p99")) for w in runs)
+        warm = r.get("warmup_latency_ms") or {}
+        lines.append(
+            f"{name}: p99 ms per {_fmt(p.get('latency_seconds'))} s window after a "
+            f"{_fmt(p.get('warmup_seconds'))} s warm-up: {p99s} (warm-up p99 "
+            f"{_fmt(warm.get('p99'))}, max {_fmt(warm.get('max'))})"
+        )
+    return ["", *lines] if lines else []

@@ -57,6 +57,9 @@ class Result:
     offered_rate: float | None = None
     latency_events: int = 0
     latency_ms: dict[str, float | None] = field(default_factory=dict)
+    warmup_s: float = 0.0
+    warmup_latency_ms: dict[str, float | None] = field(default_factory=dict)
+    latency_runs_ms: list[dict[str, float | None]] = field(default_factory=list)
     peak_rss_bytes: int | None = None
     error: str | None = None
 
@@ -210,6 +213,8 @@ async def measure(
     offered_rate: float | None,
     latency_seconds: float,
     traffic: str = "tidy",
+    warmup_seconds: float = 0.0,
+    latency_runs: int = 1,
 ) -> Result:
     result = Result(events=events)
     system.setup()
@@ -225,7 +230,8 @@ async def measure(
         try:
             await _throughput(system, offsets, proc, result, launched)
             rate = offered_rate or (result.events_per_s or 0) / 2
-            await _latency(system, offsets, proc, result, rate, latency_seconds, seed, customers)
+            window = Windows(warmup_seconds, latency_seconds, max(latency_runs, 1))
+            await _latency(system, offsets, proc, result, rate, window, seed, customers)
             result.peak_rss_bytes = peak_rss_bytes(proc.pid)
         except Exception as exc:  # reported in the result, the other systems still run
             result.error = f"{type(exc).__name__}: {exc}"
@@ -257,20 +263,24 @@ async def _latency(
     proc: subprocess.Popen[bytes],
     result: Result,
     rate: float,
-    seconds: float,
+    windows: Windows,
     seed: int,
     customers: int,
 ) -> None:
-    count = max(1, int(rate * seconds))
+    """Event-to-output latency at ``rate``: a warm-up, then ``windows.runs`` windows
+    back to back, each reported on its own (a trigger counts in the window its cause was
+    sent in), and all of them pooled."""
+    count = max(1, int(rate * windows.total_s))
     result.offered_rate = round(rate, 1)
     result.latency_events = count
     sent: dict[str, float] = {}
-    latencies: list[float] = []
+    latencies: list[tuple[float, float]] = []  # (cause sent, latency ms)
 
     def on_value(value: bytes, now: float) -> None:
         times = [sent[i] for i in system.cause_ids(value) if i in sent]
         if times:
-            latencies.append((now - max(times)) * 1000)
+            latest = max(times)
+            latencies.append((latest, (now - latest) * 1000))
 
     def on_sent(message: Any) -> None:
         sent[orjson.loads(message.value)["event_id"]] = time.monotonic()
@@ -285,16 +295,50 @@ async def _latency(
     start = DEFAULT_START + timedelta(days=LOAD_DAYS)
     days = LOAD_DAYS * count / max(result.events, 1)
     load = generate_load(seed + 1, count, customers, days, start=start, tag="P", signed_up=True)
+    began = time.monotonic()
     await produce(load, system.input_topic, {**config_low_latency(system)}, rate, on_sent)
     await _caught_up(system, offsets, proc)
     await asyncio.sleep(2.0)
     stop.set()
     await reader
-    result.latency_ms = {
+    split = windows.split(latencies, began)
+    result.warmup_s = windows.warmup_s
+    result.warmup_latency_ms = _percentiles(split[0])
+    result.latency_runs_ms = [_percentiles(w) for w in split[1:]]
+    result.latency_ms = _percentiles([v for w in split[1:] for v in w])
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The latency phase's time line: a warm-up (not reported in ``latency_ms``), then
+    ``runs`` windows of ``seconds`` each."""
+
+    warmup_s: float
+    seconds: float
+    runs: int
+
+    @property
+    def total_s(self) -> float:
+        return self.warmup_s + self.seconds * self.runs
+
+    def split(self, latencies: list[tuple[float, float]], began: float) -> list[list[float]]:
+        """Latencies by the window their cause was sent in: [warm-up, run 1, ...]."""
+        out: list[list[float]] = [[] for _ in range(self.runs + 1)]
+        for sent, ms in latencies:
+            after = sent - began - self.warmup_s
+            index = 0 if after < 0 else 1 + min(int(after // self.seconds), self.runs - 1)
+            out[index].append(ms)
+        return out
+
+
+def _percentiles(latencies: list[float]) -> dict[str, float | None]:
+    found: dict[str, float | None] = {
         f"p{q}": round(v, 1) if (v := percentile(latencies, q)) is not None else None
         for q in (50, 95, 99)
     }
-    result.latency_ms["samples"] = float(len(latencies))
+    found["max"] = round(max(latencies), 1) if latencies else None
+    found["samples"] = float(len(latencies))
+    return found
 
 
 def config_low_latency(system: System) -> dict[str, Any]:

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import cProfile
+import pstats
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from journeys.state import dump_state, fresh_state
 from streams.bench.cli import ratios, table
 from streams.bench.outputs import percentile
 
@@ -49,3 +57,28 @@ def test_ratios_and_table():
     assert "events=1,000 customers=100 store=memory" in text
     assert "journeys       500     900" in text
     assert "a/b (journeys/faust) = 0.2, a/c (journeys/aiokafka) = 0.01" in text
+
+
+def test_latency_windows_after_the_warm_up():
+    from streams.bench.run import Windows
+
+    windows = Windows(warmup_s=5.0, seconds=10.0, runs=3)
+    assert windows.total_s == 35.0
+    began = 100.0
+    sent = [(100.0, 1.0), (104.9, 2.0), (105.0, 3.0), (114.9, 4.0), (115.0, 5.0), (140.0, 6.0)]
+    # the warm-up, then each window; a cause sent after the last window counts in it
+    assert windows.split(sent, began) == [[1.0, 2.0], [3.0, 4.0], [5.0], [6.0]]
+
+
+def test_profile_breakdown_charges_library_time_to_its_caller():
+    from streams.bench.breakdown import OURS, THEIRS, breakdown
+
+    state = fresh_state("c", "j", 1, "s", datetime(2026, 1, 1, tzinfo=UTC))
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [orjson.dumps(dump_state(state)) for _ in range(200)])
+    split = breakdown(pstats.Stats(profiler), events=200)
+    # orjson.dumps is a builtin: charged to its caller (this test: "other")
+    assert split.seconds["state codec"] > 0
+    assert split.share(OURS) + split.share(THEIRS) == pytest.approx(1.0)
+    assert split.us_per_event("state codec") > 0
+    assert "state codec" in split.table()
