@@ -161,10 +161,8 @@ class KafkaReader:
         stall_s: float = 10.0,
     ) -> Iterator[KafkaRecord]:
         """Records whose key is ``key``, in offset order, from its partition only."""
-        partitions = self.partitions(topic)
-        tp = TopicPartition(topic, partitions[partition_for(key, len(partitions))])
-        wanted = key.encode()
-        yield from self._scan([tp], since, until, progress, stall_s, wanted)
+        tp = self._partition_of(topic, key)
+        yield from self._scan([tp], since, until, progress, stall_s, key.encode())
 
     def read_partition_of(
         self,
@@ -178,9 +176,14 @@ class KafkaReader:
     ) -> Iterator[KafkaRecord]:
         """Every record of the partition ``key`` lands on, in offset order (the records of
         the other keys too: what moved that partition's time in the worker)."""
+        yield from self._scan(
+            [self._partition_of(topic, key)], since, until, progress, stall_s, None
+        )
+
+    def _partition_of(self, topic: str, key: str) -> TopicPartition:
+        """The partition of ``topic`` that ``key`` lands on (the default partitioner)."""
         partitions = self.partitions(topic)
-        tp = TopicPartition(topic, partitions[partition_for(key, len(partitions))])
-        yield from self._scan([tp], since, until, progress, stall_s, None)
+        return TopicPartition(topic, partitions[partition_for(key, len(partitions))])
 
     def read_topic(
         self,

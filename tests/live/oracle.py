@@ -7,11 +7,14 @@ Shared by the live tests that compare a worker's committed triggers with replay
 from __future__ import annotations
 
 import functools
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+import orjson
 
 from journeys import default_journey
 from journeys.clock import PartitionClock
@@ -106,3 +109,18 @@ def _processed_where_read(worker: WorkerProcess) -> Iterator[tuple[KafkaRecord, 
         for item in record_items(r, keyed=True):
             if isinstance(item, Arrival):
                 yield r, item
+
+
+def settled_triggers(
+    worker: WorkerProcess, quiet_s: float = 6.0, limit_s: float = 120.0
+) -> list[dict[str, Any]]:
+    """The committed triggers, read until nothing new has arrived for ``quiet_s``."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        raw = worker.read_records("triggers", expect=len(seen) + 1, timeout=quiet_s, settle=0.5)
+        now = [orjson.loads(value) for _, value in raw]
+        if len(now) == len(seen) and seen:
+            return now
+        seen = now
+    raise AssertionError(f"triggers never settled:\n{worker.log_tail()}")

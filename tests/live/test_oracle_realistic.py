@@ -29,7 +29,7 @@ from streams.sim import Realistic, realistic
 from streams.sim.population import DEFAULT_START
 from streams.sim.realistic import Arrival
 from tests.live.identities import seen_by
-from tests.live.oracle import replay_worker_input
+from tests.live.oracle import replay_worker_input, settled_triggers
 from tests.live.worker_harness import WorkerProcess
 
 PARTITIONS, SEED, PEOPLE, DAYS = 2, 21, 40, 12.0
@@ -119,18 +119,6 @@ def _metric(worker: WorkerProcess, name: str) -> float:
     return float(found[0]) if found else 0.0
 
 
-def _settled(worker: WorkerProcess, quiet_s: float = 6.0) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        raw = worker.read_records("triggers", expect=len(seen) + 1, timeout=quiet_s, settle=0.5)
-        now = [orjson.loads(value) for _, value in raw]
-        if len(now) == len(seen) and seen:
-            return now
-        seen = now
-    raise AssertionError(f"triggers never settled:\n{worker.log_tail()}")
-
-
 def test_live_equals_replay_on_realistic_sdk_traffic(
     worker: WorkerProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -156,7 +144,7 @@ def test_live_equals_replay_on_realistic_sdk_traffic(
         while not all(check() for check in checks):
             assert time.monotonic() < deadline, worker.log_tail()
             time.sleep(0.05)
-    live = _settled(worker)
+    live = settled_triggers(worker)
     replayed = replay_worker_input(worker).triggers
     by_id_live = {t["trigger_id"]: t for t in live}
     by_id_replay = {t["trigger_id"]: t for t in replayed}

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -27,7 +26,7 @@ from streams.kafka.keys import partition_for
 from streams.kafka.reader import KafkaReader
 from streams.sim.population import DEFAULT_START, generate
 from tests.live.identities import Identity, phases
-from tests.live.oracle import replay_worker_input
+from tests.live.oracle import replay_worker_input, settled_triggers
 from tests.live.worker_harness import WorkerProcess
 
 PARTITIONS = int(os.environ.get("ORACLE_PARTITIONS", "2"))
@@ -50,19 +49,6 @@ def worker(
         w.stop()
 
 
-def _settled_triggers(worker: WorkerProcess, quiet_s: float = 6.0, limit_s: float = 120.0):
-    """Read the triggers topic until nothing new has arrived for ``quiet_s``."""
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        raw = worker.read_records("triggers", expect=len(seen) + 1, timeout=quiet_s, settle=0.5)
-        now = [orjson.loads(value) for _, value in raw]
-        if len(now) == len(seen) and seen:
-            return now
-        seen = now
-    raise AssertionError(f"triggers never settled:\n{worker.log_tail()}")
-
-
 def _identities(worker: WorkerProcess) -> list[Identity]:
     """Produce the identity customers' phases after the population (event times too),
     each once the worker is done with the previous one (its links in place)."""
@@ -80,9 +66,9 @@ def _identities(worker: WorkerProcess) -> list[Identity]:
 def test_live_triggers_equal_replay(worker: WorkerProcess, kafka_bootstrap: str, capsys) -> None:
     messages = list(generate(seed=SEED, customers=CUSTOMERS, days=DAYS))
     worker.produce((m.key, m.value) for m in messages)
-    assert _settled_triggers(worker), "the population should trigger something"
+    assert settled_triggers(worker), "the population should trigger something"
     stories = _identities(worker)
-    live = _settled_triggers(worker)
+    live = settled_triggers(worker)
     for story in stories:
         keys = {story.anonymous, story.customer, story.final}
         got = [(t["customer_id"], t["rule"], t["cause"]["event_ids"]) for t in live]
