@@ -25,12 +25,11 @@ from journeys.erasures import Erasures
 from journeys.fanout import FanoutIndex, fanout_keys
 from journeys.outcome import Outcome
 from journeys.state import CustomerState
-from schemas.deadletters import RejectReason
+from schemas.deadletters import MESSAGE_LIMIT, RejectReason, bounded
 from schemas.events import TouchpointEvent
 
 __all__ = ["MESSAGE_LIMIT", "PROCESSING_ERROR", "Replayer", "Step", "Tick", "failure"]
 
-MESSAGE_LIMIT = 500  # characters of an exception's message, as the worker's dead letters
 PROCESSING_ERROR = str(RejectReason.PROCESSING_ERROR)
 
 
@@ -79,7 +78,7 @@ class Step:
 
 def failure(exc: Exception) -> str:
     """An exception as a dead letter's message: its class, then its text, bounded."""
-    return f"{type(exc).__name__}: {exc}"[:MESSAGE_LIMIT]
+    return bounded(f"{type(exc).__name__}: {exc}")
 
 
 class Replayer:

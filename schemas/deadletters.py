@@ -32,6 +32,14 @@ MAX_DEAD_LETTER_KEY_BYTES: Final = 16 * 1024
 """Original key bytes a dead letter keeps."""
 MAX_DEAD_LETTER_MESSAGE_CHARS: Final = 4_000
 """Characters of the rejection message a dead letter keeps."""
+MESSAGE_LIMIT: Final = 500
+"""Characters of the message that the worker, replay and the tools write for an exception
+or a validation error (its text can be long: a pydantic error lists every field)."""
+
+
+def bounded(message: str) -> str:
+    """``message`` cut to :data:`MESSAGE_LIMIT` characters."""
+    return message[:MESSAGE_LIMIT]
 
 
 class RejectReason(StrEnum):
