@@ -26,6 +26,7 @@ from journeys import Journey, default_journey
 from journeys import load_definitions as load_deployment
 from journeys.clock import PartitionClock
 from schemas import codec
+from schemas.deadletters import bounded
 from schemas.decode import decode_touchpoints, named_identity
 from schemas.erasure import ERASURE_REQUEST_KIND, ErasureRequest
 from schemas.events import TouchpointEvent
@@ -385,13 +386,13 @@ def erasure_item(raw: bytes, origin: str, *, known: bool = False) -> Item | None
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return Unreadable(origin, "invalid_json", str(exc)[:500], raw) if known else None
+        return Unreadable(origin, "invalid_json", bounded(str(exc)), raw) if known else None
     if not known and not (isinstance(obj, dict) and obj.get("kind") == ERASURE_REQUEST_KIND):
         return None
     try:
         return Erasure(ErasureRequest.model_validate(obj), origin)
     except ValidationError as exc:
-        return Unreadable(origin, "schema_violation", f"$: {exc}"[:500], raw)
+        return Unreadable(origin, "schema_violation", bounded(f"$: {exc}"), raw)
 
 
 TopicRead = Callable[[datetime | None, datetime | None], Iterable[Item]]  # (since, until)
@@ -568,7 +569,7 @@ def record_items(record: KafkaRecord, *, keyed: bool) -> list[Item]:
         try:
             return [Arrival(TouchpointEvent.model_validate(codec.loads(raw)), record.origin)]
         except (ValueError, ValidationError) as exc:  # orjson errors are ValueErrors
-            message = f"$: {exc}"[:500]
+            message = bounded(f"$: {exc}")
             return [
                 Unreadable(record.origin, "schema_violation", message, raw, key_text(record.key))
             ]
