@@ -29,12 +29,13 @@ topic while the rest of the batch is accepted.
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
+
+from schemas.envelope import dumps_exact, envelope_fields, may_hold_long_integer, with_envelope
 
 __all__ = [
     "BATCH_ENDPOINTS",
@@ -68,7 +69,6 @@ ALIASES: Final = {
 """analytics.js 2.0's short paths (``/t`` ... ``/a``; ``/b`` when batching, also the path
 of Segment's Kotlin and Swift SDKs)."""
 _DROPPED = "writeKey"
-_LONG_DIGITS = re.compile(rb"\d{19,}")  # 2**63 has 19 digits: orjson would read a float
 
 
 class BadRequest(Exception):
@@ -154,15 +154,11 @@ def split(endpoint: str, body: bytes, received_at: str) -> Body:
     items = doc.get("batch")
     if not isinstance(items, list):
         raise BadRequest("invalid_body", "batch: must be a list of messages")
-    shared: dict[str, Any] = {}
-    if doc.get("sentAt") is not None:
-        shared["sentAt"] = doc["sentAt"]
-    if isinstance(doc.get("context"), dict):
-        shared["context"] = doc["context"]
+    shared = envelope_fields(doc)
     values = [_stamped(item, shared, received_at) for item in items]
     if len(body) > MAX_MESSAGE_BYTES:  # else no item can be larger
         for index, item in enumerate(items):
-            size = len(_dumps(item))
+            size = len(dumps_exact(item))
             if size > MAX_MESSAGE_BYTES:
                 raise BadRequest(
                     "message_too_large",
@@ -176,7 +172,7 @@ def split(endpoint: str, body: bytes, received_at: str) -> Body:
 def _parse(body: bytes) -> Any:
     try:
         doc = orjson.loads(body)
-        if _LONG_DIGITS.search(body):  # valid JSON; read again with exact integers
+        if may_hold_long_integer(body):  # valid JSON; read again with exact integers
             doc = json.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("invalid_json", f"the body is not valid JSON ({exc})") from None
@@ -185,24 +181,11 @@ def _parse(body: bytes) -> Any:
     return doc
 
 
-def _dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # an integer beyond 64 bits: as written, for the decoder to judge
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def _stamped(item: Any, shared: dict[str, Any], received_at: str) -> bytes:
     """One message alone: the envelope's fields under its own, ``receivedAt`` stamped."""
     if not isinstance(item, dict):
-        return _dumps(item)  # the decoder's to reject (not_an_object)
-    message = dict(item)
+        return dumps_exact(item)  # the decoder's to reject (not_an_object)
+    message = with_envelope(item, shared)
     message.pop(_DROPPED, None)
-    if "sentAt" in shared and message.get("sentAt") is None:
-        message["sentAt"] = shared["sentAt"]
-    if "context" in shared:
-        own = message.get("context")
-        if own is None or isinstance(own, dict):
-            message["context"] = {**shared["context"], **(own or {})}
     message["receivedAt"] = received_at
-    return _dumps(message)
+    return dumps_exact(message)

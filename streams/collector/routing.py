@@ -21,10 +21,12 @@ import orjson
 from schemas import codec
 from schemas.deadletters import dead_letter
 from schemas.decode import decode_touchpoints
+from schemas.envelope import identity_in
 
 __all__ = ["Record", "route"]
 
 Role = Literal["touchpoints", "deadletters"]
+_SEGMENT_IDS = ("userId", "anonymousId")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +69,12 @@ def route(value: bytes, received_at: datetime, max_future_skew: timedelta) -> li
 
 
 def _named_identity(value: bytes) -> str | None:
-    """The key a rejected message would have had: its ``userId``, else ``anonymousId``."""
+    """The key a rejected message would have had: its ``userId``, else ``anonymousId``
+    (the rule of :func:`schemas.envelope.identity_in`). Not ``schemas.decode.named_identity``:
+    that one also reads canonical ids and names nobody in a message the decoder cannot
+    parse (an integer beyond 64 bits), which the collector still keys by its ids."""
     try:
         message: Any = orjson.loads(value)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(message, dict):
-        return None
-    for name in ("userId", "anonymousId"):
-        found = message.get(name)
-        if isinstance(found, str | int) and not isinstance(found, bool) and found != "":
-            return str(found)[:200]
-    return None
+    return identity_in(message, _SEGMENT_IDS)
