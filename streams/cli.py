@@ -13,6 +13,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from streams.subcommand import Subparsers
+
 # (subcommand, module providing register()) in the order shown by --help.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("demo", "streams.demo.cli"),
@@ -43,8 +45,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
             sub.add_parser(name, help=f"(see 'journeys {name} --help')")
             continue
         module = importlib.import_module(module_name)
-        register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]
-        register = module.register
+        register: Callable[[Subparsers], None] = module.register
         register(sub)
     return parser
 

@@ -29,6 +29,7 @@ from typing import Any
 from streams.bench.breakdown import Breakdown, from_file
 from streams.bench.run import System, journeys_system, measure, passthrough_system
 from streams.settings import Settings
+from streams.subcommand import Subparsers, add_command
 
 SYSTEMS = ("journeys", "faust", "aiokafka")
 
@@ -83,15 +84,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "bench",
+        main,
         help="benchmark the journey worker against faust and aiokafka pass-through",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
-    parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from streams.settings import (
     add_setting_options,
     setting_overrides,
 )
+from streams.subcommand import Subparsers, add_command
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -160,13 +161,13 @@ def main(args: argparse.Namespace) -> int:
     return run(settings_from_args(args))
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``collect`` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "collect",
+        main,
         help="run the Segment-compatible HTTP collector (SDKs in, touchpoints topic out)",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_setting_options(parser, OPTIONS)
-    parser.set_defaults(func=main)

@@ -28,6 +28,7 @@ from streams.demo.view import dead_letters_match, summary
 from streams.ops.processes import free_port, stop_process
 from streams.sim.cli import add_effect_arguments
 from streams.sim.traffic import add_traffic_arguments
+from streams.subcommand import Subparsers, add_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
@@ -35,12 +36,13 @@ DEMO_EFFECT = "activation+0.10"  # treated customers: 10 points more likely to a
 _STAGE = re.compile(r'^journeys_stage_customers\{[^}]*stage="([^"]+)"[^}]*\}\s+(\S+)', re.M)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "demo",
+        main,
         help="stream a simulated population through a worker and show what happens",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--customers", type=int, default=1_000, help="population (1000)")
     parser.add_argument("--days", type=float, default=90.0, help="simulated period (90)")
@@ -58,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--storefront-port", type=int, default=8090, help="its port (8090)")
     add_effect_arguments(parser, default=DEMO_EFFECT)
     add_traffic_arguments(parser, default="realistic")  # what real clients send
-    parser.set_defaults(func=main, anonymous_share=0.3)
+    parser.set_defaults(anonymous_share=0.3)
 
 
 def _kafka_sh(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:

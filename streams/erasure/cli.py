@@ -31,6 +31,7 @@ from streams.kafka.keys import partition_for
 from streams.kafka.preflight import KafkaUnavailable, check
 from streams.kafka.retry import retry
 from streams.settings import ENV_PREFIX
+from streams.subcommand import Subparsers, add_command
 
 EXIT_DONE = 0
 EXIT_TIMEOUT = 1
@@ -41,12 +42,13 @@ class EraseError(Exception):
     """The request cannot be sent, or its confirmation not read: one line for the user."""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "erase",
+        run,
         help="erase a customer everywhere the worker keeps them (right to be forgotten)",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("customer_id", metavar="CUSTOMER_ID", help="the id to erase")
     parser.add_argument("--reason", metavar="TEXT", help="why, for the audit (no personal data)")
@@ -66,7 +68,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--bootstrap", metavar="SERVERS",
         help=f"host:port[,host:port] (default: {ENV_PREFIX}BOOTSTRAP_SERVERS)",
     )  # fmt: skip
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -31,17 +31,19 @@ from streams.replay.inputs import (
     topic_name,
 )
 from streams.replay.timeline import Arrival, Item, Record, Unreadable, timeline
+from streams.subcommand import Subparsers, add_command
 
 EXIT_OK = 0
 EXIT_ERROR = 2
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "replay",
+        run,
         help="replay one customer's journey from Kafka or a file and print the timeline",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("customer_id", metavar="CUSTOMER_ID")
     add_common_options(parser)
@@ -58,7 +60,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="TOPIC",
         help="also send the replayed triggers to TOPIC (keyed by customer id)",
     )
-    parser.set_defaults(func=run)
 
 
 def _names(item: Item, keys: set[str]) -> bool:

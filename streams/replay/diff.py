@@ -50,6 +50,7 @@ from streams.replay.inputs import (
     topic_items,
 )
 from streams.replay.timeline import Arrival, Item, Replayer, Tick, Unreadable, delivered
+from streams.subcommand import Subparsers, add_command
 
 EXIT_SAME = 0
 EXIT_CHANGED = 1
@@ -58,12 +59,13 @@ _IGNORED = frozenset({"trigger_id", "journey_version"})
 Identity = tuple[str, str, str, str, tuple[str, ...], int]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "diff",
+        run,
         help="what-if: triggers added, removed and changed by a definition change",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--base",
@@ -77,7 +79,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--examples", type=int, default=3, metavar="N", help="examples per rule and change (3)"
     )
-    parser.set_defaults(func=run)
 
 
 def _examples() -> dict[str, dict[str, list[Any]]]:

@@ -32,24 +32,25 @@ from streams.report.html import page
 from streams.report.measure import Doc, report
 from streams.report.tally import tally
 from streams.report.text import lines
+from streams.subcommand import Subparsers, add_command
 
 EXIT_OK = 0
 EXIT_ERROR = 2
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "report",
+        run,
         help="measure the journeys over a file or a topic range: funnel, goals, lift, variants",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_options(parser)
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument(
         "--html", metavar="FILE", help="also write the report as one self-contained HTML page"
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

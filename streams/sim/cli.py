@@ -19,17 +19,20 @@ from streams.sim.output import produce, write_lines
 from streams.sim.population import DEFAULT_START, Message, generate, generate_load
 from streams.sim.realistic import realistic
 from streams.sim.traffic import add_traffic_arguments, traffic_from
+from streams.subcommand import Subparsers, add_command
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers,
         "simulate",
+        main,
         help="generate a seeded customer population to Kafka or a file",
         description="Write simulated touchpoints (canonical or Segment JSON) to the "
         "touchpoints topic, a file (JSON lines) or stdout.",
+        wrap=True,
     )
     add_arguments(parser)
-    parser.set_defaults(func=main)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
