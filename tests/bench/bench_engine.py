@@ -9,16 +9,22 @@ trigger encoded with ``schemas.codec`` (once; the worker sends it to two topics)
 key's next due time (``driver.due``). Prints microseconds of CPU per input event and
 events per second (best of ``--repeat`` runs: the machine is shared), a second run's
 split by stage (the split's own clock reads cost a little), and with ``--cprofile`` the
-top functions. Results go to ``bench-results/engine.json`` (``--out``).
+top functions, and the cyclic garbage collector's pauses during the split run (count,
+total and longest per generation: a full collection walks every live state, so it
+grows with the customers held). The collector is tuned as the worker tunes it
+(``streams.worker.main.tune_gc``: what exists after loading frozen, a young collection
+every 20,000 allocations); ``--gc default`` keeps Python's defaults. Results go to
+``bench-results/engine.json`` (``--out``).
 
     python tests/bench/bench_engine.py [--events 20000] [--customers 10000] [--repeat 5]
-        [--cprofile] [--out bench-results/engine.json] [--label NAME]
+        [--gc worker|default] [--cprofile] [--out bench-results/engine.json] [--label NAME]
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import heapq
 import json
 import platform
@@ -118,6 +124,37 @@ class Agent:
         self.lap(STAGES[4], t)
 
 
+class Pauses:
+    """The garbage collector's pauses while installed (``gc.callbacks``), per generation."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.pauses: dict[int, list[float]] = defaultdict(list)
+
+    def __enter__(self) -> Pauses:
+        gc.callbacks.append(self.on_gc)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self.on_gc)
+
+    def on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter() - self.started)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {
+            f"gen{g}": {
+                "count": len(p),
+                "total_ms": round(sum(p) * 1000, 1),
+                "max_ms": round(max(p) * 1000, 2),
+            }
+            for g, p in sorted(self.pauses.items())
+        }
+
+
 def run(
     definitions: Sequence[Journey],
     events: Sequence[TouchpointEvent],
@@ -138,11 +175,18 @@ def main() -> int:
     parser.add_argument("--cprofile", action="store_true", help="also print the top 15")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "engine.json")
     parser.add_argument("--label", default="", help="kept in the results file")
+    parser.add_argument(
+        "--gc", choices=("worker", "default"), default="worker", help="collector settings"
+    )
     args = parser.parse_args()
     definitions = [journeys.default_journey()]
     events = load_events(args.events, args.customers)
     n = len(events)
     run(definitions, events[: min(n, 2_000)])  # warm the memo caches and imports
+    if args.gc == "worker":
+        from streams.worker.main import tune_gc
+
+        tune_gc()
     best: float | None = None
     counts = Agent(definitions, None)
     for _ in range(max(1, args.repeat)):
@@ -152,17 +196,26 @@ def main() -> int:
         best = total if best is None or total < best else best
     assert best is not None
     timings: dict[str, float] = defaultdict(float)
-    run(definitions, events, timings)
+    with Pauses() as pauses:
+        run(definitions, events, timings)
     split_total = sum(timings.values())
     per_event = best / n * 1e6
     print(
         f"{n:,} events, {counts.wakeups:,} wake-ups, {counts.triggers:,} triggers: "
         f"{per_event:,.1f} us CPU/event, {n / best:,.0f} events/s "
-        f"(best of {max(1, args.repeat)})"
+        f"(best of {max(1, args.repeat)}, gc {args.gc})"
     )
     for stage in STAGES:
         share = timings[stage] / split_total if split_total else 0.0
         print(f"  {stage:<22} {timings[stage] / n * 1e6:8.1f} us  {share:6.1%}")
+    collected = pauses.summary()
+    print(
+        "  gc pauses (split run): "
+        + ", ".join(
+            f"{g}: {p['count']:.0f} x, {p['total_ms']:.0f} ms, longest {p['max_ms']:.1f} ms"
+            for g, p in collected.items()
+        )
+    )
     results = {
         "label": args.label,
         "events": n,
@@ -173,6 +226,8 @@ def main() -> int:
         "us_per_event": round(per_event, 2),
         "events_per_s": round(n / best),
         "stages_us_per_event": {s: round(timings[s] / n * 1e6, 2) for s in STAGES},
+        "gc": args.gc,
+        "gc_pauses": collected,
         "python": platform.python_version(),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
