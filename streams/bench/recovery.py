@@ -53,10 +53,11 @@ from journeys import driver
 from journeys.state import dump_state
 from schemas.decode import decode_touchpoints
 from schemas.topics import by_role, topic_specs
-from streams.bench.outputs import Offsets, peak_rss_bytes
+from streams.bench.outputs import peak_rss_bytes
 from streams.kafka.admin import ensure_topics
 from streams.kafka.config import producer_config
 from streams.kafka.keys import partition_for
+from streams.kafka.offsets import Offsets
 from streams.ops.processes import free_port
 from streams.settings import Settings
 from streams.sim.output import produce

@@ -10,9 +10,10 @@ import time
 from collections.abc import Callable
 
 from schemas.topics import by_role, topic_specs
-from streams.bench.outputs import Offsets, read_outputs
 from streams.demo.view import DemoState
 from streams.kafka.config import producer_config
+from streams.kafka.offsets import Offsets
+from streams.kafka.outputs import read_outputs
 from streams.settings import Settings
 from streams.sim.output import produce
 from streams.sim.population import Message

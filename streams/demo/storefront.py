@@ -28,8 +28,8 @@ from aiohttp import web
 
 from journeys import in_holdout
 from schemas.topics import by_role, topic_specs
-from streams.bench.outputs import read_outputs
 from streams.demo.shop_page import PAGE
+from streams.kafka.outputs import read_outputs
 from streams.settings import Settings
 
 __all__ = ["DIST", "Storefront", "listen", "new_customer"]

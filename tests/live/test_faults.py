@@ -36,7 +36,7 @@ from journeys import in_holdout
 from journeys.timeutil import off_calendar_note
 from schemas.deadletters import MAX_DEAD_LETTER_PAYLOAD_BYTES
 from schemas.triggers import Cause, trigger_id
-from streams.bench.outputs import Offsets
+from streams.kafka.offsets import Offsets
 from streams.settings import Settings
 from streams.sim.population import generate
 from tests.live.oracle import replay_worker_input

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from streams.bench.outputs import Offsets
+from streams.kafka.offsets import Offsets
 from streams.settings import Settings
 
 
