@@ -8,8 +8,8 @@ tables, the :class:`~streams.worker.runtime.Runtime`, every agent registered),
 out, timers inline), :mod:`~streams.worker.intake` (how an input message is sorted: the
 key contract), :mod:`~streams.worker.links` (merges and fan-out between customers),
 :mod:`~streams.worker.customers` (the state table, its cache, the stage counts),
-:mod:`~streams.worker.outputs` (where agents write), :mod:`~streams.worker.wakeups` and
-:mod:`~streams.worker.timer_index` (time-based rules), :mod:`~streams.worker.views` and
+:mod:`~streams.worker.outputs` (where agents write), :mod:`~streams.worker.timer_tick` and
+:mod:`~streams.worker.due_index` (time-based rules), :mod:`~streams.worker.views` and
 :mod:`~streams.worker.probes` (web views, readiness, lag, store size),
 :mod:`~streams.worker.eos` (what exactly-once took on top of faust) and
 :mod:`~streams.worker.local_state` (local stores after a crash).

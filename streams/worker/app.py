@@ -29,14 +29,14 @@ from streams.kafka.keys import partition_for
 from streams.ops.health import dir_size_bytes
 from streams.ops.metrics import Metrics
 from streams.settings import Settings
-from streams.worker import eos, faust_codec, journey_agent, probes, views, wakeups
+from streams.worker import eos, faust_codec, journey_agent, probes, timer_tick, views
 from streams.worker.config import faust_config
 from streams.worker.customers import CustomerStore
+from streams.worker.due_index import DueIndex
 from streams.worker.link_store import LinkStore
 from streams.worker.outputs import BatchedSink, Outputs, Sink
 from streams.worker.runtime import Clocks, Engine, Runtime
 from streams.worker.suppressions import Suppressions
-from streams.worker.timer_index import TimerIndex
 
 
 def load_definitions(settings: Settings) -> list[Journey]:
@@ -139,6 +139,7 @@ def create_app(
         settings=settings,
         app=app,
         specs=specs,
+        partitions=partitions,
         journey_input=journey_input(app, specs),
         out=outputs(app, specs, sinks),
         customers=CustomerStore(
@@ -151,7 +152,7 @@ def create_app(
         engine=engine if engine is not None else driver,
         metrics=metrics if metrics is not None else Metrics(),
         guard=guard,
-        timers=TimerIndex(
+        due_index=DueIndex(
             clock=settings.clock,
             idle_grace_seconds=settings.idle_grace_seconds,
             timer_grace_seconds=settings.timer_grace_seconds,
@@ -160,7 +161,7 @@ def create_app(
         clocks=clocks,
     )
     rt.registered.journey_agent = journey_agent.register(rt)
-    wakeups.register(rt, customers)
+    timer_tick.register(rt, customers)
     views.register(rt, customers)
     observe(rt, (customers, fanout_index, links, erasures))
     return rt
@@ -172,7 +173,7 @@ def observe(rt: Runtime, tables: Sequence[TableT[str, Any]]) -> None:
     Consumer lag is read at scrape time from the consumer's position (past EOS
     transaction markers) per assigned partition of the four input topics; the state
     store gauges are refreshed every ``stats_interval_seconds``. The timer gauges are
-    set by the timer's tick (:mod:`streams.worker.wakeups`), the stage gauge too.
+    set by the timer's tick (:mod:`streams.worker.timer_tick`), the stage gauge too.
     """
     app, metrics = rt.app, rt.metrics
     metrics.describe_definitions(rt.definitions, version=__version__)

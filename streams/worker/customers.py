@@ -23,12 +23,12 @@ from datetime import datetime
 from typing import Any
 
 from journeys import Journey
-from journeys.state import CustomerState, dump_state, load_state
+from journeys.driver import States
+from journeys.state import dump_state, load_state
 from journeys.timers import stored_next_due
 from schemas import codec as contract_codec
 
 Record = dict[str, dict[str, Any]]  # journey name -> CustomerState JSON (the table's value)
-States = dict[str, CustomerState]  # journey name -> decoded state
 DEFAULT_CACHE_SIZE = 20_000
 
 

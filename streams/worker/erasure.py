@@ -81,7 +81,7 @@ def erase_key(rt: Runtime, key: str, partition: int, step: EraseLinked) -> Erase
     if record:
         erased.timer = rt.engine.due(rt.customers.states(key)) is not None
         rt.customers.forget(key)
-    rt.timers.schedule(partition, key, None)
+    rt.due_index.schedule(partition, key, None)
     rt.links.forget(key)
     if step.suppressed_until is not None:
         until, request_id = step.suppressed_until, step.request_id
@@ -177,13 +177,13 @@ async def pass_on(
 async def scrub(rt: Runtime, request_id: str, keys: list[str]) -> None:
     """Send every partition the ids whose fan-out subscriptions are to be removed."""
     message = EraseSubscriptions(request_id=request_id, keys=sorted(set(keys)))
-    for partition in range(partitions(rt)):
+    for partition in range(rt.partitions):
         await rt.out.wakeups.send(key=request_id, value=message, partition=partition)
 
 
 async def on_erase_subscriptions(rt: Runtime, partition: int, message: EraseSubscriptions) -> None:
     """Remove the ids from every fan-out index entry of ``partition``."""
-    n, keys = partitions(rt), set(message.keys)
+    n, keys = rt.partitions, set(message.keys)
     entries = [(k, v) for k, v in rt.fanout_index.items() if partition_for(k, n) == partition]
     removed = 0
     for index_key, value in entries:
@@ -217,8 +217,4 @@ async def refuses_merge(rt: Runtime, key: str, partition: int, merge: MergeState
 
 def expire(rt: Runtime, partition: int) -> None:
     """End the suppression of ids whose period the partition's event time has passed."""
-    rt.suppressions.expire(partition, rt.timers.event_watermark(partition))
-
-
-def partitions(rt: Runtime) -> int:
-    return rt.specs["wakeups"].partitions or rt.settings.partitions
+    rt.suppressions.expire(partition, rt.due_index.event_watermark(partition))

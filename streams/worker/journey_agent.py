@@ -3,7 +3,7 @@
 It consumes the touchpoints topic itself (co-partitioned with the table: a well-keyed
 touchpoint is processed where it is read, in one pass), the keyed topic (touchpoints
 re-keyed to their identity, fan-out derived events), the internal wakeups topic and the
-erasures topic; how a message is sorted is in :mod:`streams.worker.intake`. Per event:
+erasures topic; how a message is decoded is in :mod:`streams.worker.intake`. Per event:
 read the customer's states, call the engine (:class:`~streams.worker.runtime.Engine`,
 the same calls replay makes), write the changed states back through the
 :class:`~streams.worker.customers.CustomerStore`, send the triggers. The business rules
@@ -13,7 +13,7 @@ in :mod:`streams.worker.erasure`.
 Time-based rules fire inline: once an event moved its partition's event time, the
 customers of that partition due by then are woken right there (as Kafka Streams runs
 stream-time punctuations in the stream thread), in the same transaction. The timer
-(:mod:`streams.worker.wakeups`) only wakes the customers of idle partitions, through
+(:mod:`streams.worker.timer_tick`) only wakes the customers of idle partitions, through
 the wakeups topic, when the live clock moves their time on.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import faust
 from faust.types import AgentT, EventT, StreamT
@@ -52,19 +52,43 @@ from streams.worker.runtime import Runtime, WallClock
 log = logging.getLogger(__name__)
 
 
-def record_time(message: Any, wall: WallClock) -> datetime:
+class Message(Protocol):
+    """What the agent reads of an input record: faust's ``Message``
+    (``faust.types.tuples.Message``, ``EventT.message``), as far as it is used here."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def key(self) -> bytes | str | None: ...
+
+    @property
+    def timestamp(self) -> float | None: ...
+
+
+def origin_of(message: Message) -> Origin:
+    """Where ``message`` was read (what its dead letters say)."""
+    return Origin(message.topic, message.partition, message.offset, message.key)
+
+
+def record_time(message: Message, wall: WallClock) -> datetime:
     """The Kafka record timestamp of ``message`` (deterministic on replay); the wall
     clock for a record without one."""
-    timestamp = getattr(message, "timestamp", None)
+    timestamp = message.timestamp
     if timestamp is None or timestamp <= 0:
         return wall()
     return datetime.fromtimestamp(float(timestamp), UTC)
 
 
-async def dead_letter(rt: Runtime, message: Any, raw: bytes, rejection: Rejection) -> None:
+async def dead_letter(rt: Runtime, message: Message, raw: bytes, rejection: Rejection) -> None:
     """Write one dead letter for ``raw`` read from ``message`` and count it."""
-    origin = Origin(message.topic, message.partition, message.offset, message.key)
-    await rt.out.send_dead_letter(origin, raw, rejection, rt.wall())
+    await rt.out.send_dead_letter(origin_of(message), raw, rejection, rt.wall())
     rt.metrics.dead_lettered(str(rejection.reason))
 
 
@@ -76,7 +100,7 @@ async def apply(rt: Runtime, key: str, partition: int, done: driver.Driven) -> N
         if outcome.triggers:
             await rt.out.send_triggers(outcome.triggers)
         rt.metrics.outcome(name, outcome, wall_now=wall_now)
-    rt.timers.schedule(partition, key, rt.engine.due(done.states))
+    rt.due_index.schedule(partition, key, rt.engine.due(done.states))
 
 
 async def on_touchpoint(rt: Runtime, key: str, partition: int, event: TouchpointEvent) -> str:
@@ -95,7 +119,7 @@ async def on_touchpoint(rt: Runtime, key: str, partition: int, event: Touchpoint
     with rt.metrics.time_step():
         done = rt.engine.on_event(rt.definitions, states, event)
     await apply(rt, key, partition, done)
-    rt.timers.observe(partition, event.event_time)
+    rt.due_index.observe(partition, event.event_time)
     rt.metrics.event_consumed(event.type, done.status)
     rt.metrics.event_age((rt.wall() - event.event_time).total_seconds())
     if done.status == "processed":
@@ -109,7 +133,7 @@ def count_timer_race(
     """Count an event the timer grace kept ahead of its customer's timer (due by the
     partition's time, later than the event), and one that came after a wake-up had moved
     its customer past it (delayed longer than the grace)."""
-    due, watermark = rt.timers.due_of(key), rt.timers.event_watermark(partition)
+    due, watermark = rt.due_index.due_of(key), rt.due_index.event_watermark(partition)
     if due is not None and watermark is not None and event.event_time < due <= watermark:
         rt.metrics.grace_held()
     if rt.engine.overtaken(states, event.event_time):
@@ -143,10 +167,10 @@ class WakeBudget:
 async def wake_due(rt: Runtime, partition: int, budget: WakeBudget) -> None:
     """Wake the customers of ``partition`` due by its event time, less the timer grace
     (inline timers)."""
-    fire_time = rt.timers.event_fire_time(partition)
+    fire_time = rt.due_index.event_fire_time(partition)
     if fire_time is None or budget.left <= 0:
         return
-    woken = rt.timers.pop_due(partition, fire_time, limit=budget.left)
+    woken = rt.due_index.pop_due(partition, fire_time, limit=budget.left)
     budget.left -= len(woken)
     for customer in woken:
         await on_wakeup(rt, customer, partition, fire_time)
@@ -178,22 +202,22 @@ async def dispatch(rt: Runtime, key: str, partition: int, msg: InternalMessage) 
 
 
 async def too_late(
-    rt: Runtime, message: Any, raw: bytes, event: TouchpointEvent, *, alone: bool
+    rt: Runtime, message: Message, raw: bytes, event: TouchpointEvent, *, alone: bool
 ) -> None:
     """An event older than its journeys' allowed lateness changed nothing: it goes to the
     dead-letter topic (``too_late``), as the original bytes when it was the message's
     only event, else as its canonical JSON. Counted as consumed ``late`` already."""
-    origin = Origin(message.topic, message.partition, message.offset, message.key)
     payload = raw if alone else codec.dumps(event)
     text = f"event {event.event_id}: event_time {isoformat_utc(event.event_time)} is older "
     text += "than its journeys' allowed lateness"
     rejection = Rejection(RejectReason.TOO_LATE, text[:500])
-    await rt.out.send_dead_letter(origin, payload, rejection, rt.wall())
+    await rt.out.send_dead_letter(origin_of(message), payload, rejection, rt.wall())
     rt.metrics.dead_lettered(str(RejectReason.TOO_LATE), consumed=False)
 
 
-def sort(rt: Runtime, message: Any, raw: bytes) -> Intake:
-    """The message sorted by :mod:`streams.worker.intake`, by where it comes from."""
+def decode(rt: Runtime, message: Message, raw: bytes) -> Intake:
+    """What ``message`` (its bytes ``raw``) asks for, decoded by :mod:`streams.worker.intake`
+    by the topic it comes from."""
     if message.topic == rt.specs["touchpoints"].name:
         skew = timedelta(seconds=rt.settings.max_future_skew_seconds)
         return from_source(message.key, raw, record_time(message, rt.clocks.wall), skew)
@@ -204,10 +228,10 @@ def sort(rt: Runtime, message: Any, raw: bytes) -> Intake:
 
 async def handle(rt: Runtime, event: EventT[Any], budget: WakeBudget) -> None:
     """Process one message of the journey agent's input, then wake who is due."""
-    message = event.message
+    message: Message = event.message
     raw: bytes = event.value if event.value is not None else b""
-    partition: int = message.partition
-    intake = sort(rt, message, raw)
+    partition = message.partition
+    intake = decode(rt, message, raw)
     for rejection in intake.rejections:
         await dead_letter(rt, message, raw, rejection)
     for moved in intake.rekey:
@@ -245,7 +269,7 @@ async def contained(rt: Runtime, event: EventT[Any], budget: WakeBudget) -> None
     try:
         await handle(rt, event, budget)
     except Exception as exc:  # a defect or an input the contracts let through
-        message = event.message
+        message: Message = event.message
         log.exception(
             "event %s[%s]@%s failed; dead-lettered",
             message.topic, message.partition, message.offset,

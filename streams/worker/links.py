@@ -115,7 +115,7 @@ async def on_merge_request(rt: Runtime, key: str, request: MergeRequest) -> None
     record = rt.customers.record(key)
     if record:
         rt.customers.forget(key)
-        rt.timers.schedule(-1, key, None)
+        rt.due_index.schedule(-1, key, None)
     state = MergeState(
         anonymous_id=key,
         customer_id=request.customer_id,

@@ -17,7 +17,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol, TypeAlias
+
+from pydantic import BaseModel
 
 from schemas import codec
 from schemas.deadletters import Rejection, dead_letter
@@ -28,12 +30,16 @@ from streams.worker.eos.produce import BatchedOutput
 log = logging.getLogger(__name__)
 
 
+Key: TypeAlias = str | bytes | None  # a str key goes out as UTF-8
+Value: TypeAlias = BaseModel | bytes | None  # a model goes out as its JSON; None: a tombstone
+
+
 class Sink(Protocol):
     """An output topic: faust's ``Topic.send`` signature, as far as the agents use it."""
 
     async def send(
-        self, *, key: Any = None, value: Any = None, partition: int | None = None
-    ) -> Any: ...
+        self, *, key: Key = None, value: Value = None, partition: int | None = None
+    ) -> None: ...
 
 
 class RecordingSink:
@@ -41,12 +47,12 @@ class RecordingSink:
     partition each was sent to, when one was given, in ``partitions``)."""
 
     def __init__(self) -> None:
-        self.messages: list[tuple[Any, Any]] = []
+        self.messages: list[tuple[Key, Value]] = []
         self.partitions: list[int | None] = []
 
     async def send(
-        self, *, key: Any = None, value: Any = None, partition: int | None = None
-    ) -> Any:
+        self, *, key: Key = None, value: Value = None, partition: int | None = None
+    ) -> None:
         self.messages.append((key, value))
         self.partitions.append(partition)
 
@@ -62,8 +68,8 @@ class BatchedSink:
         self.partitions = partitions
 
     async def send(
-        self, *, key: Any = None, value: Any = None, partition: int | None = None
-    ) -> Any:
+        self, *, key: Key = None, value: Value = None, partition: int | None = None
+    ) -> None:
         data = value if isinstance(value, bytes) or value is None else codec.dumps(value)
         raw_key = key.encode() if isinstance(key, str) else key
         if partition is None:

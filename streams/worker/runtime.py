@@ -20,20 +20,19 @@ import faust
 from faust.types import AgentT, TableT, TopicT
 
 from journeys import Journey, driver
-from journeys.state import CustomerState
+from journeys.driver import States
 from schemas.events import TouchpointEvent
 from schemas.topics import TopicSpec
 from streams.ops.health import Readiness
 from streams.ops.metrics import Metrics
 from streams.settings import Settings
 from streams.worker.customers import CustomerStore
+from streams.worker.due_index import DueIndex
 from streams.worker.eos import Guard
 from streams.worker.link_store import LinkStore
 from streams.worker.outputs import Outputs
 from streams.worker.suppressions import Suppressions
-from streams.worker.timer_index import TimerIndex
 
-States = Mapping[str, CustomerState]  # journey name -> state
 WallClock = Callable[[], datetime]
 MonotonicClock = Callable[[], float]
 
@@ -103,6 +102,7 @@ class Runtime:
     settings: Settings
     app: faust.App
     specs: Mapping[str, TopicSpec]
+    partitions: int  # of the inputs and the tables, co-partitioned (``partition_for``)
     journey_input: TopicT
     out: Outputs
     customers: CustomerStore
@@ -113,7 +113,7 @@ class Runtime:
     engine: Engine
     metrics: Metrics
     guard: Guard
-    timers: TimerIndex
+    due_index: DueIndex
     clocks: Clocks = field(default_factory=Clocks)
     registered: Registered = field(default_factory=Registered)
 

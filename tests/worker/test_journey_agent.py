@@ -40,7 +40,7 @@ async def _signup() -> None:
     assert key == customer and trigger.kind == "onboarding.welcome"
     assert rt.out.families["onboarding"].messages == [(customer, data)]
     assert rt.customers.table[customer]["lifecycle"]["stage"] == "onboarding"
-    assert len(rt.timers) == 1  # the day-1 nudge is scheduled
+    assert len(rt.due_index) == 1  # the day-1 nudge is scheduled
     text = rt.metrics.render().decode()
     assert 'journeys_events_consumed_total{event_type="signed_up",outcome="duplicate"} 1.0' in text
 

@@ -1,4 +1,4 @@
-"""The timer index rebuilt on assignment (``wakeups.rebuild``): from a snapshot of the
+"""The timer index rebuilt on assignment (``timer_tick.rebuild``): from a snapshot of the
 table, a chunk per hold of the agents' lock, the agents going on in between; due times
 read from the stored JSON equal the engine's."""
 
@@ -19,10 +19,10 @@ from journeys.state import dump_state
 from schemas.decode import decode_touchpoints
 from streams.kafka.keys import partition_for
 from streams.sim.population import generate_load
-from streams.worker import wakeups
+from streams.worker import timer_tick
 from streams.worker.customers import CustomerStore
+from streams.worker.due_index import DueIndex
 from streams.worker.eos import Guard
-from streams.worker.timer_index import TimerIndex
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 PARTITIONS = 2
@@ -50,7 +50,7 @@ def test_due_read_from_the_stored_json_equals_the_engines() -> None:
 
 
 def test_an_agent_schedule_during_a_rebuild_wins_over_the_snapshot() -> None:
-    index = TimerIndex(clock="event", idle_grace_seconds=0)
+    index = DueIndex(clock="event", idle_grace_seconds=0)
     index.begin_rebuild({0})
     index.schedule(0, "agent-first", T0 + timedelta(days=2))  # the agent, then the snapshot
     index.restore(0, "agent-first", T0)
@@ -64,16 +64,16 @@ def test_an_agent_schedule_during_a_rebuild_wins_over_the_snapshot() -> None:
 
 
 class Runtime(SimpleNamespace):
-    """What ``wakeups.rebuild`` reads of the worker's runtime."""
+    """What ``timer_tick.rebuild`` reads of the worker's runtime."""
 
 
 def runtime_for(store: CustomerStore, partitions: set[int]) -> Any:
     actives = {TP("keyed", p) for p in partitions}
     return Runtime(
-        timers=TimerIndex(clock="event", idle_grace_seconds=0),
+        due_index=DueIndex(clock="event", idle_grace_seconds=0),
         customers=store,
         guard=Guard(),
-        settings=SimpleNamespace(partitions=PARTITIONS),
+        partitions=PARTITIONS,
         specs={"keyed": SimpleNamespace(name="keyed")},
         app=SimpleNamespace(assignor=SimpleNamespace(assigned_actives=lambda: actives)),
     )
@@ -82,7 +82,7 @@ def runtime_for(store: CustomerStore, partitions: set[int]) -> Any:
 async def rebuilding(rt: Any) -> None:
     """Until a rebuild has begun (a few loop turns at most)."""
     for _ in range(100):
-        if rt.timers.rebuilding:
+        if rt.due_index.rebuilding:
             return
         await asyncio.sleep(0)
     raise AssertionError("no rebuild began")
@@ -102,18 +102,18 @@ async def _the_agents_run_between_chunks_and_counts_stay_exact() -> None:
         """Waits for the first chunk, then changes two customers, as a batch would."""
         await rebuilding(rt)
         async with rt.guard.lock:
-            interleaved.append(len(rt.timers))
+            interleaved.append(len(rt.due_index))
             moved = dict(table[changed]["lifecycle"], stage="lapsed", timers={})
             store.stages.update(table[changed], {"lifecycle": moved})
             table[changed] = {"lifecycle": moved}
-            rt.timers.schedule(partition_for(changed, PARTITIONS), changed, None)
+            rt.due_index.schedule(partition_for(changed, PARTITIONS), changed, None)
             store.stages.update(table.pop(removed), {})
-            rt.timers.schedule(partition_for(removed, PARTITIONS), removed, None)
+            rt.due_index.schedule(partition_for(removed, PARTITIONS), removed, None)
 
     task = asyncio.ensure_future(agent())
-    assert await wakeups.rebuild(rt, frozenset({0, 1})) is True
+    assert await timer_tick.rebuild(rt, frozenset({0, 1})) is True
     await task
-    assert not rt.timers.rebuilding
+    assert not rt.due_index.rebuilding
     # stage counts: as if counted from the table as it is now
     recount = CustomerStore(dict(table), definitions)
     for record in table.values():
@@ -125,17 +125,17 @@ async def _the_agents_run_between_chunks_and_counts_stay_exact() -> None:
         for key, record in records.items()
         if key not in (changed, removed) and store.due(record) is not None
     }
-    assert len(rt.timers) == len(expected)
+    assert len(rt.due_index) == len(expected)
     assert interleaved[0] <= 7 < len(expected)  # the agent ran after the first chunk
     far = T0 + timedelta(days=3650)
-    woken = [c for p in (0, 1) for c in rt.timers.pop_due(p, far)]
+    woken = [c for p in (0, 1) for c in rt.due_index.pop_due(p, far)]
     assert sorted(woken) == sorted(expected)
 
 
 def test_the_agents_run_between_chunks_and_counts_stay_exact(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(wakeups, "REBUILD_CHUNK", 7)
+    monkeypatch.setattr(timer_tick, "REBUILD_CHUNK", 7)
     asyncio.run(_the_agents_run_between_chunks_and_counts_stay_exact())
 
 
@@ -145,14 +145,14 @@ async def _a_rebalance_interrupts_the_rebuild() -> None:
 
     async def rebalance() -> None:
         await rebuilding(rt)
-        rt.timers.reset(())  # what the table's on_recover does after a restore
+        rt.due_index.reset(())  # what the table's on_recover does after a restore
 
     task = asyncio.ensure_future(rebalance())
-    assert await wakeups.rebuild(rt, frozenset({0, 1})) is False
+    assert await timer_tick.rebuild(rt, frozenset({0, 1})) is False
     await task
-    assert rt.timers.partitions == frozenset() and not rt.timers.rebuilding
+    assert rt.due_index.partitions == frozenset() and not rt.due_index.rebuilding
 
 
 def test_a_rebalance_interrupts_the_rebuild(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wakeups, "REBUILD_CHUNK", 3)
+    monkeypatch.setattr(timer_tick, "REBUILD_CHUNK", 3)
     asyncio.run(_a_rebalance_interrupts_the_rebuild())

@@ -7,17 +7,19 @@ from types import SimpleNamespace
 from typing import Any
 
 from streams.ops.metrics import Metrics
-from streams.worker.timer_index import TimerIndex
-from streams.worker.wakeups import publish_timers
+from streams.worker.due_index import DueIndex
+from streams.worker.timer_tick import publish_timers
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 GRACE, INTERVAL = 5.0, 1.0
 SLACK = timedelta(seconds=GRACE + 2 * INTERVAL)  # idle grace + two timer intervals
 
 
-def rt_for(index: TimerIndex) -> Any:
+def rt_for(index: DueIndex) -> Any:
     return SimpleNamespace(
-        timers=index, metrics=Metrics(), settings=SimpleNamespace(timer_interval_seconds=INTERVAL)
+        due_index=index,
+        metrics=Metrics(),
+        settings=SimpleNamespace(timer_interval_seconds=INTERVAL),
     )
 
 
@@ -27,7 +29,7 @@ def gauges(rt: Any) -> tuple[float | None, float | None]:
 
 
 def test_overdue_counts_pending_timers_due_before_the_cut_once_each() -> None:
-    index = TimerIndex(clock="live", idle_grace_seconds=GRACE)
+    index = DueIndex(clock="live", idle_grace_seconds=GRACE)
     for i in range(20):  # spread over two partitions, one heap each
         index.schedule(i % 2, f"c{i}", T0 + timedelta(minutes=i))
     index.schedule(0, "c0", T0 + timedelta(days=1))  # rescheduled: no longer overdue
@@ -41,7 +43,7 @@ def test_overdue_counts_pending_timers_due_before_the_cut_once_each() -> None:
 
 
 def test_live_clock_timers_are_overdue_past_wall_now_minus_the_slack() -> None:
-    index = TimerIndex(clock="live", idle_grace_seconds=GRACE)
+    index = DueIndex(clock="live", idle_grace_seconds=GRACE)
     rt = rt_for(index)
     wall = T0 + timedelta(hours=1)
     index.schedule(0, "late", wall - SLACK - timedelta(seconds=1))
@@ -57,7 +59,7 @@ def test_live_clock_timers_are_overdue_past_wall_now_minus_the_slack() -> None:
 
 
 def test_event_clock_measures_against_the_highest_watermark() -> None:
-    index = TimerIndex(clock="event", idle_grace_seconds=GRACE)
+    index = DueIndex(clock="event", idle_grace_seconds=GRACE)
     rt = rt_for(index)
     wall = T0 + timedelta(days=365)  # the wall clock plays no part in event time
     index.schedule(0, "a", T0)

@@ -12,7 +12,7 @@ from journeys import default_journey, in_holdout
 from schemas import codec
 from schemas.events import TouchpointEvent
 from schemas.triggers import Trigger
-from streams.worker.timer_index import TimerIndex
+from streams.worker.due_index import DueIndex
 from tests.worker.fixtures import close, processed, runtime
 
 SIGNUP = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -76,7 +76,7 @@ def test_a_delay_beyond_the_grace_is_counted() -> None:
 
 def test_fire_times_trail_the_watermarks_by_the_grace() -> None:
     now = [0.0]
-    index = TimerIndex(
+    index = DueIndex(
         clock="live", idle_grace_seconds=5, timer_grace_seconds=600, monotonic=lambda: now[0]
     )
     assert index.event_fire_time(0) is None

@@ -12,7 +12,7 @@ the table only on assignment.
 Watermark of a partition: the latest event time seen there. With ``clock="live"``, a
 partition idle for ``idle_grace_seconds`` also follows the wall clock (minus the grace);
 with ``clock="event"`` (simulation, replay) only event time moves it. Timers fire at the
-watermark minus the timer grace (``timer_grace_seconds``: :mod:`~streams.worker.timer_index`).
+watermark minus the timer grace (``timer_grace_seconds``: :mod:`~streams.worker.due_index`).
 
 Gauges, set at every tick: ``journeys_timers_pending`` counts the customers with a
 scheduled due time not fired yet; ``journeys_timers_overdue`` counts those of them whose
@@ -67,13 +67,13 @@ async def rebuild(rt: Runtime, partitions: frozenset[int]) -> bool:
     The table is read from a snapshot taken when the rebuild begins, a chunk of
     :data:`REBUILD_CHUNK` customers per hold of the agents' lock, so the agents go on
     between chunks (a million customers take tens of seconds). A customer the agent
-    schedules meanwhile keeps the agent's due time (``TimerIndex.restore``); the stage
+    schedules meanwhile keeps the agent's due time (``DueIndex.restore``); the stage
     counts stay exact, because each agent write counts the change from the value the
     snapshot holds. Due times are read from the stored JSON, without loading the states
     (``CustomerStore.due``).
     """
-    index, store = rt.timers, rt.customers
-    n = rt.settings.partitions
+    index, store = rt.due_index, rt.customers
+    n = rt.partitions
     began, count = time.monotonic(), 0
     async with rt.guard.lock:
         index.begin_rebuild(partitions)
@@ -121,21 +121,21 @@ async def tick(rt: Runtime) -> int:
     if not rt.app.consumer or not _recovered(rt):
         return 0
     partitions = _assigned_partitions(rt)
-    if partitions != rt.timers.partitions and not await rebuild(rt, partitions):
+    if partitions != rt.due_index.partitions and not await rebuild(rt, partitions):
         return 0
     async with rt.guard.lock:
-        if _assigned_partitions(rt) != rt.timers.partitions:
+        if _assigned_partitions(rt) != rt.due_index.partitions:
             return 0  # a rebalance since the rebuild: the next tick rebuilds
         wall_now = rt.wall()
         sent = 0
         watermarks: list[datetime] = []
         for partition in sorted(partitions):
-            watermark = rt.timers.watermark(partition, wall_now)
-            fire_time = rt.timers.fire_time(partition, wall_now)
+            watermark = rt.due_index.watermark(partition, wall_now)
+            fire_time = rt.due_index.fire_time(partition, wall_now)
             if watermark is None or fire_time is None:
                 continue
             watermarks.append(watermark)
-            for customer in rt.timers.pop_due(partition, fire_time, limit=TICK_WAKES):
+            for customer in rt.due_index.pop_due(partition, fire_time, limit=TICK_WAKES):
                 wakeup = Wakeup(customer_id=customer, at=fire_time)
                 await rt.out.wakeups.send(key=customer, value=wakeup, partition=partition)
                 sent += 1
@@ -149,19 +149,19 @@ async def tick(rt: Runtime) -> int:
 
 def overdue_before(rt: Runtime, wall_now: datetime, watermarks: list[datetime]) -> datetime | None:
     """Due times earlier than this are overdue (see the module's docstring)."""
-    reference = wall_now if rt.timers.clock == "live" else max(watermarks, default=None)
+    reference = wall_now if rt.due_index.clock == "live" else max(watermarks, default=None)
     if reference is None:
         return None
     interval = timedelta(seconds=rt.settings.timer_interval_seconds)
-    slack = rt.timers.idle_grace + rt.timers.grace + 2 * interval
+    slack = rt.due_index.idle_grace + rt.due_index.grace + 2 * interval
     return reference - slack
 
 
 def publish_timers(rt: Runtime, wall_now: datetime, watermarks: list[datetime]) -> None:
     """Set the pending and overdue timer gauges after a tick."""
     before = overdue_before(rt, wall_now, watermarks)
-    overdue = 0 if before is None else rt.timers.overdue(before)
-    rt.metrics.set_timers(pending=len(rt.timers), overdue=overdue)
+    overdue = 0 if before is None else rt.due_index.overdue(before)
+    rt.metrics.set_timers(pending=len(rt.due_index), overdue=overdue)
 
 
 def register(rt: Runtime, customers: TableT[str, Any]) -> None:
@@ -182,4 +182,4 @@ def register(rt: Runtime, customers: TableT[str, Any]) -> None:
         # faust sets recovery "completed" once and never clears it, so the first tick after
         # an assignment may rebuild the index from a table still being restored: forget the
         # index after every restore so that the next tick rebuilds it from restored state.
-        rt.timers.reset(())
+        rt.due_index.reset(())

@@ -1,14 +1,14 @@
-"""The timer index: due times per partition (a heap with lazy invalidation) and each
-partition's watermark, the time that has advanced there.
+"""The due index (the worker's timer index): due times per partition (a heap with lazy
+invalidation) and each partition's watermark, the time that has advanced there.
 
 Watermark of a partition: the latest event time seen there. With ``clock="live"``, a
 partition idle for ``idle_grace_seconds`` (measured on the injected monotonic clock) also
 follows the wall clock (minus the grace); with ``clock="event"`` (simulation, replay)
 only event time moves it. Pure bookkeeping: no faust, no I/O; the tick that reads it is
-in :mod:`streams.worker.wakeups`.
+in :mod:`streams.worker.timer_tick`.
 
 Timers fire at the partition's time minus the timer grace (``timer_grace_seconds``,
-:meth:`TimerIndex.fire_time`): the partition's time is moved by every customer's events,
+:meth:`DueIndex.fire_time`): the partition's time is moved by every customer's events,
 and a customer's own events may arrive later than others' (app SDKs batch and flush
 minutes late); with the grace, an own event delayed less than it is applied before the
 timer it would have stopped. Replay moves time the same way
@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 
-class TimerIndex:
+class DueIndex:
     """Due times per partition: a heap with lazy invalidation, plus watermarks."""
 
     def __init__(
