@@ -33,6 +33,7 @@ from streams.worker import eos, faust_codec, journey_agent, probes, timer_tick, 
 from streams.worker.config import faust_config
 from streams.worker.customers import CustomerStore
 from streams.worker.due_index import DueIndex
+from streams.worker.fanout_store import FanoutStore
 from streams.worker.link_store import LinkStore
 from streams.worker.outputs import BatchedSink, Outputs, Sink
 from streams.worker.runtime import Clocks, Engine, Runtime
@@ -145,7 +146,7 @@ def create_app(
         customers=CustomerStore(
             customers, defs, settings.state_cache_size, current=faust.current_event
         ),
-        fanout_index=fanout_index,
+        fanout=FanoutStore(fanout_index, lambda key: partition_for(key, partitions)),
         links=LinkStore(links),
         suppressions=Suppressions(erasures, lambda key: partition_for(key, partitions)),
         definitions=defs,

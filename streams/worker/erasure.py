@@ -19,8 +19,9 @@ after a SIGKILL it is all done once, or not at all and done again by the success
 3. Fan-out subscriptions are kept under the index key, on any partition: every
    partition gets one ``EraseSubscriptions`` message listing the erased ids, whose
    handler (:func:`on_erase_subscriptions`) removes them from that partition's index
-   entries (``journeys.fanout.forget``). Whoever first names an id sends its scrub. One
-   erasure reads the whole (small: one entry per index key) fan-out index once.
+   entries that name them (``journeys.fanout.forget``; which entries, the store's
+   reverse map says: :mod:`streams.worker.fanout_store`). Whoever first names an id
+   sends its scrub.
 4. One ``ErasureConfirmation`` goes to the audit topic, keyed by the id named, in the
    transaction that erased the identity's state: what was erased (journey names, linked
    ids, timer, subscriptions), never the data. That is the request's own transaction
@@ -43,10 +44,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from journeys import fanout
 from schemas.erasure import ErasureConfirmation, ErasureRequest, suppression_end
 from schemas.internal import EraseLinked, EraseSubscriptions, MergeState
-from streams.kafka.keys import partition_for
 from streams.worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -182,16 +181,8 @@ async def scrub(rt: Runtime, request_id: str, keys: list[str]) -> None:
 
 
 async def on_erase_subscriptions(rt: Runtime, partition: int, message: EraseSubscriptions) -> None:
-    """Remove the ids from every fan-out index entry of ``partition``."""
-    n, keys = rt.partitions, set(message.keys)
-    entries = [(k, v) for k, v in rt.fanout_index.items() if partition_for(k, n) == partition]
-    removed = 0
-    for index_key, value in entries:
-        index, count = fanout.forget(fanout.load_index(value), keys)
-        if count:
-            rt.fanout_index[index_key] = index.model_dump(mode="json")
-            removed += count
-    rt.metrics.erased_subscriptions(removed)
+    """Remove the ids from every fan-out index entry of ``partition`` that names them."""
+    rt.metrics.erased_subscriptions(rt.fanout.forget(partition, message.keys))
 
 
 async def refuses_merge(rt: Runtime, key: str, partition: int, merge: MergeState) -> bool:

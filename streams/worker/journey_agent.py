@@ -301,11 +301,13 @@ def register(rt: Runtime) -> AgentT[Any]:
     @rt.app.on_partitions_revoked.connect
     def on_revoked(app: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         rt.customers.reset()
+        rt.fanout.reset()
         rt.suppressions.reset()
 
     @rt.app.on_partitions_assigned.connect
     def on_assigned(app: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         rt.customers.reset()
+        rt.fanout.reset()
         rt.suppressions.reset()
 
     async def journey(stream: StreamT[Any]) -> None:

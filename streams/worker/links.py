@@ -29,11 +29,12 @@ partition of the message being processed:
   customer to (``FanoutSubscribe``, with the subscribing event's time) or publishes to
   (``FanoutPublish``), both keyed by the index key. Their handler applies
   ``journeys.fanout.subscribe``/``publish`` to the key's ``FanoutIndex`` (the
-  ``fanout-index`` table) and sends the derived events they return (deterministic ids)
-  to the keyed topic. Who gets a publication is decided in event time (subscribed at or
-  before it), whatever order the two messages arrive in from their partitions: see
-  :mod:`journeys.fanout`. The sends happen while the wakeups message is processed, so
-  they join its partition's transaction with the index write (streams/worker/eos/DESIGN.md).
+  ``fanout-index`` table, :class:`~streams.worker.fanout_store.FanoutStore`) and sends
+  the derived events they return (deterministic ids) to the keyed topic. Who gets a
+  publication is decided in event time (subscribed at or before it), whatever order the
+  two messages arrive in from their partitions: see :mod:`journeys.fanout`. The sends
+  happen while the wakeups message is processed, so they join its partition's
+  transaction with the index write (streams/worker/eos/DESIGN.md).
   A subscription made by a key since linked follows the link when it is served: the
   event derived for the linked key is forwarded as the one derived for the customer.
 
@@ -177,13 +178,13 @@ async def on_fanout_publish(rt: Runtime, key: str, publish: FanoutPublish) -> No
 
 
 def _index(rt: Runtime, key: str) -> FanoutIndex:
-    return fanout.load_index(rt.fanout_index.get(key))
+    return rt.fanout.get(key)
 
 
 async def _apply(rt: Runtime, key: str, index: FanoutIndex, derived: list[TouchpointEvent]) -> None:
     """Send the derived events to their customers, then write the index (one transaction)."""
     for event in derived:
         await rt.out.keyed.send(key=event.key, value=event)
-    rt.fanout_index[key] = index.model_dump(mode="json")
+    rt.fanout.put(key, index)
     if derived:
         log.debug("fan-out %s: %d derived events", key, len(derived))

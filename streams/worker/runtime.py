@@ -4,8 +4,8 @@ A leaf of the worker package: it imports no agent. The app factory
 (:mod:`streams.worker.app`, the one composition root) builds a ``Runtime`` and hands it
 to each agent's ``register``; everything an agent may touch is a declared field here:
 the topics it reads, the :class:`~streams.worker.outputs.Sink` of each topic it writes,
-the customer store, the link store, the erased ids still suppressed, the engine, the
-clocks.
+the customer store, the fan-out index, the link store, the erased ids still
+suppressed, the engine, the clocks.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import faust
-from faust.types import AgentT, TableT, TopicT
+from faust.types import AgentT, TopicT
 
 from journeys import Journey, driver
 from journeys.driver import States
@@ -29,6 +29,7 @@ from streams.settings import Settings
 from streams.worker.customers import CustomerStore
 from streams.worker.due_index import DueIndex
 from streams.worker.eos import Guard
+from streams.worker.fanout_store import FanoutStore
 from streams.worker.link_store import LinkStore
 from streams.worker.outputs import Outputs
 from streams.worker.suppressions import Suppressions
@@ -106,7 +107,7 @@ class Runtime:
     journey_input: TopicT
     out: Outputs
     customers: CustomerStore
-    fanout_index: TableT[str, Any]
+    fanout: FanoutStore
     links: LinkStore
     suppressions: Suppressions
     definitions: Sequence[Journey]

@@ -102,7 +102,7 @@ def test_one_memory_budget_is_shared_by_every_store_of_the_worker(tmp_path: Path
     async def main() -> None:
         rt = runtime(store="rocksdb://", data_dir=tmp_path, rocksdb_memory_bytes=32 << 20)
         customers: Any = rt.customers.table.data  # type: ignore[attr-defined]
-        fanout: Any = rt.fanout_index.data
+        fanout: Any = rt.fanout.table.data
         assert customers.rocksdb_options.budget is fanout.rocksdb_options.budget
         assert customers.rocksdb_options.budget.memory_bytes == 32 << 20
         assert customers.rocksdb_options.write_buffer_size == 4 << 20  # an eighth of it

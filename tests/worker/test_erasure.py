@@ -58,7 +58,7 @@ KNOWN = [
 
 def subscribers(rt: Runtime) -> dict[str, set[str]]:
     found = {}
-    for key, value in rt.fanout_index.items():
+    for key, value in rt.fanout.table.items():
         found[key] = {*value["subscribers"], *value["served"]}
     return found
 

@@ -45,7 +45,7 @@ async def _run(order: list[str]) -> tuple[list[tuple[Any, Any]], Any]:
             await a.put(codec.dumps(MESSAGES[name].model_dump(mode="json")), key=KEY)
         await processed(rt, a)
     close(rt)
-    return rt.out.keyed.messages, load_index(rt.fanout_index[KEY])
+    return rt.out.keyed.messages, load_index(rt.fanout.table[KEY])
 
 
 def test_release_before_or_after_the_requests_derives_the_same_events() -> None:

@@ -47,11 +47,11 @@ async def _wiring(tmp_path: Path) -> None:
     assert rt.registered.store_stats_timer is not None  # the periodic timer
     for customer in ("c1", "c2", "c3"):
         rt.customers.table.data[customer] = {"lifecycle": {"stage": "new"}}
-    rt.fanout_index.data["feature:f1"] = ["c1"]
+    rt.fanout.table.data["feature:f1"] = ["c1"]
     datadir = Path(app.conf.datadir)
     await asyncio.to_thread(datadir.mkdir, parents=True)
     await asyncio.to_thread((datadir / "blob").write_bytes, b"x" * 1000)
-    await publish_store_stats(rt, [rt.customers.table, rt.fanout_index])
+    await publish_store_stats(rt, [rt.customers.table, rt.fanout.table])
     assert get("journeys_state_store_keys") == 4
     assert get("journeys_state_store_size_bytes") == 1000
     close(rt)
