@@ -26,6 +26,7 @@ from pathlib import Path
 from streams.demo.lift import lift_lines, measured, messages
 from streams.demo.view import dead_letters_match, summary
 from streams.ops.processes import free_port, stop_process
+from streams.replay.options import WorkerRules
 from streams.sim.cli import add_effect_arguments
 from streams.sim.traffic import add_traffic_arguments
 from streams.subcommand import Subparsers, add_command
@@ -165,7 +166,7 @@ def main(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - state.started
     for line in summary(state, args.customers, metrics_url, elapsed):
         print(line)
-    for line in lift_lines(measured(args, population), args.effect):
+    for line in lift_lines(measured(args, population, WorkerRules.of(settings)), args.effect):
         print(line)
     if started_broker and args.stop_broker:
         _kafka_sh("stop", timeout=60)

@@ -14,7 +14,8 @@ import argparse
 from collections.abc import Iterator
 from datetime import timedelta
 
-from streams.replay.inputs import decode_file, deployed_definitions, partition_clock
+from streams.replay.inputs import decode_file
+from streams.replay.options import WorkerRules
 from streams.report.measure import Doc, report
 from streams.report.tally import tally
 from streams.report.text import lift_text, pct
@@ -51,11 +52,13 @@ def messages(args: argparse.Namespace) -> list[Message]:
     )
 
 
-def measured(args: argparse.Namespace, sent: list[Message]) -> Doc:
-    """The report of the deployed journeys over ``sent``, time advanced to the period end."""
+def measured(args: argparse.Namespace, sent: list[Message], worker: WorkerRules) -> Doc:
+    """The report of the ``worker``'s deployed journeys over ``sent`` (its partition
+    clock, its future-skew bound), time advanced to the period end."""
     end = DEFAULT_START + timedelta(days=args.days)
-    items = decode_file(b"\n".join(m.value for m in sent), "demo", judged_at=end)
-    found = tally(deployed_definitions(), items, until=end, clock=partition_clock(args))
+    data = b"\n".join(m.value for m in sent)
+    items = decode_file(data, "demo", judged_at=end, max_future_skew=worker.max_future_skew)
+    found = tally(worker.deployed(), items, until=end, clock=worker.clock())
     return report(found, until=end)
 
 

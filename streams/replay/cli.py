@@ -19,17 +19,13 @@ from schemas.codec import dumps
 from schemas.triggers import Trigger
 from streams.kafka.reader import KafkaReadError
 from streams.replay.inputs import (
-    add_common_options,
     customer_items,
     derives_fanout,
-    erasure_suppress_days,
     identity_keys,
-    kafka_config,
-    load_definitions,
-    partition_clock,
     read_input,
     topic_name,
 )
+from streams.replay.options import ReadSpec, add_common_options, settings_of
 from streams.replay.timeline import Arrival, Item, Record, Unreadable, timeline
 from streams.subcommand import Subparsers, add_command
 
@@ -70,11 +66,12 @@ def _names(item: Item, keys: set[str]) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    customer: str = args.customer_id
     try:
-        definitions = load_definitions(args.definition)
-        customer: str = args.customer_id
+        spec = ReadSpec.of(args, settings_of(args), kafka=not args.file or bool(args.emit))
+        definitions = spec.worker.definitions(spec.definitions)
         items, clock = read_input(
-            args, lambda since, until: customer_items(args, customer, since=since, until=until)
+            spec, lambda since, until: customer_items(spec, customer, since=since, until=until)
         )
     except KafkaReadError as exc:
         print(f"journeys replay: {exc}", file=sys.stderr)
@@ -84,23 +81,23 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     keys = identity_keys(items, customer)
     if not any(_names(i, keys) for i in items):
-        where = args.file or topic_name(args)
+        where = spec.file or topic_name(spec)
         print(f"journeys replay: no events for customer {customer!r} in {where}", file=sys.stderr)
         return EXIT_OK
     records = timeline(
         definitions,
         items,
         until=clock,
-        fanout=derives_fanout(args),
+        fanout=derives_fanout(spec),
         show_properties=args.show_properties,
         keep=keys.__contains__,
-        suppress_days=erasure_suppress_days(),
-        clock=partition_clock(args),
+        suppress_days=spec.worker.erasure_suppress_days,
+        clock=spec.worker.clock(),
     )
     triggers = print_records(records, as_json=args.json, show_properties=args.show_properties)
     if args.emit:
         try:
-            emit(args, args.emit, triggers)
+            emit(spec, args.emit, triggers)
         except Exception as exc:  # kafka-python raises many types; report them all the same
             print(f"journeys replay: --emit to {args.emit} failed: {exc}", file=sys.stderr)
             return EXIT_ERROR
@@ -216,18 +213,18 @@ _DETAILS: dict[str, Callable[[Record], str]] = {
 }
 
 
-def emit(args: argparse.Namespace, topic: str, triggers: Sequence[Trigger]) -> None:
+def emit(spec: ReadSpec, topic: str, triggers: Sequence[Trigger]) -> None:
     from kafka import KafkaProducer
 
     producer = KafkaProducer(
-        **kafka_config(args),
+        **spec.kafka_config,
         acks="all",
-        bootstrap_timeout_ms=int(args.timeout * 1000),
-        request_timeout_ms=int(args.timeout * 1000),
+        bootstrap_timeout_ms=int(spec.timeout * 1000),
+        request_timeout_ms=int(spec.timeout * 1000),
     )
     try:
         for trigger in triggers:
             producer.send(topic, key=trigger.customer_id.encode(), value=dumps(trigger))
-        producer.flush(timeout=args.timeout)
+        producer.flush(timeout=spec.timeout)
     finally:
-        producer.close(timeout=args.timeout)
+        producer.close(timeout=spec.timeout)

@@ -30,7 +30,6 @@ from journeys.definition import FrequencyCap
 from journeys.driver import customer_cap
 from journeys.loader import DEFINITIONS
 from journeys.timeutil import format_duration
-from streams.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,18 +59,22 @@ class Deployment:
         return text
 
 
-def deployed_paths() -> list[Path]:
-    """The files of what the worker runs: JOURNEYS_JOURNEY_PATHS, else the default."""
-    return list(Settings().journey_paths) or [DEFINITIONS / "lifecycle.yaml"]
+def deployed_paths(journey_paths: Sequence[Path]) -> list[Path]:
+    """The files of what the worker runs: its ``journey_paths`` (JOURNEYS_JOURNEY_PATHS),
+    else the default."""
+    return list(journey_paths) or [DEFINITIONS / "lifecycle.yaml"]
 
 
-def sides(base: Sequence[str] | None, definitions: Sequence[str]) -> tuple[Deployment, Deployment]:
-    """The base deployment and the changed one (module docstring). ``DefinitionError``
-    (a ``ValueError``) or ``OSError`` when a side cannot be loaded."""
+def sides(
+    base: Sequence[str] | None, definitions: Sequence[str], *, deployed: Sequence[Path] = ()
+) -> tuple[Deployment, Deployment]:
+    """The base deployment and the changed one (module docstring), ``deployed`` the
+    worker's ``journey_paths`` (none: the built-in default). ``DefinitionError`` (a
+    ``ValueError``) or ``OSError`` when a side cannot be loaded."""
     given = [Path(p) for p in definitions]
     if base:
         return Deployment(load_definitions(base)), Deployment(load_definitions(given))
-    deployed = deployed_paths()
+    deployed = deployed_paths(deployed)
     before = load_definitions(deployed)
     changed = {j.name: path for path, j in zip(given, load_definitions(given), strict=True)}
     paths = [changed.pop(j.name, path) for path, j in zip(deployed, before, strict=True)]

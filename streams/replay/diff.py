@@ -23,7 +23,6 @@ messages; the other customers are still compared.
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import time
 from collections import Counter, defaultdict
@@ -41,14 +40,8 @@ from streams.kafka.reader import KafkaReadError
 from streams.replay.cli import EXIT_ERROR
 from streams.replay.deployment import Deployment, sides, unmatched
 from streams.replay.erasure import Erasure
-from streams.replay.inputs import (
-    add_common_options,
-    derives_fanout,
-    erasure_suppress_days,
-    partition_clock,
-    read_input,
-    topic_items,
-)
+from streams.replay.inputs import derives_fanout, read_input, topic_items
+from streams.replay.options import ReadSpec, add_common_options, settings_of
 from streams.replay.timeline import Arrival, Item, Replayer, Tick, Unreadable, delivered
 from streams.subcommand import Subparsers, add_command
 
@@ -162,9 +155,10 @@ def run(args: argparse.Namespace) -> int:
         print("journeys diff: give at least one --definition PATH", file=sys.stderr)
         return EXIT_ERROR
     try:
-        base, new = sides(args.base, args.definition)
+        spec = ReadSpec.of(args, settings_of(args), kafka=not args.file)
+        base, new = sides(args.base, spec.definitions, deployed=spec.worker.journey_paths)
         items, clock = read_input(
-            args, lambda since, until: topic_items(args, since=since, until=until)
+            spec, lambda since, until: topic_items(spec, since=since, until=until)
         )
     except (KafkaReadError, ValueError, OSError) as exc:
         print(f"journeys diff: {exc}", file=sys.stderr)
@@ -174,9 +168,10 @@ def run(args: argparse.Namespace) -> int:
         new,
         items,
         until=clock,
-        fanout=derives_fanout(args),
+        fanout=derives_fanout(spec),
         limit=args.examples,
-        clock=functools.partial(partition_clock, args),
+        clock=spec.worker.clock,
+        suppress_days=spec.worker.erasure_suppress_days,
     )
     for warning in report.warnings:
         print(f"journeys diff: warning: {warning}", file=sys.stderr)
@@ -212,14 +207,16 @@ def replay_triggers(
     fanout: bool = True,
     errors: list[str] | None = None,
     clock: PartitionClock | None = None,
+    suppress_days: float = 0.0,
 ) -> list[Trigger]:
     """Every trigger the worker would send for ``items`` under ``definitions`` (one
     journey, or a deployment: its journeys together, its per-customer cap over them);
-    what the engine raised on is appended to ``errors`` (``origin: Class: message``)."""
+    what the engine raised on is appended to ``errors`` (``origin: Class: message``);
+    ``suppress_days``: the worker's ``JOURNEYS_ERASURE_SUPPRESS_DAYS``."""
     replayer = Replayer(
         _journeys(definitions),
         fanout=fanout,
-        suppress_days=erasure_suppress_days(),
+        suppress_days=suppress_days,
         clock=clock,
     )
     triggers: list[Trigger] = []
@@ -281,10 +278,12 @@ def compare(
     fanout: bool = True,
     limit: int = 3,
     clock: Callable[[], PartitionClock] | None = None,
+    suppress_days: float = 0.0,
 ) -> Report:
     """The diff of ``items`` replayed under ``base`` and under ``new`` (a journey each,
     or a deployment each), per journey and over all of them; ``clock`` makes each
-    side's partition clock (time moved as the worker moves it), none: per key only."""
+    side's partition clock (time moved as the worker moves it), none: per key only;
+    ``suppress_days`` as for :func:`replay_triggers`."""
     started = time.perf_counter()
     before, after = Deployment(_journeys(base)), Deployment(_journeys(new))
     report = Report(warnings=unmatched(before, after))
@@ -307,6 +306,7 @@ def compare(
                 fanout=fanout,
                 errors=report.errors[name],
                 clock=None if clock is None else clock(),
+                suppress_days=suppress_days,
             )
         )
         for name, side in sides

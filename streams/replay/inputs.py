@@ -1,43 +1,38 @@
-"""Where replay and diff get their events: a file or Kafka, and the options that say which.
+"""Where replay, diff and the report get their events: a file or Kafka.
 
-Shared by ``journeys replay`` and ``journeys diff``: the input, time range, definition
-and broker options; reading and decoding a file (JSON Lines of canonical or Segment
-messages, or a Segment batch export); reading one customer's or a whole topic's records.
+What to read is a :class:`~streams.replay.options.ReadSpec` (their options, resolved
+once at the command line). Here: reading and decoding a file (JSON Lines of canonical or
+Segment messages, or a Segment batch export); reading one customer's or a whole topic's
+records.
 Decoding goes through :func:`schemas.decode.decode_touchpoints`, as in the worker, and
 every unreadable part becomes an ``Unreadable`` item (a dead-letter record), never an error.
 """
 
 from __future__ import annotations
 
-import argparse
-import functools
 import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from journeys import Journey, default_journey
-from journeys import load_definitions as load_deployment
-from journeys.clock import PartitionClock
 from schemas import codec
 from schemas.deadletters import bounded
-from schemas.decode import decode_touchpoints, named_identity
+from schemas.decode import DEFAULT_MAX_FUTURE_SKEW, decode_touchpoints, named_identity
 from schemas.erasure import ERASURE_REQUEST_KIND, ErasureRequest
 from schemas.events import TouchpointEvent
 from schemas.segment import SegmentTime
 from schemas.topics import by_role, topic_specs
-from streams.kafka.config import client_config, default_topic
-from streams.kafka.keys import key_text, partition_for
+from streams.kafka.keys import key_text
 from streams.kafka.reader import KafkaReader, KafkaReadError, KafkaRecord
 from streams.replay.erasure import Erasure
+from streams.replay.options import ReadSpec
 from streams.replay.timeline import Arrival, Item, Tick, Unreadable
-from streams.settings import Settings
 
 _RELATIVE = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -63,130 +58,41 @@ def parse_time(text: str | None, now: datetime) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def deployed_definitions() -> list[Journey]:
-    """What the worker runs: the files in JOURNEYS_JOURNEY_PATHS, else the built-in default."""
-    paths = Settings().journey_paths
-    return load_deployment(paths) if paths else [default_journey()]
-
-
-def load_definitions(paths: Sequence[str] | None) -> list[Journey]:
-    """The ``--definition`` files (checked as one deployment, as the worker checks its
-    own: no journey name twice), else the deployed definitions."""
-    return load_deployment([Path(p) for p in paths]) if paths else deployed_definitions()
-
-
-def add_common_options(parser: argparse.ArgumentParser) -> None:
-    """Input, time range, definition and broker options shared by replay and diff."""
-    source = parser.add_argument_group("input (a file, or Kafka)")
-    source.add_argument(
-        "--file",
-        metavar="PATH",
-        help="JSON Lines of canonical or Segment messages, or a Segment batch export ('-': stdin)",
-    )
-    source.add_argument(
-        "--topic",
-        help="one topic to read (default: what the worker reads: the touchpoints and the "
-        "keyed touchpoints topics)",
-    )
-    source.add_argument(
-        "--topic-prefix",
-        metavar="PREFIX",
-        help="the worker's topic prefix (default: JOURNEYS_TOPIC_PREFIX, else journeys)",
-    )
-    source.add_argument(
-        "--bootstrap",
-        metavar="SERVERS",
-        help="host:port[,host:port] (default: JOURNEYS_BOOTSTRAP_SERVERS)",
-    )
-    source.add_argument(
-        "--since", metavar="TIME", help="first record time: ISO-8601 or 7d, 12h (default: all)"
-    )
-    source.add_argument("--until", metavar="TIME", help="last record time (default: the end, now)")
-    source.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="give up on an unreachable or stalled broker after this long (default 10)",
-    )
-    progress = source.add_mutually_exclusive_group()
-    progress.add_argument("--progress", action="store_true", default=None, help="always")
-    progress.add_argument(
-        "--no-progress", dest="progress", action="store_false", help="never (default: on a tty)"
-    )
-    parser.add_argument(
-        "--definition",
-        metavar="PATH",
-        action="append",
-        help="journey definition file, repeatable (default: the deployed ones, "
-        "JOURNEYS_JOURNEY_PATHS, else the built-in default journey)",
-    )
-    clock = parser.add_argument_group("time, as the worker moves it")
-    clock.add_argument(
-        "--partitions",
-        type=int,
-        metavar="N",
-        help="the worker's partition count: a file's customers share partition time as "
-        "they do in the worker (default: JOURNEYS_PARTITIONS, 8)",
-    )
-    clock.add_argument(
-        "--timer-grace",
-        type=float,
-        metavar="SECONDS",
-        help="timers fire once their partition's time has passed them by this much "
-        "(default: JOURNEYS_TIMER_GRACE_SECONDS, 600)",
-    )
-    timers = parser.add_mutually_exclusive_group()
-    timers.add_argument(
-        "--advance-to",
-        metavar="TIME",
-        help="engine time reached after the last event: time-based rules due by then fire "
-        "(default: --until, else now)",
-    )
-    timers.add_argument(
-        "--no-timers",
-        action="store_true",
-        help="do not advance engine time after the last event",
-    )
-
-
-def engine_until(args: argparse.Namespace, now: datetime) -> datetime | None:
+def engine_until(spec: ReadSpec, now: datetime) -> datetime | None:
     """Where engine time goes after the last event: None with ``--no-timers``."""
-    if args.no_timers:
+    if spec.no_timers:
         return None
-    return parse_time(args.advance_to or args.until, now) or now
+    return parse_time(spec.advance_to or spec.until, now) or now
 
 
-def kafka_config(args: argparse.Namespace) -> dict[str, Any]:
-    return client_config(args.bootstrap)
+def _topic(spec: ReadSpec, role: str) -> str:
+    """The name of the worker's topic of ``role`` under the spec's prefix."""
+    return by_role(topic_specs(spec.topic_prefix))[role].name
 
 
 Source = tuple[str, bool]  # (topic, keyed: canonical events written by the worker)
 
 
-def sources(args: argparse.Namespace) -> list[Source]:
+def sources(spec: ReadSpec) -> list[Source]:
     """The topics a Kafka replay reads: ``--topic``, else what the journey agent reads.
 
     By default, the touchpoints topic (what sources wrote, each customer's well-keyed
     messages on its partition) and the keyed topic (touchpoints that were keyed otherwise
     and re-keyed by the worker, and fan-out derived events), as the worker reads them.
     """
-    if args.topic:
+    if spec.topic:
         keyed = by_role(topic_specs("p"))["keyed"].name.removeprefix("p")
-        return [(str(args.topic), str(args.topic).endswith(keyed))]
-    prefix = getattr(args, "topic_prefix", None)
-    return [
-        (default_topic(r, prefix), keyed) for r, keyed in (("touchpoints", False), ("keyed", True))
-    ]
+        return [(spec.topic, spec.topic.endswith(keyed))]
+    return [(_topic(spec, r), keyed) for r, keyed in (("touchpoints", False), ("keyed", True))]
 
 
-def readable_sources(args: argparse.Namespace, reader: KafkaReader) -> list[Source]:
+def readable_sources(spec: ReadSpec, reader: KafkaReader) -> list[Source]:
     """:func:`sources` that can be read: by default, the keyed topic only once a worker
     created it (before any worker ran, the collector's touchpoints are all there is);
     a missing ``--topic`` or touchpoints topic is an error (``KafkaReadError``)."""
     found = []
-    for topic, keyed in sources(args):
-        if keyed and not args.topic and not _exists(reader, topic):
+    for topic, keyed in sources(spec):
+        if keyed and not spec.topic and not _exists(reader, topic):
             continue
         found.append((topic, keyed))
     return found
@@ -200,57 +106,37 @@ def _exists(reader: KafkaReader, topic: str) -> bool:
     return True
 
 
-def derives_fanout(args: argparse.Namespace) -> bool:
+def derives_fanout(spec: ReadSpec) -> bool:
     """Whether replay must derive fan-out events itself: not when the keyed topic is read,
     where the worker already wrote them (any prefix: ``*.touchpoints-keyed.v1``); yes
     when it does not exist yet (no worker ran)."""
-    if args.file:
+    if spec.file:
         return True
-    keyed = [topic for topic, is_keyed in sources(args) if is_keyed]
+    keyed = [topic for topic, is_keyed in sources(spec) if is_keyed]
     if not keyed:
         return True
-    with KafkaReader(kafka_config(args), timeout_s=args.timeout) as reader:
+    with KafkaReader(spec.kafka_config, timeout_s=spec.timeout) as reader:
         return not any(_exists(reader, topic) for topic in keyed)
 
 
-def topic_name(args: argparse.Namespace) -> str:
+def topic_name(spec: ReadSpec) -> str:
     """The topics read, for messages (comma-separated)."""
-    return ",".join(topic for topic, _ in sources(args))
-
-
-def partition_clock(args: argparse.Namespace) -> PartitionClock:
-    """The worker's clock (:class:`journeys.clock.PartitionClock`): its partition count and
-    timer grace (``--partitions``, ``--timer-grace``, else its settings), with the key
-    contract's partitioner."""
-    settings = Settings()
-    partitions = getattr(args, "partitions", None) or settings.partitions
-    grace = getattr(args, "timer_grace", None)
-    seconds = settings.timer_grace_seconds if grace is None else grace
-    if partitions < 1 or seconds < 0:
-        raise ValueError("--partitions must be at least 1 and --timer-grace at least 0")
-    return PartitionClock(
-        functools.partial(partition_for, partitions=partitions), timedelta(seconds=seconds)
-    )
-
-
-@functools.cache
-def erasure_suppress_days() -> float:
-    """The worker's ``JOURNEYS_ERASURE_SUPPRESS_DAYS``: replay drops what it drops."""
-    return Settings().erasure_suppress_days
-
-
-@functools.cache
-def future_skew() -> timedelta:
-    """The worker's ``JOURNEYS_MAX_FUTURE_SKEW_SECONDS``: replay rejects what it rejects."""
-    return timedelta(seconds=Settings().max_future_skew_seconds)
+    return ",".join(topic for topic, _ in sources(spec))
 
 
 def decode_items(
-    raw: bytes, origin: str, *, received_at: datetime, judged_at: datetime | None = None
+    raw: bytes,
+    origin: str,
+    *,
+    received_at: datetime,
+    judged_at: datetime | None = None,
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
 ) -> Iterator[Item]:
-    """The events (and unreadable parts) of one message: canonical, Segment or batch."""
+    """The events (and unreadable parts) of one message: canonical, Segment or batch;
+    events later than ``max_future_skew`` past ``judged_at`` (default ``received_at``)
+    rejected, as the worker rejects them (its ``JOURNEYS_MAX_FUTURE_SKEW_SECONDS``)."""
     decoded = decode_touchpoints(
-        raw, received_at=received_at, max_future_skew=future_skew(), judged_at=judged_at
+        raw, received_at=received_at, max_future_skew=max_future_skew, judged_at=judged_at
     )
     for event in decoded.events:
         yield Arrival(event, origin)
@@ -343,7 +229,13 @@ def file_messages(data: bytes, name: str) -> list[tuple[bytes, str]]:
     ]
 
 
-def decode_file(data: bytes, name: str, *, judged_at: datetime | None) -> Iterator[Item]:
+def decode_file(
+    data: bytes,
+    name: str,
+    *,
+    judged_at: datetime | None,
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
+) -> Iterator[Item]:
     """The items of a file (:func:`file_messages`), each message received at the time it
     states (:func:`stated_time`), else at the time the message before it was: as a
     broker stamps arrival, from the file alone, so that two replays of a file agree.
@@ -368,7 +260,9 @@ def decode_file(data: bytes, name: str, *, judged_at: datetime | None) -> Iterat
         if erasure is not None:  # a line that is an erasure request erases there
             yield erasure
             continue
-        items = decode_items(raw, origin, received_at=current, judged_at=judged_at)
+        items = decode_items(
+            raw, origin, received_at=current, judged_at=judged_at, max_future_skew=max_future_skew
+        )
         yield from (items if first is not None else (_untimed(i, raw) for i in items))
 
 
@@ -399,7 +293,7 @@ TopicRead = Callable[[datetime | None, datetime | None], Iterable[Item]]  # (sin
 
 
 def read_input(
-    args: argparse.Namespace, from_topics: TopicRead, *, judge_by_cutoff: bool = True
+    spec: ReadSpec, from_topics: TopicRead, *, judge_by_cutoff: bool = True
 ) -> tuple[list[Item], datetime | None]:
     """What replay, diff and report read: ``--file``, else ``from_topics(since, until)``
     (``--since``/``--until``), with the time the engine goes to after the last event
@@ -409,22 +303,26 @@ def read_input(
     own receive time, as the worker does). ``ValueError``, ``OSError`` or
     ``KafkaReadError`` when it cannot."""
     now = utcnow()
-    since = parse_time(args.since, now)
-    until = parse_time(args.until, now)
-    clock = engine_until(args, now)
-    if args.file:
+    since = parse_time(spec.since, now)
+    until = parse_time(spec.until, now)
+    clock = engine_until(spec, now)
+    if spec.file:
         judged_at = (clock or now) if judge_by_cutoff else None
-        return read_file(args.file, judged_at=judged_at), clock
+        skew = spec.worker.max_future_skew
+        return read_file(spec.file, judged_at=judged_at, max_future_skew=skew), clock
     return list(from_topics(since, until)), clock
 
 
-def read_file(path: str, *, judged_at: datetime | None) -> list[Item]:
+def read_file(
+    path: str, *, judged_at: datetime | None, max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
+) -> list[Item]:
     """Every item of the file (``-``: stdin); ``OSError`` with the path when unreadable."""
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise OSError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return list(decode_file(data, Path(path).name, judged_at=judged_at))
+    name = Path(path).name
+    return list(decode_file(data, name, judged_at=judged_at, max_future_skew=max_future_skew))
 
 
 def linked_anonymous(items: Sequence[Item], customer: str) -> set[str]:
@@ -459,7 +357,7 @@ MAX_LINKED_KEYS = 32  # keys read for one customer's replay from Kafka, itself i
 
 
 def customer_items(
-    args: argparse.Namespace, customer: str, *, since: datetime | None, until: datetime | None
+    spec: ReadSpec, customer: str, *, since: datetime | None, until: datetime | None
 ) -> Iterator[Item]:
     """The customer's records from its partition of each source, then those of the keys
     linked to it (anonymous ids, aliased user ids, and theirs in turn), in Kafka
@@ -470,9 +368,9 @@ def customer_items(
     the linking event arrives and re-keys their later events to the customer, which
     ``Replayer`` mirrors.
     """
-    reader = KafkaReader(kafka_config(args), timeout_s=args.timeout)
+    reader = KafkaReader(spec.kafka_config, timeout_s=spec.timeout)
     try:
-        own = list(_key_items(args, reader, customer, since, until, rank=1, ticks=True))
+        own = list(_key_items(spec, reader, customer, since, until, rank=1, ticks=True))
         merged, found = list(own), {customer}
         todo = [(customer, own)]
         while todo:
@@ -481,23 +379,23 @@ def customer_items(
                 if anon in found or len(found) >= MAX_LINKED_KEYS:
                     continue
                 found.add(anon)
-                entries = list(_key_items(args, reader, anon, since, until, rank=0))
+                entries = list(_key_items(spec, reader, anon, since, until, rank=0))
                 merged += entries
                 todo.append((anon, entries))
         for key in sorted(found):  # their erasure requests, after events of the same time
             merged += [
-                (ts, 2, items) for ts, items in erasure_entries(args, reader, key, since, until)
+                (ts, 2, items) for ts, items in erasure_entries(spec, reader, key, since, until)
             ]
     finally:
         reader.close()
-    if len(found) > 1 or len(sources(args)) > 1 or any(rank == 2 for _, rank, _ in merged):
+    if len(found) > 1 or len(sources(spec)) > 1 or any(rank == 2 for _, rank, _ in merged):
         merged.sort(key=lambda entry: (entry[0], entry[1]))
     for _, _, items in merged:
         yield from items
 
 
 def erasure_entries(
-    args: argparse.Namespace,
+    spec: ReadSpec,
     reader: KafkaReader,
     key: str | None,
     since: datetime | None,
@@ -506,9 +404,9 @@ def erasure_entries(
     """``(timestamp, [item])`` of the erasure requests (of ``key``, else all) on the
     worker's erasures topic; none when one ``--topic`` is read or the topic does not
     exist (a deployment older than erasures)."""
-    if args.topic:
+    if spec.topic:
         return []
-    topic = default_topic("erasures", getattr(args, "topic_prefix", None))
+    topic = _topic(spec, "erasures")
     try:
         reader.partitions(topic)
     except KafkaReadError:
@@ -522,7 +420,7 @@ def erasure_entries(
 
 
 def _key_items(
-    args: argparse.Namespace,
+    spec: ReadSpec,
     reader: KafkaReader,
     key: str,
     since: datetime | None,
@@ -535,9 +433,10 @@ def _key_items(
     topic, only the events whose identity is ``key`` (the others were re-keyed). With
     ``ticks``, every other key's event the worker processed on that partition is a
     :class:`Tick` (it moved the partition's time, and so woke ``key``'s timers)."""
-    read = readable_sources(args, reader)
+    read = readable_sources(spec, reader)
+    skew = spec.worker.max_future_skew
     for topic, keyed in read:
-        bar = ProgressBar(f"scanning {topic} for {key}", enabled=args.progress)
+        bar = ProgressBar(f"scanning {topic} for {key}", enabled=spec.progress)
         wanted = key.encode()
         records = (
             reader.read_partition_of(topic, key, since=since, until=until, progress=bar)
@@ -545,7 +444,7 @@ def _key_items(
             else reader.read_key(topic, key, since=since, until=until, progress=bar)
         )
         for record in records:
-            items = record_items(record, keyed=keyed)
+            items = record_items(record, keyed=keyed, max_future_skew=skew)
             if not keyed and len(read) > 1:  # one re-keyed elsewhere was not processed here
                 record_key = key_text(record.key)
                 items = [
@@ -557,7 +456,9 @@ def _key_items(
         bar.close()
 
 
-def record_items(record: KafkaRecord, *, keyed: bool) -> list[Item]:
+def record_items(
+    record: KafkaRecord, *, keyed: bool, max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
+) -> list[Item]:
     """The items of one Kafka record.
 
     ``keyed``: a record of the keyed topic, read as the journey agent reads it (a
@@ -574,20 +475,22 @@ def record_items(record: KafkaRecord, *, keyed: bool) -> list[Item]:
                 Unreadable(record.origin, "schema_violation", message, raw, key_text(record.key))
             ]
     received = datetime.fromtimestamp(record.timestamp_ms / 1000, tz=UTC)
-    return list(decode_items(raw, record.origin, received_at=received))
+    return list(
+        decode_items(raw, record.origin, received_at=received, max_future_skew=max_future_skew)
+    )
 
 
 def topic_items(
-    args: argparse.Namespace, *, since: datetime | None, until: datetime | None
+    spec: ReadSpec, *, since: datetime | None, until: datetime | None
 ) -> Iterator[Item]:
     """Every item of each source topic, one topic after the other (from the touchpoints
     topic, when the keyed topic is read too, only events processed where they were read).
     When the erasures topic holds requests in the range, every item is placed in record
     time order instead, each erasure after the events of its time."""
-    reader = KafkaReader(kafka_config(args), timeout_s=args.timeout)
+    reader = KafkaReader(spec.kafka_config, timeout_s=spec.timeout)
     try:
-        erasures = erasure_entries(args, reader, None, since, until)
-        timed = _timed_source_items(args, reader, since, until)
+        erasures = erasure_entries(spec, reader, None, since, until)
+        timed = _timed_source_items(spec, reader, since, until)
         if erasures:
             entries = sorted([*timed, *erasures], key=lambda entry: entry[0])  # stable
             for _, items in entries:
@@ -600,13 +503,14 @@ def topic_items(
 
 
 def _timed_source_items(
-    args: argparse.Namespace, reader: KafkaReader, since: datetime | None, until: datetime | None
+    spec: ReadSpec, reader: KafkaReader, since: datetime | None, until: datetime | None
 ) -> Iterator[tuple[int, list[Item]]]:
-    read = readable_sources(args, reader)
+    read = readable_sources(spec, reader)
+    skew = spec.worker.max_future_skew
     for topic, keyed in read:
-        bar = ProgressBar(f"scanning {topic}", enabled=args.progress)
+        bar = ProgressBar(f"scanning {topic}", enabled=spec.progress)
         for record in reader.read_topic(topic, since=since, until=until, progress=bar):
-            items = record_items(record, keyed=keyed)
+            items = record_items(record, keyed=keyed, max_future_skew=skew)
             if not keyed and len(read) > 1:  # the re-keyed are in the keyed topic
                 key = key_text(record.key)
                 items = [i for i in items if not isinstance(i, Arrival) or i.event.key == key]

@@ -19,15 +19,8 @@ from pathlib import Path
 import orjson
 
 from streams.kafka.reader import KafkaReadError
-from streams.replay.inputs import (
-    add_common_options,
-    derives_fanout,
-    erasure_suppress_days,
-    load_definitions,
-    partition_clock,
-    read_input,
-    topic_items,
-)
+from streams.replay.inputs import derives_fanout, read_input, topic_items
+from streams.replay.options import ReadSpec, add_common_options, settings_of
 from streams.report.html import page
 from streams.report.measure import Doc, report
 from streams.report.tally import tally
@@ -55,13 +48,13 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        definitions = load_definitions(args.definition)
+        spec = ReadSpec.of(args, settings_of(args), kafka=not args.file)
+        definitions = spec.worker.definitions(spec.definitions)
         items, clock = read_input(
-            args,
-            lambda since, until: topic_items(args, since=since, until=until),
+            spec,
+            lambda since, until: topic_items(spec, since=since, until=until),
             judge_by_cutoff=False,
         )
-        partitions = partition_clock(args)
     except (KafkaReadError, ValueError, OSError) as exc:
         print(f"journeys report: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -69,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
         definitions,
         items,
         until=clock,
-        fanout=derives_fanout(args),
-        clock=partitions,
-        suppress_days=erasure_suppress_days(),
+        fanout=derives_fanout(spec),
+        clock=spec.worker.clock(),
+        suppress_days=spec.worker.erasure_suppress_days,
     )
     doc = report(found, until=clock)
     if args.html:

@@ -7,6 +7,8 @@ import argparse
 import pytest
 
 from streams.demo.lift import lift_lines, measured, messages
+from streams.replay.options import WorkerRules
+from streams.settings import Settings
 
 
 def _args(effect: str = "activation+0.10") -> argparse.Namespace:
@@ -25,7 +27,7 @@ def test_the_demo_ends_with_the_measured_lift(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("JOURNEYS_JOURNEY_PATHS", raising=False)
     args = _args()
     sent = messages(args)
-    doc = measured(args, sent)
+    doc = measured(args, sent, WorkerRules.of(Settings()))
     lines = list(lift_lines(doc, args.effect))
     assert lines[1].startswith("measured lift of lifecycle (journeys report over the same events")
     goal = doc["journeys"][0]["goals"][0]

@@ -116,7 +116,7 @@ def test_without_base_the_deployed_definitions_are_the_base(
         report.pop("seconds")
         report.pop("events_per_s")
     assert deployed == explicit
-    base, new = sides(None, [str(newsletter_v2)])
+    base, new = sides(None, [str(newsletter_v2)], deployed=[LIFECYCLE, NEWSLETTER])
     assert [(j.name, j.version) for j in new.journeys] == [("lifecycle", 1), ("newsletter", 2)]
     assert isinstance(base, Deployment) and base.names == ["lifecycle", "newsletter"]
 
