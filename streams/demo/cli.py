@@ -24,10 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from streams.demo.lift import lift_lines, measured, messages
-from streams.demo.view import dead_letters_match, summary
+from streams.demo.view import DemoState, dead_letters_match, summary
 from streams.ops.processes import free_port, stop_process
 from streams.replay.options import WorkerRules
+from streams.settings import Settings
 from streams.sim.cli import add_effect_arguments
+from streams.sim.population import Message
 from streams.sim.traffic import add_traffic_arguments
 from streams.subcommand import Subparsers, add_command
 
@@ -110,6 +112,11 @@ def _scrape_stages(url: str) -> dict[str, int]:
 
 
 def main(args: argparse.Namespace) -> int:
+    """``journeys demo``, in steps: the population; a broker; the demo's own topics and a
+    worker on them, the population sent and the worker watched until done
+    (:func:`_stream`); what happened and the measured lift; the broker left running or
+    stopped. Exit 0 when every message was sent, triggers came out and the dead letters
+    are the ones expected."""
     if args.storefront:
         return _storefront(args)
     try:
@@ -122,23 +129,28 @@ def main(args: argparse.Namespace) -> int:
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         print(f"demo: no broker: {exc}", file=sys.stderr)
         return 1
+    state, settings, metrics_url = _stream(args, bootstrap, population)
+    elapsed = time.monotonic() - state.started
+    for line in summary(state, args.customers, metrics_url, elapsed):
+        print(line)
+    for line in lift_lines(measured(args, population, WorkerRules.of(settings)), args.effect):
+        print(line)
+    _leave_broker(stop=started_broker and args.stop_broker)
+    ok = state.produced_done and dead_letters_match(state) and sum(state.triggers.values()) > 0
+    return 0 if ok else 1
+
+
+def _stream(
+    args: argparse.Namespace, bootstrap: str, population: list[Message]
+) -> tuple[DemoState, Settings, str]:
+    """Topics of the demo's own (``demo-<time>.*``), a worker on them, the population
+    sent and the worker watched (:func:`streams.demo.session.run`), the worker stopped:
+    what was seen, the demo's settings and the worker's metrics address."""
+    from streams.demo.session import run
+    from streams.kafka.admin import ensure_topics
+
     prefix = "demo-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     port = free_port()
-    env = {
-        **os.environ,
-        "JOURNEYS_BOOTSTRAP_SERVERS": bootstrap,
-        "JOURNEYS_TOPIC_PREFIX": prefix,
-        "JOURNEYS_APP_ID": prefix,
-        "JOURNEYS_PARTITIONS": str(args.partitions),
-        "JOURNEYS_STORE": "memory://",
-        "JOURNEYS_CLOCK": "event",
-        "JOURNEYS_STANDBY_REPLICAS": "0",
-        "JOURNEYS_WEB_PORT": str(port),
-        "JOURNEYS_LOG_LEVEL": "warning",
-    }
-    from streams.kafka.admin import ensure_topics
-    from streams.settings import Settings
-
     settings = Settings(
         bootstrap_servers=bootstrap, topic_prefix=prefix, app_id=prefix, partitions=args.partitions
     )
@@ -150,28 +162,41 @@ def main(args: argparse.Namespace) -> int:
     with log_path.open("wb") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker"],
-            env=env,
+            env=_worker_env(bootstrap, prefix, args.partitions, port),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,
         )
         try:
-            from streams.demo.session import run
-
             state = asyncio.run(
                 run(args, settings, worker, metrics_url, _scrape_stages, population)
             )
         finally:
             stop_process(worker)
-    elapsed = time.monotonic() - state.started
-    for line in summary(state, args.customers, metrics_url, elapsed):
-        print(line)
-    for line in lift_lines(measured(args, population, WorkerRules.of(settings)), args.effect):
-        print(line)
-    if started_broker and args.stop_broker:
+    return state, settings, metrics_url
+
+
+def _worker_env(bootstrap: str, prefix: str, partitions: int, port: int) -> dict[str, str]:
+    """The demo worker's environment: its own topics and group, state in memory, event
+    time, metrics on ``port``."""
+    return {
+        **os.environ,
+        "JOURNEYS_BOOTSTRAP_SERVERS": bootstrap,
+        "JOURNEYS_TOPIC_PREFIX": prefix,
+        "JOURNEYS_APP_ID": prefix,
+        "JOURNEYS_PARTITIONS": str(partitions),
+        "JOURNEYS_STORE": "memory://",
+        "JOURNEYS_CLOCK": "event",
+        "JOURNEYS_STANDBY_REPLICAS": "0",
+        "JOURNEYS_WEB_PORT": str(port),
+        "JOURNEYS_LOG_LEVEL": "warning",
+    }
+
+
+def _leave_broker(*, stop: bool) -> None:
+    """Stop the local broker (one this demo started, with ``--stop-broker``), or say it runs."""
+    if stop:
         _kafka_sh("stop", timeout=60)
         print("the local broker was stopped (--stop-broker).")
     else:
         print("the broker keeps running: stop it with deploy/kafka/kafka.sh stop")
-    ok = state.produced_done and dead_letters_match(state) and sum(state.triggers.values()) > 0
-    return 0 if ok else 1
