@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import os
-import threading
 from pathlib import Path
 
 from streams.settings import (
@@ -58,7 +56,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def run(settings: Settings) -> int:
     """Create the topics, build the app and run it until stopped."""
-    import faust
     import prometheus_client
 
     from streams.kafka import admin
@@ -66,6 +63,7 @@ def run(settings: Settings) -> int:
     from streams.ops.logs import configure_logging, logging_config
     from streams.worker import local_state
     from streams.worker.app import create_app
+    from streams.worker.bounded_worker import BoundedWorker
 
     # the same configuration faust's worker applies, already for what happens before it
     secrets = _secrets(settings)
@@ -88,27 +86,14 @@ def run(settings: Settings) -> int:
 
         serve_metrics(rt.metrics, settings.web_host, settings.metrics_port)
 
-    class BoundedWorker(faust.Worker):
-        """faust's worker, with a hard deadline on the graceful stop."""
-
-        def _on_sigterm(self) -> None:
-            _arm_deadline(settings.shutdown_timeout_seconds)
-            super()._on_sigterm()
-
-        def _on_sigint(self) -> None:
-            _arm_deadline(settings.shutdown_timeout_seconds)
-            super()._on_sigint()
-
     worker = BoundedWorker(
         rt.app,
+        stop_timeout=settings.shutdown_timeout_seconds,
         loglevel=settings.log_level,
         logging_config=logging_config(settings.log_level, settings.log_format, secrets),
         redirect_stdouts=False,
         override_logging=True,
     )
-    # faust's terminal spinner sets the root logger to DEBUG, which makes every library
-    # debug call build a log record (about 8% of the event loop's time, profiled).
-    worker.spinner = None
     worker.execute_from_commandline()
     return 0
 
@@ -132,17 +117,6 @@ def tune_gc() -> None:
 def _secrets(settings: Settings) -> list[str]:
     """The values no log line may show (Kafka clients log requests at debug level)."""
     return [s.get_secret_value() for s in (settings.sasl_password, settings.ssl_key_password) if s]
-
-
-def _arm_deadline(seconds: float) -> None:
-    def expire() -> None:
-        log.error("graceful stop exceeded %.1f s, exiting", seconds)
-        logging.shutdown()
-        os._exit(3)
-
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
 
 
 def main(args: argparse.Namespace) -> int:

@@ -110,10 +110,10 @@ def faust_lag_source(app: Any, topics: Collection[str]) -> LagSource:
     wanted = frozenset(topics)
 
     def lags() -> dict[tuple[str, int], int]:
-        # private (no noqa: ruff sees no attribute access in getattr): faust's consumer
-        # thread and its aiokafka consumer, the only holders of fetch positions
-        thread = getattr(app.consumer, "_thread", None)
-        consumer = getattr(thread, "_consumer", None)  # aiokafka's AIOKafkaConsumer
+        # faust's consumer thread and its aiokafka consumer, the only holders of fetch
+        # positions (no noqa: ruff sees no attribute access in getattr)
+        thread = getattr(app.consumer, "_thread", None)  # faust private: consumer thread
+        consumer = getattr(thread, "_consumer", None)  # faust private: its AIOKafkaConsumer
         if consumer is None:  # not started yet: no assignment, no lag
             return {}
         assignment = consumer._subscription.subscription.assignment  # noqa: SLF001  lso, position

@@ -1,5 +1,5 @@
-"""The faust and aiokafka code that ``streams.worker.eos`` overrides, copies or reaches
-into by private name, pinned by a fingerprint of its source.
+"""The faust, mode and aiokafka code that ``streams`` overrides, copies or reaches into by
+private name, pinned by a fingerprint of its source.
 
 Each :class:`Pin` names one upstream function (or class attribute), the sha256 of its
 source (``inspect.getsource``, dedented) as of the versions in :data:`TAKEN_FROM`, and
@@ -7,8 +7,14 @@ what our override does about it. When an upgrade changes any of them, the test f
 listing every changed one with that text: re-check exactly those overrides against the
 new upstream code, then update the fingerprints (the failure prints the new ones).
 
-A second test keeps the table complete: every private name that ``streams/worker/eos``
-accesses, or overrides in a faust class, must be named by a pin.
+A second test keeps the table complete. It scans every module of the ``streams``
+package (the AST, not a list): every ``x._name`` read on something not ours (not
+``self``, not a module such as ``os``), every ``getattr``/``hasattr``/``setattr`` of a
+private name, every private method a class overrides from a faust, mode or aiokafka base,
+every private attribute such a class reads through ``self`` without setting it itself,
+and every name on a line marked ``# noqa: SLF001``: each must be named by a pin (or be
+one of :data:`NOT_UPSTREAM`, with the reason). A third keeps each access visible where
+it is: the line (or one of the two above it) says ``# noqa: SLF001`` or ``private:``.
 """
 
 from __future__ import annotations
@@ -17,17 +23,19 @@ import ast
 import hashlib
 import importlib
 import inspect
+import re
 import textwrap
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import streams.worker.eos as eos
+import streams
 
-TAKEN_FROM = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0"}
+TAKEN_FROM = {"faust-streaming": "0.15.3", "mode-streaming": "0.7.1", "aiokafka": "0.14.0"}
 
-EOS_DIR = Path(eos.__file__).parent
+PACKAGE = Path(streams.__file__).parent
+UPSTREAM = ("faust", "mode", "aiokafka")
 
 TM = "faust.transport.consumer:TransactionManager"
 CONSUMER = "faust.transport.consumer:Consumer"
@@ -430,6 +438,93 @@ PINS: tuple[Pin, ...] = (
         "9834b9f64d8a3515aee18ae9e964299f00ab03875d574e294a6d5891208d1f16",
         "Commit step 5 begins the next transaction with it.",
     ),
+    # -- streams/worker/bounded_worker.py: BoundedWorker
+    Pin(
+        "faust.worker:Worker._on_sigterm",
+        "48041972863146502733b75eb7ff7b155685263f9c5ec77795704aa06cf6eecd",
+        "BoundedWorker._on_sigterm arms the stop deadline, then calls it (the graceful stop).",
+    ),
+    Pin(
+        "faust.worker:Worker._on_sigint",
+        "5d4bc60aebe7548b4b14c0a05a56d8c299d5659181a6d7df6c24e9bb48a926a1",
+        "BoundedWorker._on_sigint arms the stop deadline, then calls it.",
+    ),
+    Pin(
+        "mode.worker:Worker._install_signal_handlers_unix",
+        "2698bb3e27e91352d66b954c02fae8f2a8894e099178a2aa543e98c7585ac5e6",
+        "Installs _on_sigterm/_on_sigint as the loop's signal handlers: what makes "
+        "BoundedWorker's overrides run on SIGTERM and SIGINT.",
+        ("_install_signal_handlers_unix",),
+    ),
+    Pin(
+        "faust.worker:Worker.__init__",
+        "4cb5c59364a6d3bd962a95871b0d257176fa897180f0b02d2828cb0874ddb360",
+        "Creates the terminal spinner, which BoundedWorker.__init__ turns off after it "
+        "(spinner = None, as faust's _disable_spinner_if_level_below_WARN does); if faust "
+        "creates it later, the spinner would be back (DEBUG root logger, ~8% of the loop).",
+    ),
+    # -- streams/worker/faust_codec.py: JsonCodec
+    Pin(
+        "faust.serializers.codecs:Codec.dumps",
+        "94894c9ee10be0a85459275218c66554cebf0035b549dc17564579c680b7385d",
+        "JsonCodec overrides _dumps, faust's documented extension point; this must still call it.",
+        ("_dumps",),
+    ),
+    Pin(
+        "faust.serializers.codecs:Codec.loads",
+        "ad22f5d43bf2b2f0301d4c4e70c3276b47bee525a82aa47205a237297629bdd1",
+        "JsonCodec overrides _loads, faust's documented extension point; this must still call it.",
+        ("_loads",),
+    ),
+    # -- streams/worker/probes.py: consumer lag from faust's aiokafka consumer
+    Pin(
+        "faust.transport.consumer:ThreadDelegateConsumer.__init__",
+        "eb97deeb86ee468554926e3d3930660593d9da85e58edb1a09c063863a711cfa",
+        "probes.faust_lag_source reads the consumer thread it sets in _thread.",
+        ("_thread",),
+    ),
+    Pin(
+        f"{DRIVER}:AIOKafkaConsumerThread.on_start",
+        "675d03707bbecd3cd50b99218eb612c3d1804cee79ebb8edff2e1689d8cea0ca",
+        "probes.faust_lag_source reads the aiokafka consumer it sets in _consumer "
+        "(None before the start: no lag).",
+        ("_consumer",),
+    ),
+    Pin(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer.__init__",
+        "bda88cd619881d724ffc20d149e276a5dd905cdb59e95635ada83b39ae3ca0b6",
+        "Sets _subscription (probes.faust_lag_source reads each partition's position and "
+        "end from it) and _client (streams/kafka/reader.py KafkaReader.partitions reads "
+        "topic metadata from it).",
+        ("_subscription", "_client"),
+    ),
+    Pin(
+        "aiokafka.consumer.subscription_state:SubscriptionState.subscription",
+        "45a9c2444718b714da70a86dc743f0480ed39499f38e821b8ec23b9fd6f8e059",
+        "probes.faust_lag_source: _subscription.subscription.assignment.",
+    ),
+    Pin(
+        "aiokafka.consumer.subscription_state:Subscription.assignment",
+        "11b8f3346a8737c2e0fc3191a78eb2f5b65303573a84e1624f979a3f9f402751",
+        "probes.faust_lag_source: _subscription.subscription.assignment.",
+    ),
+    Pin(
+        "aiokafka.consumer.subscription_state:Assignment.state_value",
+        "fd255204271deaedf5b232dbe397f10c38664091b7fbc30ca866408b872ad2bb",
+        "probes.faust_lag_source reads each assigned partition's state with it.",
+    ),
+    Pin(
+        "aiokafka.consumer.subscription_state:TopicPartitionState",
+        "2b83334afadf6d980ca41a0c4577dee6e1bbbc46fca677123b1b39b893c50da8",
+        "probes.faust_lag_source reads lso, highwater, has_valid_position and position: "
+        "lag = end (lso under read_committed, else highwater) - position.",
+    ),
+    # -- streams/kafka/reader.py: the topic's partitions from the consumer's client
+    Pin(
+        "aiokafka.client:AIOKafkaClient.fetch_all_metadata",
+        "fae96f64b07cc498096f5eb42c74085edf6a9d51e0daf567684c949cdbe23544",
+        "KafkaReader.partitions calls it on the consumer's _client.",
+    ),
 )
 
 
@@ -473,7 +568,7 @@ def test_the_upstream_code_our_overrides_depend_on_is_unchanged() -> None:
     found = changed()
     if found:
         lines = [
-            f"{len(found)} upstream function(s) that streams/worker/eos depends on changed.",
+            f"{len(found)} upstream function(s) that streams depends on changed.",
             "Fingerprints taken from "
             + ", ".join(f"{dist} {v}" for dist, v in TAKEN_FROM.items())
             + "; installed: "
@@ -486,71 +581,210 @@ def test_the_upstream_code_our_overrides_depend_on_is_unchanged() -> None:
         raise AssertionError("\n".join(lines))
 
 
-def private_names_used_by_eos() -> set[str]:
-    """Private names that eos reads, or overrides in a faust class, that are not its own.
-
-    Read from the source: every ``x._name`` (an access), every private method or class
-    attribute eos defines (its own, unless an upstream base class defines it too: then
-    it overrides a faust private method)."""
-    accessed: set[str] = set()
-    defined: set[str] = set()
-    for path in sorted(EOS_DIR.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Attribute) and is_private(node.attr):
-                accessed.add(node.attr)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.AnnAssign):
-                name = node.target if isinstance(node, ast.AnnAssign) else node
-                key = name.id if isinstance(name, ast.Name) else getattr(name, "name", "")
-                if is_private(key):
-                    defined.add(key)
-    overrides = {
-        name
-        for cls in eos_classes()
-        for base in cls.__mro__[1:]
-        if not base.__module__.startswith(eos.__name__)
-        for name in defined
-        if name in vars(cls) and name in vars(base)
-    }
-    own = (defined - overrides) | OWN_INSTANCE_ATTRIBUTES
-    return (accessed | overrides) - own
-
-
-# set in __init__ (or as class defaults) of Guard, acting_for, BatchedOutput,
-# SourceTransactionManager and CommittedStore: eos's own
-OWN_INSTANCE_ATTRIBUTES = {
-    "_lock",
-    "_event",
-    "_token",
-    "_groups",
-    "_tids",
-    "_uncommitted",
-    "_changelog_offsets",
-    "_watched",
+# private names found by the scan that are nobody's private API: the reason each is fine
+NOT_UPSTREAM = {
+    "_replace": "namedtuple's public copy-with-changes method (streams/sim)",
+    "_SubParsersAction": "argparse's sub-parsers type, named in an annotation only",
+    "_abc_impl": "abc's bookkeeping on every ABC subclass, not an override",
 }
 
 
-def eos_classes() -> list[type]:
-    modules = [
-        importlib.import_module(f"{eos.__name__}.{path.stem}")
-        for path in EOS_DIR.glob("*.py")
-        if path.stem != "__init__"
-    ]
-    return [
-        obj
-        for module in modules
-        for obj in vars(module).values()
-        if inspect.isclass(obj) and obj.__module__ == module.__name__
-    ]
+@dataclass(frozen=True)
+class Use:
+    """One private name that a module of ``streams`` uses."""
+
+    path: Path
+    line: int  # 0: a class (an override, or read through self)
+    name: str
+    how: str
 
 
 def is_private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
 
-def test_every_private_name_eos_depends_on_is_pinned() -> None:
-    pinned = {pin.target.rsplit(".", 1)[-1] for pin in PINS}
-    pinned |= {name for pin in PINS for name in pin.names}
-    assert sorted(private_names_used_by_eos() - pinned) == []
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(tree: ast.Module) -> dict[str, str]:
+    """Local name -> what it imports (``import os``: os -> os)."""
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                out[alias.asname or alias.name.split(".")[0]] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                out[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return out
+
+
+def on_a_module(node: ast.Attribute, imported: dict[str, str]) -> bool:
+    """``os._exit``: a name of a module that is not faust's, mode's or aiokafka's."""
+    if not isinstance(node.value, ast.Name) or node.value.id not in imported:
+        return False
+    target = imported[node.value.id]
+    if target.split(".")[0] in UPSTREAM:
+        return False
+    try:
+        return inspect.ismodule(importlib.import_module(target))
+    except ImportError:
+        return False
+
+
+def uses_in(path: Path) -> list[Use]:
+    """Private names read in ``path`` other than through ``self``/``cls``/``super()`` (see
+    :func:`class_uses`), by attribute or by ``getattr`` and friends, and the names on its
+    ``# noqa: SLF001`` lines."""
+    source = path.read_text()
+    tree = ast.parse(source, str(path))
+    imported = imports(tree)
+    found: list[Use] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and is_private(node.attr):
+            direct = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+            parent = (  # super()._name(): an override calling what it overrides
+                isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name)
+                and node.value.func.id == "super"
+            )
+            if not (direct or parent or on_a_module(node, imported)):
+                found.append(Use(path, node.lineno, node.attr, "access"))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr", "setattr", "delattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+            and is_private(node.args[1].value)
+        ):
+            found.append(Use(path, node.lineno, node.args[1].value, node.func.id))
+    for number, line in enumerate(source.splitlines(), 1):
+        if "noqa: SLF001" in line:
+            code = line.split("#", 1)[0]
+            for match in re.finditer(r"(\w*)\.(_[A-Za-z]\w*)", code):
+                if match[1] not in ("self", "cls"):  # read through self: see class_uses
+                    found.append(Use(path, number, match[2], "marked"))
+    return found
+
+
+def upstream_modules() -> list[Path]:
+    """The modules of ``streams`` that import faust, mode or aiokafka."""
+    return [
+        path
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if any(
+            target.split(".")[0] in UPSTREAM
+            for target in imports(ast.parse(path.read_text())).values()
+        )
+    ]
+
+
+def set_on_self(cls: type) -> set[str]:
+    """Private names a class of ours defines or assigns through ``self``."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    names = {name for name in vars(cls) if is_private(name)}
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        for target in targets:
+            if (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+            ):
+                names.add(target.attr)
+    return names
+
+
+def class_uses(cls: type, path: Path) -> list[Use]:
+    """What a subclass of an upstream class overrides, and reads through ``self`` without
+    setting it itself (faust's own private state)."""
+    upstream = [b for b in cls.__mro__[1:] if b.__module__.split(".")[0] in UPSTREAM]
+    if not upstream:
+        return []
+    ours = [b for b in cls.__mro__ if b.__module__.split(".")[0] == streams.__name__]
+    own = set().union(*(set_on_self(b) for b in ours))
+    overrides = {n for n in vars(cls) if is_private(n) and any(n in vars(b) for b in upstream)}
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    through_self = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and is_private(node.attr)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("self", "cls")
+    }
+    theirs = {n for n in through_self if n not in own or any(n in vars(b) for b in upstream)}
+    return [Use(path, 0, name, "override") for name in overrides] + [
+        Use(path, 0, name, "self") for name in theirs - overrides
+    ]
+
+
+def private_uses() -> list[Use]:
+    """Every private name of another package that a module of ``streams`` uses."""
+    found = [use for path in sorted(PACKAGE.rglob("*.py")) for use in uses_in(path)]
+    own: set[str] = set()  # private methods of our classes that no upstream base has
+    for path in upstream_modules():
+        module = importlib.import_module(module_name(path))
+        for obj in vars(module).values():
+            if inspect.isclass(obj) and obj.__module__ == module.__name__:
+                found += class_uses(obj, path)
+                own |= own_methods(obj)
+    return [use for use in found if use.name not in NOT_UPSTREAM and use.name not in own]
+
+
+def own_methods(cls: type) -> set[str]:
+    """``SourceTransactionManager._tid``: ours, though other modules of ours call it."""
+    upstream = [b for b in cls.__mro__[1:] if b.__module__.split(".")[0] in UPSTREAM]
+    return {n for n in vars(cls) if is_private(n) and not any(n in vars(b) for b in upstream)}
+
+
+def pinned_names() -> set[str]:
+    return {pin.target.rsplit(".", 1)[-1] for pin in PINS} | {
+        name for pin in PINS for name in pin.names
+    }
+
+
+def test_every_private_name_streams_depends_on_is_pinned() -> None:
+    pinned = pinned_names()
+    missing = sorted(
+        f"{use.path.relative_to(PACKAGE.parent)}:{use.line} {use.name} ({use.how})"
+        for use in private_uses()
+        if use.name not in pinned
+    )
+    assert missing == []
+
+
+def test_the_scan_sees_what_the_worker_is_known_to_use() -> None:
+    """The scan itself: names known to be used at each kind of place are found."""
+    found = {(use.path.name, use.name, use.how) for use in private_uses()}
+    assert {
+        ("probes.py", "_thread", "getattr"),
+        ("probes.py", "_subscription", "access"),
+        ("reader.py", "_client", "access"),
+        ("bounded_worker.py", "_on_sigterm", "override"),
+        ("consumer.py", "_highwaters", "override"),
+        ("store.py", "_dbs", "self"),
+        ("current.py", "_current_event", "marked"),
+    } <= found
+
+
+def test_every_private_access_is_marked_where_it_is() -> None:
+    unmarked = []
+    for use in private_uses():
+        if use.line == 0:  # overrides and reads through self: pinned, commented at the class
+            continue
+        lines = use.path.read_text().splitlines()[max(use.line - 3, 0) : use.line]
+        if not any("noqa: SLF001" in line or "private:" in line for line in lines):
+            unmarked.append(f"{use.path.relative_to(PACKAGE.parent)}:{use.line} {use.name}")
+    assert unmarked == []
 
 
 def test_the_pins_name_real_upstream_code() -> None:
