@@ -252,9 +252,19 @@ def _windows(report: dict[str, Any]) -> list[str]:
             continue
         p99s = " / ".join(_fmt(w.get("p99")) for w in runs)
         warm = r.get("warmup_latency_ms") or {}
+        busy = r.get("latency_cpu_busy")
+        loads = " -> ".join(f"{x:.1f}" for x in r.get("load_average") or [])
         lines.append(
             f"{name}: p99 ms per {_fmt(p.get('latency_seconds'))} s window after a "
             f"{_fmt(p.get('warmup_seconds'))} s warm-up: {p99s} (warm-up p99 "
-            f"{_fmt(warm.get('p99'))}, max {_fmt(warm.get('max'))})"
+            f"{_fmt(warm.get('p99'))}, max {_fmt(warm.get('max'))}); its CPU "
+            f"{'-' if busy is None else f'{busy:.0%}'} of a core, load average {loads or '-'}, "
+            f"caught up {_fmt(r.get('latency_behind_s'))} s after the last event sent"
         )
+        gcs = r.get("gc_pauses") or []
+        if gcs:
+            lines.append(
+                f"{name}: collector pauses >= 20 ms (warm-up, windows): "
+                + " / ".join(f"{g['count']} x, longest {_fmt(g['max_ms'])} ms" for g in gcs)
+            )
     return ["", *lines] if lines else []

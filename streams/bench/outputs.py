@@ -4,12 +4,23 @@ are :mod:`streams.kafka.offsets` and :mod:`streams.kafka.outputs`."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 from streams.kafka.offsets import Offsets
 from streams.kafka.outputs import Collected, read_outputs
 
-__all__ = ["Collected", "Offsets", "peak_rss_bytes", "percentile", "read_outputs"]
+__all__ = ["Collected", "Offsets", "cpu_seconds", "peak_rss_bytes", "percentile", "read_outputs"]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The process's CPU time so far (user + system), or None when unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_bytes(pid: int) -> int | None:

@@ -17,7 +17,8 @@ from typing import Any
 import orjson
 
 from schemas.topics import TopicSpec, by_role, topic_specs
-from streams.bench.outputs import Offsets, peak_rss_bytes, percentile, read_outputs
+from streams.bench.gcwatch import pauses
+from streams.bench.outputs import Offsets, cpu_seconds, peak_rss_bytes, percentile, read_outputs
 from streams.kafka.admin import ensure_topics
 from streams.kafka.config import producer_config
 from streams.ops.processes import free_port, stop_process
@@ -46,6 +47,7 @@ class System:
     cause_ids: Callable[[bytes], list[str]]
     log: Path
     setup: Callable[[], None]
+    gc_log: Path | None = None  # the worker's collector pauses (streams.bench.gcwatch)
 
 
 @dataclass
@@ -60,6 +62,16 @@ class Result:
     warmup_s: float = 0.0
     warmup_latency_ms: dict[str, float | None] = field(default_factory=dict)
     latency_runs_ms: list[dict[str, float | None]] = field(default_factory=list)
+    # Why a latency is what it is: the system's CPU over the latency phase's wall time
+    # (1.0: one core busy throughout, then it is behind the offered load), and the
+    # machine's load average (1 min) as the phase began and ended.
+    latency_cpu_busy: float | None = None
+    # Seconds from the last event sent to the system caught up: more than a commit
+    # interval or two, and it was behind the offered load (latency then grows with time).
+    latency_behind_s: float | None = None
+    load_average: list[float] = field(default_factory=list)
+    # The collector's pauses of 20 ms or more: [warm-up, window 1, ...] (journeys only).
+    gc_pauses: list[dict[str, float | int]] = field(default_factory=list)
     peak_rss_bytes: int | None = None
     error: str | None = None
 
@@ -99,6 +111,7 @@ def journeys_system(
         update={"topic_prefix": prefix, "app_id": prefix, "partitions": partitions}
     )
     specs = by_role(topic_specs(prefix, partitions))
+    gc_log = logs / f"{prefix}.gc.jsonl"
 
     def trigger_causes(value: bytes) -> list[str]:
         ids: list[str] = orjson.loads(value)["cause"]["event_ids"]
@@ -114,11 +127,16 @@ def journeys_system(
         output_topics=[specs["triggers"].name],
         group=prefix,
         progress=[(specs["touchpoints"].name, False), (specs["keyed"].name, True)],
-        argv=[sys.executable, *profiled(profile), "-m", "streams.cli", "worker"],
+        argv=[
+            sys.executable,
+            *profiled(profile),
+            *("-m", "streams.bench.gcwatch", str(gc_log), "worker"),
+        ],
         env=env,
         cause_ids=trigger_causes,
         log=logs / f"{prefix}.log",
         setup=setup,
+        gc_log=gc_log,
     )
 
 
@@ -295,9 +313,16 @@ async def _latency(
     start = DEFAULT_START + timedelta(days=LOAD_DAYS)
     days = LOAD_DAYS * count / max(result.events, 1)
     load = generate_load(seed + 1, count, customers, days, start=start, tag="P", signed_up=True)
-    began = time.monotonic()
+    began, cpu_began, wall = time.monotonic(), cpu_seconds(proc.pid), time.time()
+    result.load_average = [round(os.getloadavg()[0], 2)]
     await produce(load, system.input_topic, {**config_low_latency(system)}, rate, on_sent)
+    all_sent = time.monotonic()
     await _caught_up(system, offsets, proc)
+    result.latency_behind_s = round(time.monotonic() - all_sent, 2)
+    cpu_ended = cpu_seconds(proc.pid)
+    if cpu_began is not None and cpu_ended is not None:
+        result.latency_cpu_busy = round((cpu_ended - cpu_began) / (time.monotonic() - began), 3)
+    result.load_average.append(round(os.getloadavg()[0], 2))
     await asyncio.sleep(2.0)
     stop.set()
     await reader
@@ -306,6 +331,11 @@ async def _latency(
     result.warmup_latency_ms = _percentiles(split[0])
     result.latency_runs_ms = [_percentiles(w) for w in split[1:]]
     result.latency_ms = _percentiles([v for w in split[1:] for v in w])
+    if system.gc_log is not None:
+        starts = (windows.warmup_s + i * windows.seconds for i in range(windows.runs))
+        edges = [wall, *(wall + start for start in starts)]
+        ends = [*edges[1:], time.time()]
+        result.gc_pauses = [pauses(system.gc_log, a, b) for a, b in zip(edges, ends, strict=True)]
 
 
 @dataclass(frozen=True)

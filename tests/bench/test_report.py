@@ -82,3 +82,22 @@ def test_profile_breakdown_charges_library_time_to_its_caller():
     assert split.share(OURS) + split.share(THEIRS) == pytest.approx(1.0)
     assert split.us_per_event("state codec") > 0
     assert "state codec" in split.table()
+
+
+def test_collector_pauses_are_logged_and_counted_per_window(tmp_path):
+    import gc
+
+    from streams.bench import gcwatch
+
+    log = tmp_path / "gc.jsonl"
+    with log.open("ab") as out:
+        watch = gcwatch.Watch(out)
+        watch("start", {"generation": 2})
+        watch.started -= 0.5  # a collection that took half a second
+        watch("stop", {"generation": 2, "collected": 0, "uncollectable": 0})
+        watch("start", {"generation": 0})
+        watch("stop", {"generation": 0, "collected": 0, "uncollectable": 0})  # too short
+    assert gc.callbacks.count(watch) == 0
+    found = gcwatch.pauses(log, 0.0, 2e9)
+    assert found["count"] == 1 and found["max_ms"] >= 500.0
+    assert gcwatch.pauses(log, 0.0, 1.0)["count"] == 0
