@@ -8,8 +8,15 @@ written first, then the system starts, and events/s = events / (time its group h
 committed them all - time of its first output record); (2) latency at a fixed offered
 load, the same for every system (half the journey worker's maximum): event-to-output
 time from the moment the harness sends an event to the moment a ``read_committed``
-reader gets the record it caused (a trigger for (a), the copy for (b) and (c));
-(3) the process's peak RSS. Writes a JSON file and prints a table.
+reader gets the record it caused (a trigger for (a), the copy for (b) and (c)),
+after a warm-up (``--warmup-seconds``, reported apart) over ``--latency-runs`` windows
+of ``--latency-seconds`` each, every window reported, with what explains a latency:
+the system's CPU over the phase, the machine's load average, how long after the last
+event it caught up (a system behind the offered load queues: its latency grows window
+after window), and the worker's garbage-collector pauses (``streams.bench.gcwatch``);
+(3) the process's peak RSS. Writes a JSON file and prints a table. ``--profile`` runs
+the worker under cProfile and splits its time per event into ours and faust's,
+aiokafka's, RocksDB's and the event loop's (``streams.bench.breakdown``).
 """
 
 from __future__ import annotations
