@@ -12,7 +12,7 @@ each timer at its own due time, whenever the customer is woken.
 and the report: they read everyone's events in the worker's order, so they wake the same
 customers at the same times as the worker and give the same triggers, also for an event
 delayed longer than the grace (the worker's timer then fired first, and so does replay's).
-The worker's own index (``streams.worker.timer_index.TimerIndex``) adds the live clock
+The worker's own index (``streams.worker.due_index.DueIndex``) adds the live clock
 and the rebuild after a rebalance to the same rule.
 """
 
