@@ -98,17 +98,23 @@ def stored(
     n: int,
     timeout: float = 60.0,
 ) -> list[tuple[str | None, dict[str, Any]]]:
-    """The touchpoints that ``match``, as (key, message), waiting for ``n``."""
-    found: list[tuple[str | None, dict[str, Any]]] = []
+    """The touchpoints that ``match``, as (key, message), one per message id, waiting for
+    ``n`` of them. An SDK sends a request again when its answer is late (a loaded
+    machine): the collector then stores the message twice, with the same message id and
+    key, and the worker drops the second (at least once in, exactly once out)."""
+    found: dict[str, tuple[str | None, dict[str, Any]]] = {}
     deadline = time.monotonic() + timeout
     while len(found) < n and time.monotonic() < deadline:
         records = read_topic(bootstrap, collector.topics["touchpoints"], expect=1, settle=0.3)
-        found = [
-            (k.decode() if k else None, m)
-            for k, m in ((k, json.loads(v)) for k, v in records)
-            if match(m)
-        ]
-    return found
+        found = {}
+        for k, v in records:
+            message = json.loads(v)
+            if not match(message):
+                continue
+            key = k.decode() if k else None
+            first = found.setdefault(message["messageId"], (key, message))
+            assert first[0] == key, (first, key, message)  # a resend is keyed alike
+    return list(found.values())
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -131,7 +137,7 @@ def check_journey(
     then: tuple[str, ...] = (),
 ) -> None:
     """page (anonymous), identify, track "Signed Up" (and the events tracked ``then``):
-    each stored exactly once, keyed by the key contract; triggered, merged."""
+    each stored (once per message id), keyed by the key contract; triggered once, merged."""
     messages = stored(bootstrap, collector, lambda m: m.get("anonymousId") == anon, 3 + len(then))
     keyed = sorted((m["type"], m.get("event"), key) for key, m in messages)
     assert keyed == sorted(
@@ -213,8 +219,10 @@ def test_analytics_next_default_then_batching_with_keepalive_at_unload(
     )
     counted = requests_total(collector)
     assert counted[("page", "204")] >= 1  # the preflight, answered
-    assert counted[("track", "200")] - before.get(("track", "200"), 0.0) == 1.0
-    assert counted[("batch", "200")] - batches == 2.0  # one full batch, one at unload
+    # at least: an SDK resends a request whose answer was late (a loaded machine); the
+    # messages are still stored once per id (``stored``) and processed once
+    assert counted[("track", "200")] - before.get(("track", "200"), 0.0) >= 1.0
+    assert counted[("batch", "200")] - batches >= 2.0  # one full batch, one at unload
 
 
 def test_rudderstack_default_then_beacon_at_unload(
@@ -262,7 +270,7 @@ def test_rudderstack_default_then_beacon_at_unload(
         then=("Plan Compared",),
     )
     counted = requests_total(collector)
-    assert counted[("batch", "200")] - batches == 1.0  # every event in one beacon
+    assert counted[("batch", "200")] - batches == 1.0  # every event in one beacon (never resent)
     # a beacon is a simple request: no preflight, the key in the query
     assert counted.get(("batch", "204"), 0.0) == before.get(("batch", "204"), 0.0)
 
@@ -345,7 +353,7 @@ def test_the_sdk_retries_while_the_collector_answers_503(
         )
         assert {key for key, _ in found} == {results[0]}  # the anonymous id
         counted = requests_total(collector)
-        assert counted[("track", "200")] == 2.0
+        assert counted[("track", "200")] >= 2.0  # resends of late answers add requests
         assert counted[("track", "503")] >= 2.0
     finally:
         collector.stop()
