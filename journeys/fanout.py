@@ -39,6 +39,7 @@ key both before and after a publication.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, MutableMapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -263,6 +264,29 @@ def subscribe(
     if subscribers == index.subscribers and done is index.served:
         return index, derived
     return index.model_copy(update={"subscribers": subscribers, "served": done}), derived
+
+
+def derive(
+    indexes: MutableMapping[str, FanoutIndex],
+    definitions: Sequence[Journey],
+    event: TouchpointEvent,
+) -> Iterator[TouchpointEvent]:
+    """Apply ``event``'s subscriptions and publications to ``indexes`` (keyed
+    ``index:key``), in definition order, and yield each event they derive. A generator:
+    the caller steps a derived event before the next action reads its index, as the
+    replayer does (and the golden harness pins)."""
+    for definition in definitions:
+        for action in fanout_keys(definition, event):
+            index_key = f"{action.index}:{action.key}"
+            index = indexes.get(index_key) or FanoutIndex()
+            if action.action == "publish":
+                index, derived = publish(index, action, event)
+            elif action.customer_id is not None:
+                index, derived = subscribe(index, action.customer_id, event.event_time)
+            else:
+                continue
+            indexes[index_key] = index
+            yield from derived
 
 
 def _order(publication: Publication) -> tuple[datetime, str]:

@@ -22,7 +22,7 @@ from journeys import driver, fanout
 from journeys.clock import PartitionClock
 from journeys.definition import Journey
 from journeys.erasures import Erasures
-from journeys.fanout import FanoutIndex, fanout_keys
+from journeys.fanout import FanoutIndex
 from journeys.outcome import Outcome
 from journeys.state import CustomerState
 from schemas.deadletters import MESSAGE_LIMIT, RejectReason, bounded
@@ -220,19 +220,8 @@ class Replayer:
 
     def _fanout(self, event: TouchpointEvent) -> list[Step]:
         steps: list[Step] = []
-        for definition in self.definitions:
-            for action in fanout_keys(definition, event):
-                index_key = f"{action.index}:{action.key}"
-                index = self.index.get(index_key) or FanoutIndex()
-                if action.action == "publish":
-                    index, derived = fanout.publish(index, action, event)
-                elif action.customer_id is not None:
-                    index, derived = fanout.subscribe(index, action.customer_id, event.event_time)
-                else:
-                    continue
-                self.index[index_key] = index
-                for one in derived:
-                    steps.extend(replace(s, derived=True) for s in self.event(one))
+        for one in fanout.derive(self.index, self.definitions, event):
+            steps.extend(replace(s, derived=True) for s in self.event(one))
         return steps
 
     def advance(

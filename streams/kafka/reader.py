@@ -159,26 +159,14 @@ class KafkaReader:
         until: datetime | None = None,
         progress: Progress | None = None,
         stall_s: float = 10.0,
+        others: bool = False,
     ) -> Iterator[KafkaRecord]:
-        """Records whose key is ``key``, in offset order, from its partition only."""
+        """Records whose key is ``key``, in offset order, from its partition only; with
+        ``others``, that partition's records of the other keys too (what moved the
+        partition's time in the worker)."""
         tp = self._partition_of(topic, key)
-        yield from self._scan([tp], since, until, progress, stall_s, key.encode())
-
-    def read_partition_of(
-        self,
-        topic: str,
-        key: str,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        progress: Progress | None = None,
-        stall_s: float = 10.0,
-    ) -> Iterator[KafkaRecord]:
-        """Every record of the partition ``key`` lands on, in offset order (the records of
-        the other keys too: what moved that partition's time in the worker)."""
-        yield from self._scan(
-            [self._partition_of(topic, key)], since, until, progress, stall_s, None
-        )
+        wanted = None if others else key.encode()
+        yield from self._scan([tp], since, until, progress, stall_s, wanted)
 
     def _partition_of(self, topic: str, key: str) -> TopicPartition:
         """The partition of ``topic`` that ``key`` lands on (the default partitioner)."""

@@ -438,11 +438,7 @@ def _key_items(
     for topic, keyed in read:
         bar = ProgressBar(f"scanning {topic} for {key}", enabled=spec.progress)
         wanted = key.encode()
-        records = (
-            reader.read_partition_of(topic, key, since=since, until=until, progress=bar)
-            if ticks
-            else reader.read_key(topic, key, since=since, until=until, progress=bar)
-        )
+        records = reader.read_key(topic, key, since=since, until=until, progress=bar, others=ticks)
         for record in records:
             items = record_items(record, keyed=keyed, max_future_skew=skew)
             if not keyed and len(read) > 1:  # one re-keyed elsewhere was not processed here

@@ -40,7 +40,7 @@ from typing import Any
 
 import orjson
 
-from journeys import Journey, default_journey, driver, fanout, fanout_keys
+from journeys import Journey, default_journey, driver, fanout
 from journeys.definition import Deployment, FrequencyCap
 from journeys.fanout import FanoutIndex
 from journeys.state import CustomerState, dump_state, load_state
@@ -153,20 +153,9 @@ class Harness:
                     "due": _iso(driver.due(merged)),
                 }
             )
-        for definition in self.definitions:
-            for action in fanout_keys(definition, event):
-                index_key = f"{action.index}:{action.key}"
-                index = self.index.get(index_key) or FanoutIndex()
-                if action.action == "publish":
-                    index, derived = fanout.publish(index, action, event)
-                elif action.customer_id is not None:
-                    index, derived = fanout.subscribe(index, action.customer_id, event.event_time)
-                else:
-                    continue
-                self.index[index_key] = index
-                for one in derived:
-                    self.out.append({"op": "derived", "event": one.model_dump(mode="json")})
-                    self._event(one)
+        for one in fanout.derive(self.index, self.definitions, event):
+            self.out.append({"op": "derived", "event": one.model_dump(mode="json")})
+            self._event(one)
 
     def wake(self, until: datetime) -> None:
         """Wake every key due at or before ``until``, each at its own due time."""
