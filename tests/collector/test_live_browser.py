@@ -282,17 +282,30 @@ def test_a_page_of_another_origin_is_refused_and_counted(
     _worker, collector = stack
     before = requests_total(collector).get(("track", "403"), 0.0)
     pages.pages["elsewhere.html"] = segment_page(KEY, f"127.0.0.1:{collector.port}")
-    anon = drive(
-        f"http://localhost:{pages.port}/elsewhere.html",
-        [
-            {"eval": "sdk.user().then(u => u.anonymousId())"},
-            {"eval": "sdk.track('Signed Up', {plan: 'pro'}), 1"},
-        ],
-    )[0]
-    wait_for(
-        lambda: requests_total(collector).get(("track", "403"), 0.0) > before,
-        "the refused preflight to be counted",
+    results: list[Any] = []
+    browser = threading.Thread(  # the page stays open until the refusal is counted
+        target=lambda: results.extend(
+            drive(
+                f"http://localhost:{pages.port}/elsewhere.html",
+                [
+                    {"eval": "sdk.user().then(u => u.anonymousId())"},
+                    {"eval": "sdk.track('Signed Up', {plan: 'pro'}), 1"},
+                    {"eval": WATCH_FLAG % "refused"},
+                    {"waitFor": "window.flagSet", "timeout": 60000},
+                ],
+            )
+        )
     )
+    browser.start()
+    try:
+        wait_for(
+            lambda: requests_total(collector).get(("track", "403"), 0.0) > before,
+            "the refused preflight to be counted",
+        )
+    finally:
+        pages.flags.add("refused")
+        browser.join(90)
+    anon = results[0]
     refused = stored(kafka_bootstrap, collector, lambda m: m.get("anonymousId") == anon, 1, 2.0)
     assert refused == []
     assert f"origin http://localhost:{pages.port}" in collector.log()
