@@ -10,6 +10,7 @@ from journeys.guards import holdout_bucket, in_holdout
 from journeys.loader import (
     DefinitionError,
     default_journey,
+    deployed_definitions,
     json_schema,
     load_definition,
     load_definitions,
@@ -42,6 +43,7 @@ __all__ = [
     "Transition",
     "advance",
     "default_journey",
+    "deployed_definitions",
     "dump_state",
     "fanout_event",
     "fanout_keys",

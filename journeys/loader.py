@@ -93,6 +93,12 @@ def load_definitions(paths: Sequence[str | Path]) -> list[Journey]:
     return [journey for _, journey in loaded]
 
 
+def deployed_definitions(journey_paths: Sequence[str | Path]) -> list[Journey]:
+    """What a worker deployed with ``journey_paths`` (``JOURNEYS_JOURNEY_PATHS``) runs: those
+    files, loaded together (:func:`load_definitions`), else the built-in default journey."""
+    return load_definitions(journey_paths) if journey_paths else [default_journey()]
+
+
 def check_together(loaded: Sequence[tuple[Path, Journey]]) -> list[DefinitionError]:
     """What is wrong with valid definitions deployed together, per file (in order).
 

@@ -18,8 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from journeys import Journey, default_journey
-from journeys import load_definitions as load_deployment
+from journeys import Journey, deployed_definitions, load_definitions
 from journeys.clock import PartitionClock
 from streams.kafka.keys import partition_for
 from streams.settings import Settings
@@ -67,12 +66,12 @@ class WorkerRules:
 
     def deployed(self) -> list[Journey]:
         """What the worker runs: the files of ``journey_paths``, else the built-in default."""
-        return load_deployment(self.journey_paths) if self.journey_paths else [default_journey()]
+        return deployed_definitions(self.journey_paths)
 
     def definitions(self, paths: Sequence[str]) -> list[Journey]:
         """The ``--definition`` files (checked as one deployment, as the worker checks its
         own: no journey name twice), else the deployed definitions."""
-        return load_deployment([Path(p) for p in paths]) if paths else self.deployed()
+        return load_definitions([Path(p) for p in paths]) if paths else self.deployed()
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,14 +40,6 @@ from streams.worker.runtime import Clocks, Engine, Runtime
 from streams.worker.suppressions import Suppressions
 
 
-def load_definitions(settings: Settings) -> list[Journey]:
-    """The journey definitions to run: the files in settings (checked together: names
-    unique, one deployment cap), else the default journey."""
-    if settings.journey_paths:
-        return journeys.load_definitions(settings.journey_paths)
-    return [journeys.default_journey()]
-
-
 def outputs(
     app: faust.App, specs: Mapping[str, TopicSpec], sinks: Mapping[str, Sink] | None
 ) -> Outputs:
@@ -130,7 +122,11 @@ def create_app(
     eos.budget_for(app, settings.rocksdb_memory_bytes)  # shared by every RocksDB store
     specs = by_role(topic_specs(settings.topic_prefix, settings.partitions))
     clocks = clocks if clocks is not None else Clocks()
-    defs = list(definitions) if definitions is not None else load_definitions(settings)
+    defs = (
+        list(definitions)
+        if definitions is not None
+        else journeys.deployed_definitions(settings.journey_paths)
+    )
     customers = journey_table(app, "customers", specs["keyed"], settings)
     fanout_index = journey_table(app, "fanout-index", specs["keyed"], settings)
     links = journey_table(app, "links", specs["keyed"], settings)

@@ -11,6 +11,7 @@ import pytest
 from journeys import (
     DefinitionError,
     default_journey,
+    deployed_definitions,
     json_schema,
     load_definition,
     load_definitions,
@@ -190,6 +191,8 @@ def test_a_journey_name_defined_twice_is_refused_naming_both_files(
         load_definitions([first, second])  # what the worker and replay load
     assert info.value.lines() == expected
     assert [j.name for j in load_definitions([first])] == ["demo"]
+    assert [j.name for j in deployed_definitions([first])] == ["demo"]
+    assert deployed_definitions([]) == [default_journey()]  # none given: the default
 
 
 def test_the_deployment_settings_are_declared_once(
