@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas import codec
-from schemas.deadletters import Rejection, RejectReason
+from schemas.deadletters import Rejection, RejectReason, bounded
 from schemas.decode import DEFAULT_MAX_FUTURE_SKEW, decode_touchpoints
 from schemas.erasure import ERASURE_REQUEST_KIND, ErasureRequest
 from schemas.events import TouchpointEvent
@@ -79,7 +79,7 @@ def from_internal(key: bytes | str | None, raw: bytes) -> Intake:
             return Intake(erasure=ErasureRequest.model_validate(obj))
         return Intake(here=[TouchpointEvent.model_validate(obj)])
     except (ValueError, ValidationError) as exc:  # orjson errors are ValueErrors
-        return Intake(rejections=[Rejection(RejectReason.SCHEMA_VIOLATION, f"$: {exc}"[:500])])
+        return _violation(exc)
 
 
 def from_erasures(key: bytes | str | None, raw: bytes) -> Intake:
@@ -89,4 +89,9 @@ def from_erasures(key: bytes | str | None, raw: bytes) -> Intake:
             raise ValueError("message without a key (the id to erase)")
         return Intake(erasure=ErasureRequest.model_validate(codec.loads(raw)))
     except (ValueError, ValidationError) as exc:  # orjson errors are ValueErrors
-        return Intake(rejections=[Rejection(RejectReason.SCHEMA_VIOLATION, f"$: {exc}"[:500])])
+        return _violation(exc)
+
+
+def _violation(exc: Exception) -> Intake:
+    """A message the contracts refuse: one rejection, its message bounded."""
+    return Intake(rejections=[Rejection(RejectReason.SCHEMA_VIOLATION, bounded(f"$: {exc}"))])
