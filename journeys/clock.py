@@ -13,7 +13,8 @@ and the report: they read everyone's events in the worker's order, so they wake 
 customers at the same times as the worker and give the same triggers, also for an event
 delayed longer than the grace (the worker's timer then fired first, and so does replay's).
 The worker's own index (``streams.worker.due_index.DueIndex``) adds the live clock
-and the rebuild after a rebalance to the same rule.
+and the rebuild after a rebalance to the same rule; both keep the due times in a
+:class:`DueTimes`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,69 @@ import heapq
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-__all__ = ["PartitionClock"]
+__all__ = ["DueTimes", "PartitionClock"]
+
+
+class DueTimes:
+    """Each key's next due time, and per partition a heap of them with lazy invalidation:
+    a key scheduled again leaves its old entry in the heap, skipped when it comes up."""
+
+    def __init__(self) -> None:
+        self._heaps: dict[int, list[tuple[datetime, str]]] = {}
+        self._due: dict[str, datetime] = {}
+
+    def schedule(self, partition: int, key: str, due: datetime | None) -> None:
+        """``key``'s next due time on ``partition`` (``None``: nothing due)."""
+        if due is None:
+            self._due.pop(key, None)
+            return
+        if self._due.get(key) == due:
+            return
+        self._due[key] = due
+        heapq.heappush(self._heaps.setdefault(partition, []), (due, key))
+
+    def due_of(self, key: str) -> datetime | None:
+        """``key``'s pending due time, if any."""
+        return self._due.get(key)
+
+    def pop_due(self, partition: int, until: datetime, limit: int | None = None) -> list[str]:
+        """The keys of ``partition`` due at or before ``until``, earliest first, at most
+        ``limit`` of them (removed: they are scheduled again once woken; the others stay)."""
+        heap = self._heaps.get(partition)
+        woken: list[str] = []
+        while heap and heap[0][0] <= until and (limit is None or len(woken) < limit):
+            due, key = heapq.heappop(heap)
+            if self._due.get(key) == due:  # else superseded by a later schedule
+                del self._due[key]
+                woken.append(key)
+        return woken
+
+    def overdue(self, before: datetime) -> int:
+        """Pending keys whose due time is earlier than ``before``.
+
+        Walks only the heap entries earlier than ``before`` (a heap's subtree under an
+        entry holds later times only), so the cost follows the overdue count, not the
+        number of keys.
+        """
+        counted: set[str] = set()
+        for heap in self._heaps.values():
+            stack = [0] if heap else []
+            while stack:
+                i = stack.pop()
+                due, key = heap[i]
+                if due >= before:
+                    continue
+                if self._due.get(key) == due:  # else superseded
+                    counted.add(key)
+                stack.extend(child for child in (2 * i + 1, 2 * i + 2) if child < len(heap))
+        return len(counted)
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def clear(self) -> None:
+        self._heaps.clear()
+        self._due.clear()
 
 
 class PartitionClock:
@@ -32,8 +95,7 @@ class PartitionClock:
         self.partition_of = partition_of
         self.grace = grace
         self._watermarks: dict[int, datetime] = {}
-        self._heaps: dict[int, list[tuple[datetime, str]]] = {}
-        self._due: dict[str, datetime] = {}
+        self._times = DueTimes()
 
     def observe(self, key: str, event_time: datetime) -> int:
         """An event of ``key`` was processed: its partition's time moves; returns the
@@ -50,16 +112,10 @@ class PartitionClock:
 
     def schedule(self, key: str, due: datetime | None) -> None:
         """``key``'s next due time (``None``: nothing due)."""
-        if due is None:
-            self._due.pop(key, None)
-            return
-        if self._due.get(key) == due:
-            return
-        self._due[key] = due
-        heapq.heappush(self._heaps.setdefault(self.partition_of(key), []), (due, key))
+        self._times.schedule(self.partition_of(key), key, due)
 
     def due_of(self, key: str) -> datetime | None:
-        return self._due.get(key)
+        return self._times.due_of(key)
 
     def watermark(self, partition: int) -> datetime | None:
         return self._watermarks.get(partition)
@@ -73,13 +129,6 @@ class PartitionClock:
         """The partition's fire time and its customers due by then, earliest first
         (removed: they are rescheduled once woken)."""
         fire_time = self.fire_time(partition)
-        heap = self._heaps.get(partition)
-        woken: list[str] = []
-        if fire_time is None or not heap:
-            return fire_time, woken
-        while heap and heap[0][0] <= fire_time:
-            due, key = heapq.heappop(heap)
-            if self._due.get(key) == due:  # else superseded by a later schedule
-                del self._due[key]
-                woken.append(key)
-        return fire_time, woken
+        if fire_time is None:
+            return fire_time, []
+        return fire_time, self._times.pop_due(partition, fire_time)

@@ -12,20 +12,23 @@ Timers fire at the partition's time minus the timer grace (``timer_grace_seconds
 and a customer's own events may arrive later than others' (app SDKs batch and flush
 minutes late); with the grace, an own event delayed less than it is applied before the
 timer it would have stopped. Replay moves time the same way
-(:class:`journeys.clock.PartitionClock`).
+(:class:`journeys.clock.PartitionClock`); both keep the due times in a
+:class:`journeys.clock.DueTimes`.
 """
 
 from __future__ import annotations
 
-import heapq
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
+from journeys.clock import DueTimes
+
 
 class DueIndex:
-    """Due times per partition: a heap with lazy invalidation, plus watermarks."""
+    """Due times per partition (:class:`journeys.clock.DueTimes`: a heap with lazy
+    invalidation), plus watermarks under the live or event clock, and the rebuild."""
 
     def __init__(
         self,
@@ -39,8 +42,7 @@ class DueIndex:
         self.monotonic = monotonic
         self.idle_grace = timedelta(seconds=idle_grace_seconds)
         self.grace = timedelta(seconds=timer_grace_seconds)
-        self._heaps: dict[int, list[tuple[datetime, str]]] = {}
-        self._due: dict[str, datetime] = {}
+        self._times = DueTimes()
         self._event_time: dict[int, datetime] = {}
         self._last_event_mono: dict[int, float] = {}
         self.partitions: frozenset[int] = frozenset()
@@ -50,13 +52,13 @@ class DueIndex:
         """Record ``customer``'s next due time (``None``: nothing due)."""
         if self._scheduled_live is not None:
             self._scheduled_live.add(customer)
-        self._set(partition, customer, due)
+        self._times.schedule(partition, customer, due)
 
     def restore(self, partition: int, customer: str, due: datetime | None) -> None:
         """The rebuild's due time of ``customer``, read from a snapshot of the table: kept
         unless the agent scheduled the customer since the rebuild began (it knows better)."""
         if self._scheduled_live is None or customer not in self._scheduled_live:
-            self._set(partition, customer, due)
+            self._times.schedule(partition, customer, due)
 
     def begin_rebuild(self, partitions: Iterable[int]) -> None:
         """Forget everything; ``partitions`` are now ours, their heaps being rebuilt."""
@@ -69,15 +71,6 @@ class DueIndex:
     @property
     def rebuilding(self) -> bool:
         return self._scheduled_live is not None
-
-    def _set(self, partition: int, customer: str, due: datetime | None) -> None:
-        if due is None:
-            self._due.pop(customer, None)
-            return
-        if self._due.get(customer) == due:
-            return
-        self._due[customer] = due
-        heapq.heappush(self._heaps.setdefault(partition, []), (due, customer))
 
     def observe(self, partition: int, event_time: datetime) -> None:
         """An event with ``event_time`` was processed on ``partition``."""
@@ -104,7 +97,7 @@ class DueIndex:
 
     def due_of(self, customer: str) -> datetime | None:
         """``customer``'s pending due time, if any."""
-        return self._due.get(customer)
+        return self._times.due_of(customer)
 
     def watermark(self, partition: int, wall_now: datetime) -> datetime | None:
         """How far time has advanced on ``partition``."""
@@ -121,41 +114,18 @@ class DueIndex:
     def pop_due(self, partition: int, watermark: datetime, limit: int | None = None) -> list[str]:
         """Customers of ``partition`` due at or before ``watermark``, earliest first, at
         most ``limit`` of them (removed from the index; the others stay)."""
-        heap = self._heaps.get(partition)
-        woken: list[str] = []
-        while heap and heap[0][0] <= watermark and (limit is None or len(woken) < limit):
-            due, customer = heapq.heappop(heap)
-            if self._due.get(customer) == due:  # else superseded by a later schedule
-                del self._due[customer]
-                woken.append(customer)
-        return woken
+        return self._times.pop_due(partition, watermark, limit)
 
     def __len__(self) -> int:
-        return len(self._due)
+        return len(self._times)
 
     def overdue(self, before: datetime) -> int:
-        """Pending customers whose due time is earlier than ``before``.
-
-        Walks only the heap entries earlier than ``before`` (a heap's subtree under an
-        entry holds later times only), so the cost follows the overdue count, not the
-        number of customers.
-        """
-        counted: set[str] = set()
-        for heap in self._heaps.values():
-            stack = [0] if heap else []
-            while stack:
-                i = stack.pop()
-                due, customer = heap[i]
-                if due >= before:
-                    continue
-                if self._due.get(customer) == due:  # else superseded
-                    counted.add(customer)
-                stack.extend(child for child in (2 * i + 1, 2 * i + 2) if child < len(heap))
-        return len(counted)
+        """Pending customers whose due time is earlier than ``before`` (cost: the overdue
+        count, :meth:`journeys.clock.DueTimes.overdue`)."""
+        return self._times.overdue(before)
 
     def reset(self, partitions: Iterable[int]) -> None:
         """Forget everything; the given partitions are now ours (heaps to be rebuilt)."""
-        self._heaps.clear()
-        self._due.clear()
+        self._times.clear()
         self.partitions = frozenset(partitions)
         self._scheduled_live = None
