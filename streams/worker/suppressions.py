@@ -15,39 +15,37 @@ the partition's idleness.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from typing import Any
 
+from journeys.clock import DueTimes
 from schemas.codec import isoformat_utc
 
 
 class Suppressions:
-    """The suppressed ids of this worker's partitions, with a per-partition expiry heap."""
+    """The suppressed ids of this worker's partitions, with a per-partition expiry heap
+    (:class:`journeys.clock.DueTimes`: an id's end of suppression is its due time)."""
 
     def __init__(self, table: MutableMapping[str, Any], partition_of: Callable[[str], int]):
         self.table = table
         self.partition_of = partition_of
-        self._until: dict[int, dict[str, datetime]] = {}  # loaded partitions only
-        self._heaps: dict[int, list[tuple[datetime, str]]] = {}
+        self._loaded: set[int] = set()
+        self._until = DueTimes()
 
-    def _partition(self, partition: int) -> dict[str, datetime]:
+    def _load(self, partition: int) -> None:
         """The suppressed ids of ``partition``, read from the table at the first look."""
-        found = self._until.get(partition)
-        if found is None:
-            found = self._until[partition] = {}
-            heap = self._heaps[partition] = []
-            for key, value in list(self.table.items()):
-                if isinstance(value, dict) and self.partition_of(key) == partition:
-                    until = datetime.fromisoformat(str(value["until"]))
-                    found[key] = until
-                    heapq.heappush(heap, (until, key))
-        return found
+        if partition in self._loaded:
+            return
+        self._loaded.add(partition)
+        for key, value in list(self.table.items()):
+            if isinstance(value, dict) and self.partition_of(key) == partition:
+                self._until.schedule(partition, key, datetime.fromisoformat(str(value["until"])))
 
     def until(self, partition: int, key: str) -> datetime | None:
         """The end of ``key``'s suppression, or None when it is not suppressed."""
-        return self._partition(partition).get(key)
+        self._load(partition)
+        return self._until.due_of(key)
 
     def suppressed(self, partition: int, key: str, at: datetime | None) -> bool:
         """Whether what happened to ``key`` at ``at`` (None: unknown) is to be dropped."""
@@ -58,11 +56,9 @@ class Suppressions:
         self, partition: int, key: str, until: datetime, request_id: str, requested_at: datetime
     ) -> None:
         """Suppress ``key``'s events older than ``until`` (its erasure ``request_id``)."""
-        known = self._partition(partition)
-        if known.get(key) == until:
+        if self.until(partition, key) == until:
             return
-        known[key] = until
-        heapq.heappush(self._heaps[partition], (until, key))
+        self._until.schedule(partition, key, until)
         self.table[key] = {
             "until": isoformat_utc(until),
             "request_id": request_id,
@@ -81,19 +77,14 @@ class Suppressions:
         time); returns how many. Call while an event of ``partition`` is processed."""
         if now is None:
             return 0
-        known = self._partition(partition)
-        heap = self._heaps[partition]
-        expired = 0
-        while heap and heap[0][0] <= now:
-            until, key = heapq.heappop(heap)
-            if known.get(key) == until:  # else superseded by a later mark
-                del known[key]
-                if key in self.table:
-                    del self.table[key]
-                expired += 1
-        return expired
+        self._load(partition)
+        expired = self._until.pop_due(partition, now)
+        for key in expired:
+            if key in self.table:
+                del self.table[key]
+        return len(expired)
 
     def reset(self) -> None:
         """Partitions were assigned or revoked: load each again at its next look."""
+        self._loaded.clear()
         self._until.clear()
-        self._heaps.clear()
