@@ -25,7 +25,8 @@ Hooks, and who calls them:
   :meth:`Metrics.set_timers`, :meth:`Metrics.set_store`.
 * app start: :meth:`Metrics.describe_definitions` (or :meth:`Metrics.build_info` and
   :meth:`Metrics.set_known_event_types`), :meth:`Metrics.set_lag_source`,
-  :meth:`Metrics.set_restore_source`; on partitions assigned: :meth:`Metrics.rebalance`.
+  :meth:`Metrics.set_restore_source`, :meth:`Metrics.set_standby_lag_source`; on
+  partitions assigned: :meth:`Metrics.rebalance`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from streams.ops import labels as ml
 if TYPE_CHECKING:
     from schemas.triggers import Trigger
 
-__all__ = ["LagSource", "Metrics", "OutcomeLike", "RestoreSource"]
+__all__ = ["LagSource", "Metrics", "OutcomeLike", "RestoreSource", "StandbyLagSource"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,10 @@ LagSource = Callable[[], Mapping[tuple[str, int], int]]
 RestoreSource = Callable[[], tuple[int, int, float]]
 """Returns ``(records restored since the start, records left now, records per second of
 the last restore)`` of the worker's local state stores."""
+
+StandbyLagSource = Callable[[], Mapping[tuple[str, int], int]]
+"""Returns ``{(changelog topic, partition): records}`` for the standby partitions held
+here: how many records each standby copy is behind the end of its changelog."""
 
 
 class _Goal(Protocol):
@@ -118,6 +123,7 @@ class _ScrapeCollector(Collector):
     def __init__(self) -> None:
         self.lag_source: LagSource | None = None
         self.restore_source: RestoreSource | None = None
+        self.standby_lag_source: StandbyLagSource | None = None
         self.stage_counts: dict[str, dict[str, int]] = {}
 
     def collect(self) -> Iterable[Metric]:
@@ -145,6 +151,24 @@ class _ScrapeCollector(Collector):
                 stages.add_metric([journey, stage], float(n))
         yield stages
         yield from self._restore()
+        yield self._standby_lag()
+
+    def _standby_lag(self) -> Metric:
+        lag = GaugeMetricFamily(
+            f"{PREFIX}_standby_lag_records",
+            "Records a standby copy of a table partition held here is behind the end of its "
+            "changelog (what a takeover would still read), per changelog topic partition.",
+            labels=["topic", "partition"],
+        )
+        lags: dict[tuple[str, int], int] = {}
+        if self.standby_lag_source is not None:
+            try:
+                lags = dict(self.standby_lag_source())
+            except Exception:  # a scrape must never fail because recovery is busy
+                log.warning("standby lag source failed", exc_info=True)
+        for (topic, partition), n in sorted(lags.items()):
+            lag.add_metric([topic, str(partition)], float(max(n, 0)))
+        return lag
 
     def _restore(self) -> Iterator[Metric]:
         restored, left, rate = 0, 0, 0.0
@@ -342,6 +366,11 @@ class Metrics:
     def set_restore_source(self, source: RestoreSource | None) -> None:
         """Give the callable that returns the restore figures at scrape time."""
         self._scrape.restore_source = source
+
+    def set_standby_lag_source(self, source: StandbyLagSource | None) -> None:
+        """Give the callable that returns ``{(changelog topic, partition): records behind}``
+        of the standby partitions at scrape time."""
+        self._scrape.standby_lag_source = source
 
     def describe_definitions(self, definitions: Iterable[Any], version: str | None = None) -> None:
         """Known event types and build info from the loaded ``journeys.Journey`` objects.

@@ -165,7 +165,8 @@ def create_app(
 
 
 def observe(rt: Runtime, tables: Sequence[TableT[str, Any]]) -> None:
-    """Wire the metrics that no agent counts: definitions and build, lag, rebalances, store.
+    """Wire the metrics that no agent counts: definitions and build, lag, standby lag,
+    restores, rebalances, store.
 
     Consumer lag is read at scrape time from the consumer's position (past EOS
     transaction markers) per assigned partition of the four input topics; the state
@@ -177,6 +178,7 @@ def observe(rt: Runtime, tables: Sequence[TableT[str, Any]]) -> None:
     inputs = {rt.specs[role].name for role in INPUT_ROLES}
     metrics.set_lag_source(probes.faust_lag_source(app, inputs))
     metrics.set_restore_source(probes.restore_source(app))
+    metrics.set_standby_lag_source(probes.standby_lag_source(app))
 
     @app.on_partitions_assigned.connect
     def count_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:

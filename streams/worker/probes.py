@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from streams.ops.health import Readiness, broker_reachable
-from streams.ops.metrics import LagSource, Metrics, RestoreSource
+from streams.ops.metrics import LagSource, Metrics, RestoreSource, StandbyLagSource
 from streams.worker.eos.restore import progress_of
 
 
@@ -98,6 +98,30 @@ def faust_checks(app: Any, bootstrap: Sequence[str], connect_timeout: float = 1.
     )
 
 
+def _fetch_states(app: Any) -> tuple[set[Any], Any] | None:
+    """The partitions assigned to faust's aiokafka consumer and their fetch states
+    (``state_value(tp)``: position, high watermark, last stable offset); ``None`` before
+    the consumer has started."""
+    # faust's consumer thread and its aiokafka consumer, the only holders of fetch
+    # positions (no noqa: ruff sees no attribute access in getattr)
+    thread = getattr(app.consumer, "_thread", None)  # faust private: consumer thread
+    consumer = getattr(thread, "_consumer", None)  # faust private: its AIOKafkaConsumer
+    if consumer is None:  # not started yet: no assignment, no lag
+        return None
+    assignment = consumer._subscription.subscription.assignment  # noqa: SLF001  lso, position
+    return set(consumer.assignment()), assignment
+
+
+def _fetch_lag(state: Any) -> int | None:
+    """End offset (the last stable offset under ``read_committed``, else the high
+    watermark) minus the position of one partition's fetch state; ``None`` when either is
+    not known yet."""
+    end = state.lso if state.lso not in (None, -1) else state.highwater
+    if end is None or not state.has_valid_position:
+        return None
+    return max(int(end) - int(state.position), 0)
+
+
 def faust_lag_source(app: Any, topics: Collection[str]) -> LagSource:
     """A lag source for :meth:`Metrics.set_lag_source` reading faust's Kafka consumer.
 
@@ -110,21 +134,54 @@ def faust_lag_source(app: Any, topics: Collection[str]) -> LagSource:
     wanted = frozenset(topics)
 
     def lags() -> dict[tuple[str, int], int]:
-        # faust's consumer thread and its aiokafka consumer, the only holders of fetch
-        # positions (no noqa: ruff sees no attribute access in getattr)
-        thread = getattr(app.consumer, "_thread", None)  # faust private: consumer thread
-        consumer = getattr(thread, "_consumer", None)  # faust private: its AIOKafkaConsumer
-        if consumer is None:  # not started yet: no assignment, no lag
+        fetch = _fetch_states(app)
+        if fetch is None:
             return {}
-        assignment = consumer._subscription.subscription.assignment  # noqa: SLF001  lso, position
+        assigned, assignment = fetch
         out: dict[tuple[str, int], int] = {}
-        for tp in consumer.assignment():
+        for tp in assigned:
             if tp.topic not in wanted:
                 continue
-            state = assignment.state_value(tp)
-            end = state.lso if state.lso not in (None, -1) else state.highwater
-            if end is not None and state.has_valid_position:
-                out[(tp.topic, tp.partition)] = max(int(end) - int(state.position), 0)
+            lag = _fetch_lag(assignment.state_value(tp))
+            if lag is not None:
+                out[(tp.topic, tp.partition)] = lag
+        return out
+
+    return lags
+
+
+def standby_lag_source(app: Any) -> StandbyLagSource:
+    """A source for :meth:`Metrics.set_standby_lag_source`: per standby changelog partition
+    held here, the records its standby copy is behind the changelog's end, which a
+    takeover of the partition would still have to read.
+
+    While the standby is followed (fetched): the changelog's end (the last stable offset
+    under ``read_committed``) minus the consumer's position, which passes transaction
+    markers, so a standby that has read everything is 0 behind. Records fetched and not
+    yet written to RocksDB (faust applies a standby's records 1,000 at a time, and every
+    buffer at the start of a rebalance) are in memory and count as read. Before it is
+    fetched (paused while the active partitions restore, or just assigned): faust's
+    recovery figures, the end it asked for minus the offset its store holds.
+    """
+
+    def lags() -> dict[tuple[str, int], int]:
+        standbys = app.assignor.assigned_standbys()
+        if not standbys:
+            return {}
+        fetch = _fetch_states(app)
+        recovery = app.tables.recovery
+        out: dict[tuple[str, int], int] = {}
+        for tp in standbys:
+            lag = None
+            if fetch is not None and tp in fetch[0]:
+                lag = _fetch_lag(fetch[1].state_value(tp))
+            if lag is None:
+                high = recovery.standby_highwaters.get(tp)  # the end minus one
+                offset = recovery.standby_offsets.get(tp)  # the last one applied
+                if high is None or high < 0 or offset is None:
+                    continue
+                lag = max(int(high) - int(offset), 0)
+            out[(tp.topic, tp.partition)] = lag
         return out
 
     return lags

@@ -34,6 +34,7 @@ EXPECTED = {
     "journeys_restore_records": "counter",
     "journeys_restore_remaining_records": "gauge",
     "journeys_restore_rate_records_per_second": "gauge",
+    "journeys_standby_lag_records": "gauge",
     "journeys_stage_customers": "gauge",
     "journeys_timers_pending": "gauge",
     "journeys_timers_overdue": "gauge",

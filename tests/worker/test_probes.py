@@ -16,7 +16,7 @@ from faust.types import TP
 
 from streams.ops.health import Readiness, broker_reachable, serve_metrics
 from streams.ops.metrics import Metrics
-from streams.worker.probes import faust_lag_source, register_views
+from streams.worker.probes import faust_lag_source, register_views, standby_lag_source
 
 
 @pytest.fixture
@@ -213,3 +213,60 @@ def test_restore_figures_are_scraped(metrics: Metrics) -> None:
     assert "journeys_restore_records_total 10.0" in body
     assert "journeys_restore_remaining_records 3.0" in body
     assert "journeys_restore_rate_records_per_second 2.5" in body
+
+
+def test_standby_lag_is_the_changelog_end_minus_what_the_standby_read() -> None:
+    """Followed standbys: end (lso) minus position; a standby not fetched yet: faust's
+    recovery figures (the end minus one, minus the offset its store holds)."""
+    states = {
+        TP("customers-changelog", 2): _State(position=990, highwater=1_002, lso=1_000),
+        TP("customers-changelog", 3): _State(position=500, highwater=500, lso=500),  # caught up
+        TP("links-changelog", 2): _State(position=None, highwater=None, lso=None),  # paused
+        TP("customers-changelog", 0): _State(position=5, highwater=80, lso=80),  # an active
+        TP("in", 0): _State(position=1, highwater=9, lso=9),  # an input partition
+    }
+    standbys = {
+        TP("customers-changelog", 2),
+        TP("customers-changelog", 3),
+        TP("links-changelog", 2),
+        TP("links-changelog", 3),  # assigned by faust, not by the consumer yet
+        TP("erasures-changelog", 2),  # faust has no end for it yet
+    }
+    recovery = SimpleNamespace(
+        standby_highwaters={TP("links-changelog", 2): 41, TP("links-changelog", 3): 9},
+        standby_offsets={TP("links-changelog", 2): 29, TP("links-changelog", 3): -1},
+    )
+    app = SimpleNamespace(
+        consumer=SimpleNamespace(_thread=SimpleNamespace(_consumer=_FakeAiokafka(states))),
+        assignor=SimpleNamespace(assigned_standbys=lambda: standbys),
+        tables=SimpleNamespace(recovery=recovery),
+    )
+    assert standby_lag_source(app)() == {
+        ("customers-changelog", 2): 10,
+        ("customers-changelog", 3): 0,
+        ("links-changelog", 2): 12,
+        ("links-changelog", 3): 10,
+    }
+    app.consumer = SimpleNamespace(_thread=None)  # not started: faust's figures only
+    assert standby_lag_source(app)() == {("links-changelog", 2): 12, ("links-changelog", 3): 10}
+
+
+def test_no_standby_no_standby_lag() -> None:
+    app = SimpleNamespace(assignor=SimpleNamespace(assigned_standbys=set))
+    assert standby_lag_source(app)() == {}
+
+
+def test_standby_lag_is_scraped_per_partition(metrics: Metrics) -> None:
+    lags = {("j-customers-changelog", 1): 0, ("j-customers-changelog", 3): 1_250}
+    metrics.set_standby_lag_source(lambda: lags)
+    body = metrics.render().decode()
+    name = "journeys_standby_lag_records"
+    assert f'{name}{{partition="1",topic="j-customers-changelog"}} 0.0' in body
+    assert f'{name}{{partition="3",topic="j-customers-changelog"}} 1250.0' in body
+
+    def broken() -> dict[tuple[str, int], int]:
+        raise RuntimeError("recovery busy")
+
+    metrics.set_standby_lag_source(broken)
+    body = metrics.render().decode()
+    assert f"# TYPE {name} gauge" in body and f"{name}{{" not in body
