@@ -20,7 +20,6 @@ from schemas.triggers import Trigger
 from streams.kafka.reader import KafkaReadError
 from streams.replay.inputs import (
     customer_items,
-    derives_fanout,
     identity_keys,
     read_input,
     topic_name,
@@ -70,8 +69,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         spec = ReadSpec.of(args, settings_of(args), kafka=not args.file or bool(args.emit))
         definitions = spec.worker.definitions(spec.definitions)
-        items, clock = read_input(
-            spec, lambda since, until: customer_items(spec, customer, since=since, until=until)
+        read = read_input(
+            spec,
+            lambda reader, since, until: customer_items(
+                spec, reader, customer, since=since, until=until
+            ),
         )
     except KafkaReadError as exc:
         print(f"journeys replay: {exc}", file=sys.stderr)
@@ -79,16 +81,16 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"journeys replay: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    keys = identity_keys(items, customer)
-    if not any(_names(i, keys) for i in items):
+    keys = identity_keys(read.items, customer)
+    if not any(_names(i, keys) for i in read.items):
         where = spec.file or topic_name(spec)
         print(f"journeys replay: no events for customer {customer!r} in {where}", file=sys.stderr)
         return EXIT_OK
     records = timeline(
         definitions,
-        items,
-        until=clock,
-        fanout=derives_fanout(spec),
+        read.items,
+        until=read.until,
+        fanout=read.fanout,
         show_properties=args.show_properties,
         keep=keys.__contains__,
         suppress_days=spec.worker.erasure_suppress_days,

@@ -40,7 +40,7 @@ from streams.kafka.reader import KafkaReadError
 from streams.replay.cli import EXIT_ERROR
 from streams.replay.deployment import Deployment, sides, unmatched
 from streams.replay.erasure import Erasure
-from streams.replay.inputs import derives_fanout, read_input, topic_items
+from streams.replay.inputs import read_input, topic_items
 from streams.replay.options import ReadSpec, add_common_options, settings_of
 from streams.replay.timeline import Arrival, Item, Replayer, Tick, Unreadable, delivered
 from streams.subcommand import Subparsers, add_command
@@ -157,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         spec = ReadSpec.of(args, settings_of(args), kafka=not args.file)
         base, new = sides(args.base, spec.definitions, deployed=spec.worker.journey_paths)
-        items, clock = read_input(
-            spec, lambda since, until: topic_items(spec, since=since, until=until)
+        read = read_input(
+            spec, lambda reader, since, until: topic_items(spec, reader, since=since, until=until)
         )
     except (KafkaReadError, ValueError, OSError) as exc:
         print(f"journeys diff: {exc}", file=sys.stderr)
@@ -166,9 +166,9 @@ def run(args: argparse.Namespace) -> int:
     report = compare(
         base,
         new,
-        items,
-        until=clock,
-        fanout=derives_fanout(spec),
+        read.items,
+        until=read.until,
+        fanout=read.fanout,
         limit=args.examples,
         clock=spec.worker.clock,
         suppress_days=spec.worker.erasure_suppress_days,

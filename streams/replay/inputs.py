@@ -14,6 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -106,17 +107,12 @@ def _exists(reader: KafkaReader, topic: str) -> bool:
     return True
 
 
-def derives_fanout(spec: ReadSpec) -> bool:
-    """Whether replay must derive fan-out events itself: not when the keyed topic is read,
-    where the worker already wrote them (any prefix: ``*.touchpoints-keyed.v1``); yes
-    when it does not exist yet (no worker ran)."""
-    if spec.file:
-        return True
-    keyed = [topic for topic, is_keyed in sources(spec) if is_keyed]
-    if not keyed:
-        return True
-    with KafkaReader(spec.kafka_config, timeout_s=spec.timeout) as reader:
-        return not any(_exists(reader, topic) for topic in keyed)
+def derives_fanout(read: Sequence[Source]) -> bool:
+    """Whether replay must derive fan-out events itself, reading the sources ``read``
+    (:func:`readable_sources`): not when the keyed topic is among them, where the worker
+    already wrote them (any prefix: ``*.touchpoints-keyed.v1``); yes when it does not
+    exist yet (no worker ran)."""
+    return not any(keyed for _, keyed in read)
 
 
 def topic_name(spec: ReadSpec) -> str:
@@ -289,15 +285,25 @@ def erasure_item(raw: bytes, origin: str, *, known: bool = False) -> Item | None
         return Unreadable(origin, "schema_violation", bounded(f"$: {exc}"), raw)
 
 
-TopicRead = Callable[[datetime | None, datetime | None], Iterable[Item]]  # (since, until)
+TopicRead = Callable[[KafkaReader, datetime | None, datetime | None], Iterable[Item]]
+"""Reads the items of a Kafka input through the reader given: ``(reader, since, until)``."""
 
 
-def read_input(
-    spec: ReadSpec, from_topics: TopicRead, *, judge_by_cutoff: bool = True
-) -> tuple[list[Item], datetime | None]:
-    """What replay, diff and report read: ``--file``, else ``from_topics(since, until)``
-    (``--since``/``--until``), with the time the engine goes to after the last event
-    (:func:`engine_until`). A file's future skew is judged against that time (a file
+@dataclass(frozen=True, slots=True)
+class Input:
+    """What replay, diff and report read: the items, the time engine time goes to after
+    the last event (:func:`engine_until`), and whether replay derives the fan-out events
+    itself (:func:`derives_fanout`: always for a file)."""
+
+    items: list[Item]
+    until: datetime | None
+    fanout: bool
+
+
+def read_input(spec: ReadSpec, from_topics: TopicRead, *, judge_by_cutoff: bool = True) -> Input:
+    """What replay, diff and report read: ``--file``, else ``from_topics`` (``--since``/
+    ``--until``) through one :class:`KafkaReader`, which also tells whether the keyed
+    topic is there. A file's future skew is judged against the engine's end time (a file
     often states no receive time), unless ``judge_by_cutoff`` is false (the report: it
     counts events past its cut-off itself, as such, and judges each event against its
     own receive time, as the worker does). ``ValueError``, ``OSError`` or
@@ -309,8 +315,11 @@ def read_input(
     if spec.file:
         judged_at = (clock or now) if judge_by_cutoff else None
         skew = spec.worker.max_future_skew
-        return read_file(spec.file, judged_at=judged_at, max_future_skew=skew), clock
-    return list(from_topics(since, until)), clock
+        items = read_file(spec.file, judged_at=judged_at, max_future_skew=skew)
+        return Input(items, clock, fanout=True)
+    with KafkaReader(spec.kafka_config, timeout_s=spec.timeout) as reader:
+        items = list(from_topics(reader, since, until))
+        return Input(items, clock, fanout=derives_fanout(readable_sources(spec, reader)))
 
 
 def read_file(
@@ -357,7 +366,12 @@ MAX_LINKED_KEYS = 32  # keys read for one customer's replay from Kafka, itself i
 
 
 def customer_items(
-    spec: ReadSpec, customer: str, *, since: datetime | None, until: datetime | None
+    spec: ReadSpec,
+    reader: KafkaReader,
+    customer: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
 ) -> Iterator[Item]:
     """The customer's records from its partition of each source, then those of the keys
     linked to it (anonymous ids, aliased user ids, and theirs in turn), in Kafka
@@ -368,26 +382,20 @@ def customer_items(
     the linking event arrives and re-keys their later events to the customer, which
     ``Replayer`` mirrors.
     """
-    reader = KafkaReader(spec.kafka_config, timeout_s=spec.timeout)
-    try:
-        own = list(_key_items(spec, reader, customer, since, until, rank=1, ticks=True))
-        merged, found = list(own), {customer}
-        todo = [(customer, own)]
-        while todo:
-            key, read = todo.pop(0)
-            for anon in sorted(linked_anonymous([i for *_, items in read for i in items], key)):
-                if anon in found or len(found) >= MAX_LINKED_KEYS:
-                    continue
-                found.add(anon)
-                entries = list(_key_items(spec, reader, anon, since, until, rank=0))
-                merged += entries
-                todo.append((anon, entries))
-        for key in sorted(found):  # their erasure requests, after events of the same time
-            merged += [
-                (ts, 2, items) for ts, items in erasure_entries(spec, reader, key, since, until)
-            ]
-    finally:
-        reader.close()
+    own = list(_key_items(spec, reader, customer, since, until, rank=1, ticks=True))
+    merged, found = list(own), {customer}
+    todo = [(customer, own)]
+    while todo:
+        key, read = todo.pop(0)
+        for anon in sorted(linked_anonymous([i for *_, items in read for i in items], key)):
+            if anon in found or len(found) >= MAX_LINKED_KEYS:
+                continue
+            found.add(anon)
+            entries = list(_key_items(spec, reader, anon, since, until, rank=0))
+            merged += entries
+            todo.append((anon, entries))
+    for key in sorted(found):  # their erasure requests, after events of the same time
+        merged += [(ts, 2, items) for ts, items in erasure_entries(spec, reader, key, since, until)]
     if len(found) > 1 or len(sources(spec)) > 1 or any(rank == 2 for _, rank, _ in merged):
         merged.sort(key=lambda entry: (entry[0], entry[1]))
     for _, _, items in merged:
@@ -477,25 +485,21 @@ def record_items(
 
 
 def topic_items(
-    spec: ReadSpec, *, since: datetime | None, until: datetime | None
+    spec: ReadSpec, reader: KafkaReader, *, since: datetime | None, until: datetime | None
 ) -> Iterator[Item]:
     """Every item of each source topic, one topic after the other (from the touchpoints
     topic, when the keyed topic is read too, only events processed where they were read).
     When the erasures topic holds requests in the range, every item is placed in record
     time order instead, each erasure after the events of its time."""
-    reader = KafkaReader(spec.kafka_config, timeout_s=spec.timeout)
-    try:
-        erasures = erasure_entries(spec, reader, None, since, until)
-        timed = _timed_source_items(spec, reader, since, until)
-        if erasures:
-            entries = sorted([*timed, *erasures], key=lambda entry: entry[0])  # stable
-            for _, items in entries:
-                yield from items
-        else:
-            for _, items in timed:
-                yield from items
-    finally:
-        reader.close()
+    erasures = erasure_entries(spec, reader, None, since, until)
+    timed = _timed_source_items(spec, reader, since, until)
+    if erasures:
+        entries = sorted([*timed, *erasures], key=lambda entry: entry[0])  # stable
+        for _, items in entries:
+            yield from items
+    else:
+        for _, items in timed:
+            yield from items
 
 
 def _timed_source_items(

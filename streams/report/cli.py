@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 
 from streams.kafka.reader import KafkaReadError
-from streams.replay.inputs import derives_fanout, read_input, topic_items
+from streams.replay.inputs import read_input, topic_items
 from streams.replay.options import ReadSpec, add_common_options, settings_of
 from streams.report.html import page
 from streams.report.measure import Doc, report
@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         spec = ReadSpec.of(args, settings_of(args), kafka=not args.file)
         definitions = spec.worker.definitions(spec.definitions)
-        items, clock = read_input(
+        read = read_input(
             spec,
-            lambda since, until: topic_items(spec, since=since, until=until),
+            lambda reader, since, until: topic_items(spec, reader, since=since, until=until),
             judge_by_cutoff=False,
         )
     except (KafkaReadError, ValueError, OSError) as exc:
@@ -60,13 +60,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     found = tally(
         definitions,
-        items,
-        until=clock,
-        fanout=derives_fanout(spec),
+        read.items,
+        until=read.until,
+        fanout=read.fanout,
         clock=spec.worker.clock(),
         suppress_days=spec.worker.erasure_suppress_days,
     )
-    doc = report(found, until=clock)
+    doc = report(found, until=read.until)
     if args.html:
         try:
             Path(args.html).write_text(page(doc, definitions), encoding="utf-8")
