@@ -127,20 +127,12 @@ class _ScrapeCollector(Collector):
         self.stage_counts: dict[str, dict[str, int]] = {}
 
     def collect(self) -> Iterable[Metric]:
-        lag = GaugeMetricFamily(
+        yield _per_partition(
             f"{PREFIX}_consumer_lag_messages",
             "Consumer lag: end offset minus position, per assigned topic partition.",
-            labels=["topic", "partition"],
+            self.lag_source,
+            "lag source",
         )
-        lags: dict[tuple[str, int], int] = {}
-        if self.lag_source is not None:
-            try:
-                lags = dict(self.lag_source())
-            except Exception:  # a scrape must never fail because the consumer is busy
-                log.warning("lag source failed", exc_info=True)
-        for (topic, partition), n in sorted(lags.items()):
-            lag.add_metric([topic, str(partition)], float(max(n, 0)))
-        yield lag
         stages = GaugeMetricFamily(
             f"{PREFIX}_stage_customers",
             "Customers currently in each stage of each journey, over this worker's partitions.",
@@ -151,24 +143,13 @@ class _ScrapeCollector(Collector):
                 stages.add_metric([journey, stage], float(n))
         yield stages
         yield from self._restore()
-        yield self._standby_lag()
-
-    def _standby_lag(self) -> Metric:
-        lag = GaugeMetricFamily(
+        yield _per_partition(
             f"{PREFIX}_standby_lag_records",
             "Records a standby copy of a table partition held here is behind the end of its "
             "changelog (what a takeover would still read), per changelog topic partition.",
-            labels=["topic", "partition"],
+            self.standby_lag_source,
+            "standby lag source",
         )
-        lags: dict[tuple[str, int], int] = {}
-        if self.standby_lag_source is not None:
-            try:
-                lags = dict(self.standby_lag_source())
-            except Exception:  # a scrape must never fail because recovery is busy
-                log.warning("standby lag source failed", exc_info=True)
-        for (topic, partition), n in sorted(lags.items()):
-            lag.add_metric([topic, str(partition)], float(max(n, 0)))
-        return lag
 
     def _restore(self) -> Iterator[Metric]:
         restored, left, rate = 0, 0, 0.0
@@ -540,3 +521,20 @@ class Metrics:
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format."""
         return generate_latest(self.registry)
+
+
+def _per_partition(
+    name: str, documentation: str, source: LagSource | None, what: str
+) -> GaugeMetricFamily:
+    """A gauge per topic partition of what ``source`` reads (none without a source, or
+    when it fails: a scrape must never fail because the consumer or recovery is busy)."""
+    gauge = GaugeMetricFamily(name, documentation, labels=["topic", "partition"])
+    lags: dict[tuple[str, int], int] = {}
+    if source is not None:
+        try:
+            lags = dict(source())
+        except Exception:  # logged, and the scrape goes on
+            log.warning("%s failed", what, exc_info=True)
+    for (topic, partition), n in sorted(lags.items()):
+        gauge.add_metric([topic, str(partition)], float(max(n, 0)))
+    return gauge
