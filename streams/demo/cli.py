@@ -32,6 +32,7 @@ from streams.sim.cli import add_effect_arguments
 from streams.sim.population import Message
 from streams.sim.traffic import add_traffic_arguments
 from streams.subcommand import Subparsers, add_command
+from streams.worker.launch import WorkerLaunch, overridden
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
@@ -160,13 +161,7 @@ def _stream(
     metrics_url = f"http://127.0.0.1:{port}/metrics"
     print(f"demo: topics {prefix}.*, worker log {log_path}, metrics {metrics_url}", flush=True)
     with log_path.open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
-            env=_worker_env(bootstrap, prefix, args.partitions, port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-        )
+        worker = demo_worker(settings, port).start(log)
         try:
             state = asyncio.run(
                 run(args, settings, worker, metrics_url, _scrape_stages, population)
@@ -176,21 +171,18 @@ def _stream(
     return state, settings, metrics_url
 
 
-def _worker_env(bootstrap: str, prefix: str, partitions: int, port: int) -> dict[str, str]:
-    """The demo worker's environment: its own topics and group, state in memory, event
+def demo_worker(settings: Settings, port: int) -> WorkerLaunch:
+    """The demo's worker: its own topics and group (``settings``), state in memory, event
     time, metrics on ``port``."""
-    return {
-        **os.environ,
-        "JOURNEYS_BOOTSTRAP_SERVERS": bootstrap,
-        "JOURNEYS_TOPIC_PREFIX": prefix,
-        "JOURNEYS_APP_ID": prefix,
-        "JOURNEYS_PARTITIONS": str(partitions),
-        "JOURNEYS_STORE": "memory://",
-        "JOURNEYS_CLOCK": "event",
-        "JOURNEYS_STANDBY_REPLICAS": "0",
-        "JOURNEYS_WEB_PORT": str(port),
-        "JOURNEYS_LOG_LEVEL": "warning",
-    }
+    worker = overridden(
+        settings,
+        store="memory://",
+        clock="event",
+        standby_replicas=0,
+        web_port=port,
+        log_level="warning",
+    )
+    return WorkerLaunch(worker)
 
 
 def _leave_broker(*, stop: bool) -> None:

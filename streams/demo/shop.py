@@ -33,6 +33,7 @@ from types import FrameType
 
 from streams.demo.storefront import DIST, Storefront, listen
 from streams.ops.processes import free_port, stop_process
+from streams.worker.launch import WorkerLaunch, overridden, process_env
 
 WRITE_KEY = "storefront-demo-key"
 HOST = "127.0.0.1"
@@ -94,18 +95,20 @@ def _run(bootstrap: str, log_dir: Path, listener: socket.socket) -> int:
     )
     ensure_topics(settings)
     page_port: int = listener.getsockname()[1]
-    origins = f"http://{HOST}:{page_port},http://localhost:{page_port}"
+    origins = [f"http://{HOST}:{page_port}", f"http://localhost:{page_port}"]
     collector_port, worker_port = free_port(), free_port()
-    base = {**os.environ, "JOURNEYS_BOOTSTRAP_SERVERS": bootstrap}
-    base |= {"JOURNEYS_TOPIC_PREFIX": prefix, "JOURNEYS_PARTITIONS": "2"}
-    worker_env = {**base, "JOURNEYS_APP_ID": prefix, "JOURNEYS_STORE": "memory://"}
-    worker_env |= {"JOURNEYS_WEB_PORT": str(worker_port), "JOURNEYS_STANDBY_REPLICAS": "0"}
-    collector_env = {**base, "JOURNEYS_COLLECTOR_PORT": str(collector_port)}
-    collector_env |= {"JOURNEYS_COLLECTOR_WRITE_KEYS": WRITE_KEY}
-    collector_env |= {"JOURNEYS_COLLECTOR_ALLOWED_ORIGINS": origins}
+    worker = overridden(settings, store="memory://", web_port=worker_port, standby_replicas=0)
+    collector = Settings(
+        bootstrap_servers=bootstrap,
+        topic_prefix=prefix,
+        partitions=2,
+        collector_port=collector_port,
+        collector_write_keys=[WRITE_KEY],
+        collector_allowed_origins=origins,
+    )
     commands = {
-        "worker": ([sys.executable, "-m", "streams.cli", "worker"], worker_env),
-        "collector": ([sys.executable, "-m", "streams.collector"], collector_env),
+        "worker": (WorkerLaunch(worker).argv, process_env(worker)),
+        "collector": ([sys.executable, "-m", "streams.collector"], process_env(collector)),
     }
     print(f"storefront: topics {prefix}.*, logs {log_dir}/{prefix}-*.log", flush=True)
     procs: dict[str, subprocess.Popen[bytes]] = {}

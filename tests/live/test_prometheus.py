@@ -11,9 +11,7 @@ the bad messages sent, triggers by kind equal what the journey must emit.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +25,8 @@ import yaml
 from kafka import KafkaProducer
 
 from schemas.topics import by_role, topic_specs
+from streams.settings import Settings
+from streams.worker.launch import WorkerLaunch
 from tests.ops.prom import (
     PROMETHEUS_DIR,
     REPO_ROOT,
@@ -80,26 +80,22 @@ def worker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Worker]:
     definition.write_text(JOURNEY)
     log = tmp_path / "worker.log"
     w = Worker(prefix=f"obs-{run_id}", web_port=free_port(), log=log, readyz=[])
-    env = {
-        **os.environ,
-        "JOURNEYS_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "JOURNEYS_TOPIC_PREFIX": w.prefix,
-        "JOURNEYS_APP_ID": f"obs-{run_id}",
-        "JOURNEYS_PARTITIONS": "2",
-        "JOURNEYS_STORE": "memory://",
-        "JOURNEYS_DATA_DIR": str(tmp_path / "worker"),
-        "JOURNEYS_WEB_PORT": str(w.web_port),
-        "JOURNEYS_LOG_LEVEL": "info",
-        "JOURNEYS_LOG_FORMAT": "json",
-        "JOURNEYS_COMMIT_INTERVAL_SECONDS": "0.5",
-        "JOURNEYS_TIMER_INTERVAL_SECONDS": "0.5",
-        "JOURNEYS_STATS_INTERVAL_SECONDS": "1",
-    }
+    settings = Settings(
+        bootstrap_servers=kafka_bootstrap,
+        topic_prefix=w.prefix,
+        app_id=f"obs-{run_id}",
+        partitions=2,
+        store="memory://",
+        data_dir=tmp_path / "worker",
+        web_port=w.web_port,
+        log_level="info",
+        log_format="json",
+        commit_interval_seconds=0.5,
+        timer_interval_seconds=0.5,
+        stats_interval_seconds=1,
+    )
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--journey", str(definition)],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        process = WorkerLaunch(settings, ("--journey", str(definition))).start(out, cwd=REPO_ROOT)
     ready = f"http://127.0.0.1:{w.web_port}/readyz"
 
     def answered_ready() -> bool:

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,7 +24,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from schemas.topics import by_role, topic_specs
 from streams.kafka.keys import partition_for
-from streams.settings import Settings
+from streams.settings import ENV_PREFIX, Settings
+from streams.worker.launch import WorkerLaunch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,31 +60,38 @@ class WorkerProcess:
         self._env = dict(env or {})
         suffix = f"{self.prefix}-{name}" if name else self.prefix
         self.log_path = tmp / f"worker-{suffix}.log"
-        self.env = {
-            **os.environ,
-            "JOURNEYS_BOOTSTRAP_SERVERS": bootstrap,
-            "JOURNEYS_TOPIC_PREFIX": self.prefix,
-            "JOURNEYS_APP_ID": self.prefix,
-            "JOURNEYS_PARTITIONS": str(partitions),
-            "JOURNEYS_STORE": store,
-            "JOURNEYS_DATA_DIR": str(tmp / f"data-{suffix}"),
-            "JOURNEYS_CLOCK": clock,
-            "JOURNEYS_WEB_PORT": str(self.port),
-            "JOURNEYS_COMMIT_INTERVAL_SECONDS": "0.5",
-            "JOURNEYS_TIMER_INTERVAL_SECONDS": "0.5",
-            "JOURNEYS_SESSION_TIMEOUT_SECONDS": "6",
-            "PYTHONUNBUFFERED": "1",
-            **(env or {}),
+        # ``env``: JOURNEYS_* variables are settings (the environment's own read too, as
+        # the worker would), anything else goes to the process's environment as it is
+        fields = {
+            k.removeprefix(ENV_PREFIX).lower(): v
+            for k, v in self._env.items()
+            if k.startswith(ENV_PREFIX)
         }
+        self.settings = Settings(
+            **{
+                "bootstrap_servers": bootstrap,
+                "topic_prefix": self.prefix,
+                "app_id": self.prefix,
+                "partitions": partitions,
+                "store": store,
+                "data_dir": tmp / f"data-{suffix}",
+                "clock": clock,
+                "web_port": self.port,
+                "commit_interval_seconds": 0.5,
+                "timer_interval_seconds": 0.5,
+                "session_timeout_seconds": 6,
+                **fields,
+            }
+        )
+        self.port = self.settings.web_port  # a JOURNEYS_WEB_PORT in ``env`` wins
+        self.launch = WorkerLaunch(self.settings)
+        others = {k: v for k, v in self._env.items() if not k.startswith(ENV_PREFIX)}
+        self._base = {**os.environ, "PYTHONUNBUFFERED": "1", **others}
+        self.env = self.launch.env(self._base)
         self.topics = {
             role: spec.name for role, spec in by_role(topic_specs(self.prefix, partitions)).items()
         }
-        grace = self.env.get("JOURNEYS_TIMER_GRACE_SECONDS")
-        self.timer_grace = timedelta(
-            seconds=Settings.model_fields["timer_grace_seconds"].default
-            if grace is None
-            else float(grace)
-        )
+        self.timer_grace = timedelta(seconds=self.settings.timer_grace_seconds)
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -104,16 +111,8 @@ class WorkerProcess:
 
     def start(self, timeout: float = 90.0, *, wait: bool = True) -> None:
         self.starts += 1
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.worker"],
-            cwd=REPO_ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        log.close()
+        with self.log_path.open("ab") as log:
+            self.proc = self.launch.start(log, base=self._base)
         if wait:
             self.wait_ready(timeout)
 
