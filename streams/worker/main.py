@@ -24,6 +24,7 @@ from streams.settings import (
     add_setting_options,
     setting_overrides,
 )
+from streams.subcommand import Subparsers, add_command
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +124,10 @@ def main(args: argparse.Namespace) -> int:
     return run(settings_from_args(args))
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``worker`` subcommand."""
-    parser = subparsers.add_parser(
-        "worker",
-        help="run a stream-processing worker",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = add_command(
+        subparsers, "worker", main, help="run a stream-processing worker", description=__doc__
     )
     add_setting_options(parser, OPTIONS)
     parser.add_argument(
@@ -138,4 +136,3 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help=f"journey definition file, repeatable (env {ENV_PREFIX}JOURNEY_PATHS)",
     )
-    parser.set_defaults(func=main)
