@@ -33,8 +33,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from streams.bench.breakdown import Breakdown, from_file
 from streams.bench.run import System, journeys_system, measure, passthrough_system
+from streams.bench.table import ratios, table
 from streams.settings import Settings
 from streams.subcommand import Subparsers, add_command
 
@@ -65,6 +68,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="latency phase's warm-up at the offered load, reported apart (10)",
     )
     parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes of each system, one consumer group: throughput is the group's "
+        "total, CPU reported per process (1)",
+    )
+    parser.add_argument(
+        "--broker-pid",
+        type=int,
+        default=None,
+        metavar="PID",
+        help="the broker's process on this machine: its CPU over the throughput phase is "
+        "reported beside the workers' (deploy/kafka/kafka.sh status prints it)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--traffic",
@@ -103,26 +121,68 @@ def register(subparsers: Subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """``journeys bench``, in steps: the systems asked for, each measured in turn on the
+    same load (:func:`_measure_all`); the report (:func:`_report`), written as JSON and
+    printed (:func:`_print`). Exit 0 when every system ran without error."""
+    wanted, problem = _wanted(args)
+    if problem:
+        print(f"bench: {problem}", file=sys.stderr)
+        return 2
     settings = Settings()
     run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    started = time.monotonic()
+    results, offered = _measure_all(args, settings, run_id, wanted)
+    report = _report(args, settings, run_id, results, offered)
+    report["seconds"] = round(time.monotonic() - started, 1)
+    split = _profiled(args.profile, results.get("journeys"))
+    if split is not None:
+        report["profile"] = {"file": str(args.profile), **split.as_json()}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    _print(report, args.profile, split)
+    print(f"\nwritten: {args.output} in {timedelta(seconds=int(report['seconds']))}")
+    return 0 if all(r["error"] is None for r in results.values()) else 1
+
+
+def _wanted(args: argparse.Namespace) -> tuple[list[str], str | None]:
+    """The systems to measure, in the report's order, or what is wrong with the options."""
     wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = set(wanted) - set(SYSTEMS)
     if unknown:
-        print(f"bench: unknown systems {sorted(unknown)}", file=sys.stderr)
-        return 2
+        return [], f"unknown systems {sorted(unknown)}"
+    if args.workers < 1:
+        return [], "--workers must be 1 or more"
+    if args.profile is not None and args.workers > 1:
+        return [], "--profile runs one worker: leave --workers out"
+    return sorted(wanted, key=SYSTEMS.index), None
+
+
+def _system(args: argparse.Namespace, settings: Settings, run_id: str, name: str) -> System:
     logs = args.output.parent / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+    if name == "journeys":
+        return journeys_system(
+            settings,
+            run_id,
+            args.store,
+            args.partitions,
+            logs,
+            profile=args.profile,
+            workers=args.workers,
+        )
+    return passthrough_system(settings, run_id, name, args.partitions, logs, workers=args.workers)
+
+
+def _measure_all(
+    args: argparse.Namespace, settings: Settings, run_id: str, wanted: list[str]
+) -> tuple[dict[str, Any], float | None]:
+    """Each system measured in turn; the latency phase's offered load is ``--offered-rate``,
+    else half the first system's maximum, the same for the systems after it. Returns the
+    results by system and that load."""
     results: dict[str, Any] = {}
     offered = args.offered_rate
-    for name in sorted(wanted, key=SYSTEMS.index):
-        system: System
-        if name == "journeys":
-            system = journeys_system(
-                settings, run_id, args.store, args.partitions, logs, profile=args.profile
-            )
-        else:
-            system = passthrough_system(settings, run_id, name, args.partitions, logs)
+    for name in wanted:
+        system = _system(args, settings, run_id, name)
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         result = asyncio.run(
             measure(
@@ -135,19 +195,31 @@ def main(args: argparse.Namespace) -> int:
                 traffic=args.traffic,
                 warmup_seconds=args.warmup_seconds,
                 latency_runs=args.latency_runs,
+                broker_pid=args.broker_pid,
             )
         )
         if offered is None and result.events_per_s:
             offered = round(result.events_per_s / 2, 1)
         results[name] = asdict(result)
         print(f"bench: {name}: {result.summary()}", file=sys.stderr, flush=True)
-    report: dict[str, Any] = {
+    return results, offered
+
+
+def _report(
+    args: argparse.Namespace,
+    settings: Settings,
+    run_id: str,
+    results: dict[str, Any],
+    offered: float | None,
+) -> dict[str, Any]:
+    return {
         "run": run_id,
         "parameters": {
             "events": args.events,
             "customers": args.customers,
             "store": args.store,
             "partitions": args.partitions,
+            "workers": args.workers,
             "latency_seconds": args.latency_seconds,
             "latency_runs": args.latency_runs,
             "warmup_seconds": args.warmup_seconds,
@@ -162,22 +234,15 @@ def main(args: argparse.Namespace) -> int:
         },
         "systems": results,
         "ratios": ratios(results),
-        "seconds": round(time.monotonic() - started, 1),
     }
-    split = _profiled(args.profile, results.get("journeys"))
-    if split is not None:
-        report["profile"] = {"file": str(args.profile), **split.as_json()}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    import orjson
 
-    args.output.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+
+def _print(report: dict[str, Any], profile: Path | None, split: Breakdown | None) -> None:
     print(table(report))
     if split is not None:
-        print(f"\njourney worker profile ({args.profile}), top 15 by own time:")
-        pstats.Stats(str(args.profile)).sort_stats("tottime").print_stats(15)
+        print(f"\njourney worker profile ({profile}), top 15 by own time:")
+        pstats.Stats(str(profile)).sort_stats("tottime").print_stats(15)
         print(f"journey worker time per event (main thread):\n{split.table()}")
-    print(f"\nwritten: {args.output} in {timedelta(seconds=int(report['seconds']))}")
-    return 0 if all(r["error"] is None for r in results.values()) else 1
 
 
 def _profiled(profile: Path | None, result: dict[str, Any] | None) -> Breakdown | None:
@@ -185,93 +250,3 @@ def _profiled(profile: Path | None, result: dict[str, Any] | None) -> Breakdown 
     if profile is None or result is None or not profile.exists():
         return None
     return from_file(profile, int(result["events"]) + int(result.get("latency_events") or 0))
-
-
-def ratios(results: dict[str, Any]) -> dict[str, float | None]:
-    a = results.get("journeys", {}).get("events_per_s")
-    out: dict[str, float | None] = {}
-    for label, other in (("a/b", "faust"), ("a/c", "aiokafka")):
-        b = results.get(other, {}).get("events_per_s")
-        out[label] = round(a / b, 4) if a and b else None
-    return out
-
-
-def _fmt(value: Any, unit: str = "") -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.1f}{unit}" if value < 100 else f"{value:,.0f}{unit}"
-    return f"{value:,}{unit}"
-
-
-def table(report: dict[str, Any]) -> str:
-    p = report["parameters"]
-    head = (
-        f"events={p['events']:,} customers={p['customers']:,} store={p['store']} "
-        f"partitions={p['partitions']} offered={_fmt(p['offered_rate'])}/s "
-        f"cpus={report['machine']['cpus']}"
-    )
-    cols = ("system", "events/s", "p50 ms", "p95 ms", "p99 ms", "outputs", "peak RSS MiB")
-    rows = [cols]
-    for name, r in report["systems"].items():
-        mib = r["peak_rss_bytes"] / 2**20 if r["peak_rss_bytes"] else None
-        rows.append(
-            (
-                name,
-                _fmt(r["events_per_s"]),
-                _fmt(r["latency_ms"].get("p50")),
-                _fmt(r["latency_ms"].get("p95")),
-                _fmt(r["latency_ms"].get("p99")),
-                _fmt(r["outputs"]),
-                _fmt(mib),
-            )
-        )
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(cols))]
-    lines = [head, ""]
-    for n, row in enumerate(rows):
-        lines.append(
-            "  ".join(
-                str(c).rjust(w) if i else str(c).ljust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    r = report["ratios"]
-    ab, ac = (f"{x:.3g}" if x is not None else "-" for x in (r.get("a/b"), r.get("a/c")))
-    lines.append(f"\nthroughput ratio a/b (journeys/faust) = {ab}, a/c (journeys/aiokafka) = {ac}")
-    lines.extend(_windows(report))
-    if "profile" in report:
-        lines.append(
-            "\n(the journey worker ran under cProfile, several times slower: its events/s, "
-            "latency and the ratios are not those of an unprofiled run)"
-        )
-    return "\n".join(lines)
-
-
-def _windows(report: dict[str, Any]) -> list[str]:
-    """Latency per window after the warm-up, and the warm-up's own, per system."""
-    p = report["parameters"]
-    lines = []
-    for name, r in report["systems"].items():
-        runs = r.get("latency_runs_ms") or []
-        if not runs:
-            continue
-        p99s = " / ".join(_fmt(w.get("p99")) for w in runs)
-        warm = r.get("warmup_latency_ms") or {}
-        busy = r.get("latency_cpu_busy")
-        loads = " -> ".join(f"{x:.1f}" for x in r.get("load_average") or [])
-        lines.append(
-            f"{name}: p99 ms per {_fmt(p.get('latency_seconds'))} s window after a "
-            f"{_fmt(p.get('warmup_seconds'))} s warm-up: {p99s} (warm-up p99 "
-            f"{_fmt(warm.get('p99'))}, max {_fmt(warm.get('max'))}); its CPU "
-            f"{'-' if busy is None else f'{busy:.0%}'} of a core, load average {loads or '-'}, "
-            f"caught up {_fmt(r.get('latency_behind_s'))} s after the last event sent"
-        )
-        gcs = r.get("gc_pauses") or []
-        if gcs:
-            lines.append(
-                f"{name}: collector pauses >= 20 ms (warm-up, windows): "
-                + " / ".join(f"{g['count']} x, longest {_fmt(g['max_ms'])} ms" for g in gcs)
-            )
-    return ["", *lines] if lines else []

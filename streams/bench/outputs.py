@@ -1,5 +1,6 @@
-"""Process memory and percentiles for the benchmark; its Kafka offsets and output reader
-are :mod:`streams.kafka.offsets` and :mod:`streams.kafka.outputs`."""
+"""A process's CPU time and peak memory, and percentiles, for the benchmarks (the Kafka
+offsets and output reader they use are :mod:`streams.kafka.offsets` and
+:mod:`streams.kafka.outputs`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,7 @@ import math
 import os
 from pathlib import Path
 
-from streams.kafka.offsets import Offsets
-from streams.kafka.outputs import Collected, read_outputs
-
-__all__ = ["Collected", "Offsets", "cpu_seconds", "peak_rss_bytes", "percentile", "read_outputs"]
+__all__ = ["cpu_seconds", "peak_rss_bytes", "percentile"]
 
 
 def cpu_seconds(pid: int) -> float | None:

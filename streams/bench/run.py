@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -17,16 +17,21 @@ from typing import Any
 import orjson
 
 from schemas.topics import TopicSpec, by_role, topic_specs
+from streams.bench.drain import steady_rate
 from streams.bench.gcwatch import pauses
-from streams.bench.outputs import Offsets, cpu_seconds, peak_rss_bytes, percentile, read_outputs
+from streams.bench.outputs import cpu_seconds, peak_rss_bytes, percentile
+from streams.bench.processes import CpuSamples, Process, running
 from streams.kafka.admin import ensure_topics
 from streams.kafka.config import producer_config
-from streams.ops.processes import free_port, stop_process
+from streams.kafka.offsets import Offsets
+from streams.kafka.outputs import read_outputs
+from streams.ops.processes import free_port
 from streams.settings import Settings
 from streams.sim import Arrival as RealisticArrival
 from streams.sim import realistic
 from streams.sim.output import produce
 from streams.sim.population import DEFAULT_START, Message, generate_load
+from streams.worker.launch import WorkerLaunch, overridden
 
 LOAD_DAYS = 90.0
 DRAIN_TIMEOUT_S = 600.0
@@ -34,7 +39,8 @@ DRAIN_TIMEOUT_S = 600.0
 
 @dataclass
 class System:
-    """How to start a system and where to look at its progress and its output."""
+    """How to start a system (one process, or several of one consumer group) and where
+    to look at its progress and its output."""
 
     name: str
     settings: Settings
@@ -42,18 +48,17 @@ class System:
     output_topics: list[str]
     group: str
     progress: list[tuple[str, bool]]  # (topic the group consumes, written transactionally)
-    argv: list[str]
-    env: dict[str, str]
+    processes: list[Process]
     cause_ids: Callable[[bytes], list[str]]
-    log: Path
     setup: Callable[[], None]
-    gc_log: Path | None = None  # the worker's collector pauses (streams.bench.gcwatch)
+    gc_log: Path | None = None  # the workers' collector pauses (streams.bench.gcwatch)
 
 
 @dataclass
 class Result:
     events: int
     events_per_s: float | None = None
+    steady_events_per_s: float | None = None  # the middle of the drain (streams.bench.drain)
     drain_s: float | None = None
     outputs: int | None = None
     offered_rate: float | None = None
@@ -72,7 +77,14 @@ class Result:
     load_average: list[float] = field(default_factory=list)
     # The collector's pauses of 20 ms or more: [warm-up, window 1, ...] (journeys only).
     gc_pauses: list[dict[str, float | int]] = field(default_factory=list)
-    peak_rss_bytes: int | None = None
+    peak_rss_bytes: int | None = None  # all its processes together
+    # Several processes of one group (``--workers``): each one's peak RSS, and the cores
+    # each kept busy over the throughput phase (from its first output to the last commit),
+    # the broker's too when its pid is known (``--broker-pid``, the same machine).
+    workers: int = 1
+    worker_peak_rss_bytes: list[int | None] = field(default_factory=list)
+    worker_cpu_busy: list[float | None] = field(default_factory=list)
+    broker_cpu_busy: float | None = None
     error: str | None = None
 
     def summary(self) -> str:
@@ -92,26 +104,33 @@ def journeys_system(
     logs: Path,
     *,
     profile: Path | None = None,
+    workers: int = 1,
 ) -> System:
+    """The journey worker: ``workers`` processes of one group (each its own state
+    directory, web port and log; their collector pauses in one file), exactly once,
+    event clock, no standby replicas."""
     prefix = f"bench-{run_id}-journeys"
-    data_dir = tempfile.mkdtemp(prefix="journeys-bench-")
-    env = {
-        "JOURNEYS_TOPIC_PREFIX": prefix,
-        "JOURNEYS_APP_ID": prefix,
-        "JOURNEYS_PARTITIONS": str(partitions),
-        "JOURNEYS_STORE": f"{store}://",
-        "JOURNEYS_DATA_DIR": data_dir,
-        "JOURNEYS_CLOCK": "event",
-        "JOURNEYS_PROCESSING_GUARANTEE": "exactly_once",
-        "JOURNEYS_WEB_PORT": str(free_port()),
-        "JOURNEYS_LOG_LEVEL": "warning",
-        "JOURNEYS_STANDBY_REPLICAS": "0",
-    }
-    settings = base.model_copy(
-        update={"topic_prefix": prefix, "app_id": prefix, "partitions": partitions}
+    settings = overridden(
+        base,
+        topic_prefix=prefix,
+        app_id=prefix,
+        partitions=partitions,
+        store=f"{store}://",
+        clock="event",
+        processing_guarantee="exactly_once",
+        log_level="warning",
+        standby_replicas=0,
     )
     specs = by_role(topic_specs(prefix, partitions))
     gc_log = logs / f"{prefix}.gc.jsonl"
+    entry = (*profiled(profile), "-m", "streams.bench.gcwatch", str(gc_log))
+
+    def worker(index: int) -> Process:
+        own = overridden(
+            settings, data_dir=tempfile.mkdtemp(prefix="journeys-bench-"), web_port=free_port()
+        )
+        launch = WorkerLaunch(own, entry=entry)
+        return Process(launch.argv, launch.env(), logs / f"{prefix}{_nth(index, workers)}.log")
 
     def trigger_causes(value: bytes) -> list[str]:
         ids: list[str] = orjson.loads(value)["cause"]["event_ids"]
@@ -127,17 +146,16 @@ def journeys_system(
         output_topics=[specs["triggers"].name],
         group=prefix,
         progress=[(specs["touchpoints"].name, False), (specs["keyed"].name, True)],
-        argv=[
-            sys.executable,
-            *profiled(profile),
-            *("-m", "streams.bench.gcwatch", str(gc_log), "worker"),
-        ],
-        env=env,
+        processes=[worker(i) for i in range(workers)],
         cause_ids=trigger_causes,
-        log=logs / f"{prefix}.log",
         setup=setup,
         gc_log=gc_log,
     )
+
+
+def _nth(index: int, count: int) -> str:
+    """A process's suffix in its log's name: none for a system of one process."""
+    return "" if count == 1 else f"-{index}"
 
 
 def profiled(profile: Path | None) -> list[str]:
@@ -167,10 +185,11 @@ def passthrough_specs(names: list[str], partitions: int) -> list[TopicSpec]:
 
 
 def passthrough_system(
-    base: Settings, run_id: str, kind: str, partitions: int, logs: Path
+    base: Settings, run_id: str, kind: str, partitions: int, logs: Path, *, workers: int = 1
 ) -> System:
     name = f"bench-{run_id}-{kind}"
     source, sink = f"{name}.in", f"{name}.out"
+    argv = [sys.executable, "-m", "streams.bench.baselines", kind, source, sink, name]
 
     def event_id(value: bytes) -> list[str]:
         return [orjson.loads(value)["event_id"]]
@@ -185,25 +204,44 @@ def passthrough_system(
         output_topics=[sink],
         group=name,
         progress=[(source, False)],
-        argv=[sys.executable, "-m", "streams.bench.baselines", kind, source, sink, name],
-        env={},
+        processes=[
+            Process(argv, dict(os.environ), logs / f"{name}{_nth(i, workers)}.log")
+            for i in range(workers)
+        ],
         cause_ids=event_id,
-        log=logs / f"{name}.log",
         setup=setup,
     )
 
 
-async def _caught_up(system: System, offsets: Offsets, proc: subprocess.Popen[bytes]) -> float:
-    """Wait until the group has committed everything; returns that wall-clock time."""
+async def _caught_up(
+    system: System,
+    offsets: Offsets,
+    procs: Sequence[subprocess.Popen[bytes]],
+    cpu: CpuSamples | None = None,
+    lags: list[tuple[float, int]] | None = None,
+) -> float:
+    """Wait until the group has committed everything; returns that wall-clock time.
+    ``cpu``: sampled at every look at the group's progress; ``lags``: each look's
+    (wall-clock time, lag) appended."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{system.name} exited with {proc.returncode}, see {system.log}")
+        for process, proc in zip(system.processes, procs, strict=True):
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{system.name} exited with {proc.returncode}, see {process.log}"
+                )
+        if cpu is not None:
+            cpu.take()
         lag = 0
         for topic, markers in system.progress:
             lag += await asyncio.to_thread(offsets.lag, system.group, [topic], markers)
+        if lags is not None:
+            lags.append((time.time(), lag))
         if lag == 0:
-            return time.time()
+            done = time.time()
+            if cpu is not None:
+                cpu.take()
+            return done
         await asyncio.sleep(0.1)
     raise TimeoutError(f"{system.name} did not catch up in {DRAIN_TIMEOUT_S:.0f} s")
 
@@ -233,28 +271,28 @@ async def measure(
     traffic: str = "tidy",
     warmup_seconds: float = 0.0,
     latency_runs: int = 1,
+    broker_pid: int | None = None,
 ) -> Result:
-    result = Result(events=events)
+    result = Result(events=events, workers=len(system.processes))
     system.setup()
     config = producer_config(system.settings)
     await produce(load_messages(traffic, seed, events, customers), system.input_topic, config)
     offsets = Offsets(system.settings)
-    env = {**os.environ, **system.env}
-    with system.log.open("wb") as log:
-        launched = time.time()
-        proc = await asyncio.to_thread(
-            subprocess.Popen, system.argv, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+    launched = time.time()
+    with running(system.processes, grace=30.0) as procs:
         try:
-            await _throughput(system, offsets, proc, result, launched)
+            pids = [proc.pid for proc in procs]
+            cpu = CpuSamples(pids if broker_pid is None else [*pids, broker_pid])
+            await _throughput(system, offsets, procs, result, launched, cpu)
             rate = offered_rate or (result.events_per_s or 0) / 2
             window = Windows(warmup_seconds, latency_seconds, max(latency_runs, 1))
-            await _latency(system, offsets, proc, result, rate, window, seed, customers)
-            result.peak_rss_bytes = peak_rss_bytes(proc.pid)
+            await _latency(system, offsets, procs, result, rate, window, seed, customers)
+            result.worker_peak_rss_bytes = [peak_rss_bytes(pid) for pid in pids]
+            known = [b for b in result.worker_peak_rss_bytes if b is not None]
+            result.peak_rss_bytes = sum(known) if known else None
         except Exception as exc:  # reported in the result, the other systems still run
             result.error = f"{type(exc).__name__}: {exc}"
         finally:
-            stop_process(proc, grace=30.0)
             offsets.close()
     return result
 
@@ -262,23 +300,29 @@ async def measure(
 async def _throughput(
     system: System,
     offsets: Offsets,
-    proc: subprocess.Popen[bytes],
+    procs: Sequence[subprocess.Popen[bytes]],
     result: Result,
     launched: float,
+    cpu: CpuSamples,
 ) -> None:
-    done = await _caught_up(system, offsets, proc)
+    lags: list[tuple[float, int]] = []
+    done = await _caught_up(system, offsets, procs, cpu, lags)
     # Read the outputs afterwards, so that the reader takes no CPU from the system.
     seen = await read_outputs(system.settings, system.output_topics, asyncio.Event(), idle_s=3.0)
     result.outputs = seen.count
     result.drain_s = round(done - launched, 2)
     first = seen.first_ms / 1000 if seen.first_ms is not None else launched
     result.events_per_s = round(result.events / max(done - first, 1e-3), 1)
+    result.steady_events_per_s = steady_rate(lags, max(lag for _, lag in lags))
+    busy = cpu.busy(first, done)
+    result.worker_cpu_busy = busy[: len(procs)]
+    result.broker_cpu_busy = busy[len(procs)] if len(busy) > len(procs) else None
 
 
 async def _latency(
     system: System,
     offsets: Offsets,
-    proc: subprocess.Popen[bytes],
+    procs: Sequence[subprocess.Popen[bytes]],
     result: Result,
     rate: float,
     windows: Windows,
@@ -313,13 +357,13 @@ async def _latency(
     start = DEFAULT_START + timedelta(days=LOAD_DAYS)
     days = LOAD_DAYS * count / max(result.events, 1)
     load = generate_load(seed + 1, count, customers, days, start=start, tag="P", signed_up=True)
-    began, cpu_began, wall = time.monotonic(), cpu_seconds(proc.pid), time.time()
+    began, cpu_began, wall = time.monotonic(), _cpu_seconds(procs), time.time()
     result.load_average = [round(os.getloadavg()[0], 2)]
     await produce(load, system.input_topic, {**config_low_latency(system)}, rate, on_sent)
     all_sent = time.monotonic()
-    await _caught_up(system, offsets, proc)
+    await _caught_up(system, offsets, procs)
     result.latency_behind_s = round(time.monotonic() - all_sent, 2)
-    cpu_ended = cpu_seconds(proc.pid)
+    cpu_ended = _cpu_seconds(procs)
     if cpu_began is not None and cpu_ended is not None:
         result.latency_cpu_busy = round((cpu_ended - cpu_began) / (time.monotonic() - began), 3)
     result.load_average.append(round(os.getloadavg()[0], 2))
@@ -336,6 +380,12 @@ async def _latency(
         edges = [wall, *(wall + start for start in starts)]
         ends = [*edges[1:], time.time()]
         result.gc_pauses = [pauses(system.gc_log, a, b) for a, b in zip(edges, ends, strict=True)]
+
+
+def _cpu_seconds(procs: Sequence[subprocess.Popen[bytes]]) -> float | None:
+    """The processes' CPU time so far, all together; None when one is unknown."""
+    found = [cpu_seconds(proc.pid) for proc in procs]
+    return None if any(s is None for s in found) else sum(s for s in found if s is not None)
 
 
 @dataclass(frozen=True)

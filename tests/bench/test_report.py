@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from journeys.state import dump_state, fresh_state
-from streams.bench.cli import ratios, table
 from streams.bench.outputs import percentile
+from streams.bench.table import ratios, table
 
 
 def test_nearest_rank_percentile():
@@ -101,3 +101,68 @@ def test_collector_pauses_are_logged_and_counted_per_window(tmp_path):
     found = gcwatch.pauses(log, 0.0, 2e9)
     assert found["count"] == 1 and found["max_ms"] >= 500.0
     assert gcwatch.pauses(log, 0.0, 1.0)["count"] == 0
+
+
+def test_cores_busy_per_process_between_two_moments():
+    from streams.bench.processes import CpuSamples
+
+    cpu = CpuSamples(pids=[1, 2, 3])
+    cpu.samples = [(10.0, [1.0, 2.0, None]), (12.0, [2.0, 2.5, None]), (14.0, [4.0, 3.0, 9.0])]
+    # from the sample at or before each moment: [10, 14) -> 4 s of wall time
+    assert cpu.busy(11.0, 14.5) == [0.75, 0.25, None]
+    assert cpu.busy(5.0, 12.0) == [0.5, 0.25, None]  # before the first: the first
+    assert cpu.busy(14.0, 15.0) == [None, None, None]  # no time between them
+
+
+def test_the_table_shows_each_workers_cpu_and_the_brokers_share():
+    r = _result(1000.0, 10.0) | {"worker_cpu_busy": [0.8, 0.7], "broker_cpu_busy": 0.5}
+    r["steady_events_per_s"] = 1234.0
+    report = {
+        "parameters": {
+            "events": 1000,
+            "customers": 100,
+            "store": "rocksdb",
+            "partitions": 8,
+            "workers": 2,
+            "offered_rate": 500.0,
+        },
+        "machine": {"cpus": 2},
+        "systems": {"journeys": r},
+        "ratios": ratios({"journeys": r}),
+    }
+    text = table(report)
+    assert "partitions=8 workers=2" in text
+    assert "journeys: 1,234 events/s from 90% to 10% of the backlog" in text
+    assert "cores busy: 0.80 + 0.70" in text
+    assert "broker 0.50 (25% of their CPU)" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (["--systems", "journeys,flink"], "unknown systems ['flink']"),
+        (["--workers", "0"], "--workers must be 1 or more"),
+        (["--workers", "2", "--profile"], "--profile runs one worker"),
+    ],
+)
+def test_options_that_cannot_run_are_refused(argv, problem):
+    import argparse
+
+    from streams.bench.cli import _wanted, add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    wanted, found = _wanted(parser.parse_args(argv))
+    assert wanted == [] and found is not None and found.startswith(problem)
+    ok, none = _wanted(parser.parse_args(["--systems", "aiokafka,journeys", "--workers", "2"]))
+    assert (ok, none) == (["journeys", "aiokafka"], None)
+
+
+def test_the_steady_rate_is_the_middle_of_the_drain():
+    from streams.bench.drain import steady_rate
+
+    # a slow start (a rebalance), then 100 events/s, then a tail
+    lags = [(0.0, 1000), (5.0, 1000), (6.0, 900), (14.0, 100), (15.0, 50), (20.0, 0)]
+    assert steady_rate(lags, 1000) == 100.0
+    assert steady_rate([(0.0, 1000), (1.0, 0)], 1000) is None  # one look: too quick
+    assert steady_rate([], 0) is None
