@@ -41,6 +41,7 @@ import urllib.error
 import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ import journeys
 from journeys import driver
 from journeys.state import dump_state
 from schemas.decode import decode_touchpoints
-from schemas.topics import by_role, topic_specs
+from schemas.topics import TopicSpec, by_role, topic_specs
 from streams.bench.outputs import peak_rss_bytes
 from streams.kafka.admin import ensure_topics
 from streams.kafka.config import producer_config
@@ -79,6 +80,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     parser.add_argument(
         "--static", action="store_true", help="static group membership (a group instance id)"
+    )
+    parser.add_argument(
+        "--group",
+        action="store_true",
+        help="two workers: one joins the seeded one, then dies with its disk "
+        "(streams.bench.recovery_group)",
+    )
+    parser.add_argument(
+        "--rate", type=float, default=200.0, help="events/s during --group's join and takeover"
     )
     parser.add_argument(
         "--empty-disk",
@@ -259,12 +269,39 @@ def trigger_ids(settings: Settings, topic: str) -> Counter[str]:
         consumer.close()
 
 
-def main(args: argparse.Namespace) -> int:
-    base = Settings()
+@dataclass(frozen=True)
+class Bench:
+    """One run's names and places: its topics and group (``prefix``), the seeded data
+    directory, the settings of the benchmark's own clients."""
+
+    run_id: str
+    prefix: str
+    data_dir: Path
+    settings: Settings
+    specs: dict[str, TopicSpec]
+
+    def worker_env(self, data_dir: Path, port: int, standbys: int = 0) -> dict[str, str]:
+        """A worker's environment: this run's topics and group, ``data_dir``, ``port``."""
+        return {
+            "JOURNEYS_TOPIC_PREFIX": self.prefix,
+            "JOURNEYS_APP_ID": self.prefix,
+            "JOURNEYS_PARTITIONS": str(PARTITIONS),
+            "JOURNEYS_STORE": "rocksdb://",
+            "JOURNEYS_DATA_DIR": str(data_dir),
+            "JOURNEYS_CLOCK": "event",
+            "JOURNEYS_PROCESSING_GUARANTEE": "exactly_once",
+            "JOURNEYS_WEB_PORT": str(port),
+            "JOURNEYS_LOG_LEVEL": "info",
+            "JOURNEYS_STANDBY_REPLICAS": str(standbys),
+        }
+
+
+def prepare() -> Bench:
+    """Names for a new run (nothing created yet)."""
     run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     prefix = f"bench-recovery-{run_id}"
     data_dir = Path(tempfile.mkdtemp(prefix="journeys-recovery-"))
-    settings = base.model_copy(
+    settings = Settings().model_copy(
         update={
             "topic_prefix": prefix,
             "app_id": prefix,
@@ -273,19 +310,32 @@ def main(args: argparse.Namespace) -> int:
         }
     )
     specs = by_role(topic_specs(prefix, PARTITIONS))
+    return Bench(run_id, prefix, data_dir, settings, specs)
+
+
+def seed_run(bench: Bench, args: argparse.Namespace, result: dict[str, Any]) -> None:
+    """Create the run's topics and seed ``args.customers`` customers (changelog and the
+    local store in ``bench.data_dir``); adds the state size and seed time to ``result``."""
+    ensure_topics(bench.settings)
+    create_changelog(bench.settings)
+    definitions = [journeys.default_journey()]
+    t0 = time.monotonic()
+    shapes = templates(definitions, args.templates)
+    result["mean_state_bytes"] = round(sum(len(v) for _, v in shapes) / len(shapes))
+    asyncio.run(seed(bench.settings, args.customers, shapes))
+    result["seed_s"] = round(time.monotonic() - t0, 1)
+    print(f"seeded {args.customers:,} customers in {result['seed_s']} s")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.group:
+        from streams.bench.recovery_group import main as group_main
+
+        return group_main(args)
+    bench = prepare()
+    prefix, data_dir, settings, specs = bench.prefix, bench.data_dir, bench.settings, bench.specs
     port = free_port()
-    env = {
-        "JOURNEYS_TOPIC_PREFIX": prefix,
-        "JOURNEYS_APP_ID": prefix,
-        "JOURNEYS_PARTITIONS": str(PARTITIONS),
-        "JOURNEYS_STORE": "rocksdb://",
-        "JOURNEYS_DATA_DIR": str(data_dir),
-        "JOURNEYS_CLOCK": "event",
-        "JOURNEYS_PROCESSING_GUARANTEE": "exactly_once",
-        "JOURNEYS_WEB_PORT": str(port),
-        "JOURNEYS_LOG_LEVEL": "info",
-        "JOURNEYS_STANDBY_REPLICAS": "0",
-    }
+    env = bench.worker_env(data_dir, port)
     if args.static:
         env["JOURNEYS_GROUP_INSTANCE_ID"] = f"{prefix}-worker-0"
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -295,18 +345,10 @@ def main(args: argparse.Namespace) -> int:
         "customers": args.customers,
         "empty_disk": args.empty_disk,
         "partitions": PARTITIONS,
-        "run_id": run_id,
+        "run_id": bench.run_id,
     }
     try:
-        ensure_topics(settings)
-        create_changelog(settings)
-        definitions = [journeys.default_journey()]
-        t0 = time.monotonic()
-        shapes = templates(definitions, args.templates)
-        result["mean_state_bytes"] = round(sum(len(v) for _, v in shapes) / len(shapes))
-        asyncio.run(seed(settings, args.customers, shapes))
-        result["seed_s"] = round(time.monotonic() - t0, 1)
-        print(f"seeded {args.customers:,} customers in {result['seed_s']} s")
+        seed_run(bench, args, result)
 
         began = time.monotonic()
         proc = start_worker(env, log)
