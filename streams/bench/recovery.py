@@ -68,6 +68,7 @@ PARTITIONS = 4
 CHANGELOG = "{app_id}-customers-changelog"
 READY_TIMEOUT_S = 600.0
 FORMAT_MARKER = ".committed-store-v1"  # streams.worker.local_state.FORMAT
+CURRENT_AT = "JOURNEYS-CURRENT-AT"  # streams.worker.eos.store.CURRENT_AT: the store's age
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -167,6 +168,7 @@ async def seed(
         db.write(batches[p])
         db.put(b"__faust\x00offset__", str(last.get(p, -1)).encode())
         db.close()
+        (tabledir / f"customers-{p}.db" / CURRENT_AT).write_text(repr(time.time()))
     print()
     return last
 

@@ -120,6 +120,8 @@ def create_app(
     app = faust.App(settings.app_id, **faust_config(settings))
     guard = eos.install(app)
     eos.budget_for(app, settings.rocksdb_memory_bytes)  # shared by every RocksDB store
+    # a local store older than this may have missed a tombstone: rebuilt (eos/store.py)
+    eos.set_tombstone_retention(app, settings.changelog_delete_retention_days * 86_400.0)
     specs = by_role(topic_specs(settings.topic_prefix, settings.partitions))
     clocks = clocks if clocks is not None else Clocks()
     defs = (

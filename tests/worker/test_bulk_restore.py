@@ -4,6 +4,7 @@ into RocksDB write batches, committed records only, the offset reached in each b
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ class Target:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.dbs: dict[int, Any] = {}
+        self.times: list[tuple[int, float]] = []  # (partition, seconds) noted, in order
+
+    def note_current_at(self, partition: int, seconds: float) -> None:
+        self.times.append((partition, seconds))
 
     def _db_for_partition(self, partition: int) -> Any:
         if partition not in self.dbs:
@@ -96,14 +101,20 @@ async def _restore(
 def test_restores_committed_records_with_the_offset_reached(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
+    written_after = time.time()
     topic = _topic(kafka_bootstrap)
     p0, p1 = TP(topic, 0), TP(topic, 1)
-    target, progress = Target(tmp_path), RestoreProgress()
+    target, progress = Target(tmp_path), RestoreProgress(wall_clock=lambda: 1_234.5)
     reached = asyncio.run(_restore(kafka_bootstrap, {p0: (0, 8), p1: (0, 0)}, target, progress))
     assert reached == {p0: 6}
     assert target.items(0) == {b"k1": b"v1", b"k3": b"v3", OFFSET_KEY: b"6"}
     assert 1 not in target.dbs  # nothing to read: never opened
     assert (progress.restored_total, progress.remaining, progress.running) == (4, 0, False)
+    # the store's age: the time of the last record written, then (read to the end) the
+    # time the restore began, after its end was asked for
+    (batch_partition, record_time), last = target.times[0], target.times[-1]
+    assert batch_partition == 0 and written_after - 1 <= record_time <= time.time()
+    assert last == (0, 1_234.5)
 
 
 def test_restores_from_the_persisted_offset_on(kafka_bootstrap: str, tmp_path: Path) -> None:
@@ -125,6 +136,7 @@ def test_stops_at_the_end_it_was_given(kafka_bootstrap: str, tmp_path: Path) -> 
     reached = asyncio.run(_restore(kafka_bootstrap, {p0: (0, 2)}, target, progress))
     assert reached == {p0: 1}
     assert target.items(0) == {b"k1": b"v1", b"k2": b"v2", OFFSET_KEY: b"1"}
+    assert [p for p, _ in target.times] == [0, 0]  # the batch's record, then read to its end
 
 
 def test_a_passed_deadline_writes_nothing(kafka_bootstrap: str, tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ import pytest
 import rocksdict
 
 from streams.settings import Settings
-from streams.worker.eos import CommittedStore, acting_for
+from streams.worker.eos import CommittedStore, acting_for, set_tombstone_retention
+from streams.worker.eos.store import CURRENT_AT, read_current_at
 from tests.worker.fixtures import runtime
 
 
@@ -113,3 +114,56 @@ def test_one_memory_budget_is_shared_by_every_store_of_the_worker(tmp_path: Path
 def test_the_memory_budget_has_a_floor() -> None:
     with pytest.raises(ValueError, match="rocksdb_memory_bytes"):
         Settings(rocksdb_memory_bytes=1024)
+
+
+async def _a_store_older_than_the_tombstone_retention_is_discarded(tmp_path: Path) -> None:
+    rt = runtime(store="rocksdb://", data_dir=tmp_path, processing_guarantee="exactly_once")
+    rt.app.in_worker = True
+    set_tombstone_retention(rt.app, 1_000.0)  # kept while at most 900 s old (10% margin)
+    table = rt.customers.table
+    store = table.data  # type: ignore[attr-defined]
+    assert isinstance(store, CommittedStore)
+    now = [1_000_000.0]
+    store.wall_clock = lambda: now[0]  # type: ignore[method-assign]
+    for partition, offset in ((0, 41), (1, 7)):
+        with acting_for(event_on(partition)):
+            table[f"c-{partition}"] = {"j": {}}
+        store.note_changelog_offset(partition, offset)
+        table.commit_partition(partition)  # type: ignore[attr-defined]
+    assert read_current_at(store.partition_path(0)) == 1_000_000.0
+    now[0] += 59.0  # written at most once a minute: an older time is safe
+    with acting_for(event_on(0)):
+        table["c-0"] = {"j": {"n": 1}}
+    store.note_changelog_offset(0, 42)
+    table.commit_partition(0)  # type: ignore[attr-defined]
+    assert read_current_at(store.partition_path(0)) == 1_000_000.0
+
+    def reopened(partition: int) -> dict[bytes, bytes]:
+        """What the partition holds once closed and opened again (as at a start)."""
+        store._dbs.pop(partition).close()
+        store._db_for_partition(partition)
+        return on_disk(store, partition)
+
+    now[0] = 1_000_900.0  # 900 s: still inside the retention less its margin
+    assert reopened(0) == {b"c-0": b'{"j":{"n":1}}', store.offset_key: b"42"}
+    now[0] = 1_000_901.0  # older: it may have missed a tombstone compacted away
+    assert reopened(0) == {}
+    assert store.persisted_offset(SimpleNamespace(partition=0)) is None  # type: ignore[arg-type]
+    assert not (store.partition_path(0) / CURRENT_AT).exists()  # its time went with it
+
+    (store.partition_path(1) / CURRENT_AT).unlink()  # a store of unknown age
+    assert reopened(1) == {}
+    store._db_for_partition(2)  # a store that holds no offset: nothing to check
+    assert reopened(2) == {}
+
+    set_tombstone_retention(rt.app, None)  # not checked
+    with acting_for(event_on(1)):
+        table["c-1"] = {"j": {}}
+    store.note_changelog_offset(1, 8)
+    table.commit_partition(1)  # type: ignore[attr-defined]
+    now[0] += 10**6
+    assert reopened(1) == {b"c-1": b'{"j":{}}', store.offset_key: b"8"}
+
+
+def test_a_store_older_than_the_tombstone_retention_is_discarded(tmp_path: Path) -> None:
+    asyncio.run(_a_store_older_than_the_tombstone_retention_is_discarded(tmp_path))

@@ -317,7 +317,17 @@ PINS: tuple[Pin, ...] = (
         f"{ROCKSDB}.apply_changelog_batch",
         "67ac93a2bea2a48895059dd4bc377a1e60d0436055bf1011d75319912e1bdab8",
         "Recovery writes committed changelog records with it, straight to RocksDB, and "
-        "records the offset: the same key and format CommittedStore.commit_partition uses.",
+        "records the offset: the same key and format CommittedStore.commit_partition uses. "
+        "CommittedStore.apply_changelog_batch calls it, then records the newest record's "
+        "time (the store's age): check it still writes before it returns.",
+    ),
+    Pin(
+        f"{ROCKSDB}._open_for_partition",
+        "21bf6863c5a9af56cadde25ce0359901b3a05b0ff99431462aa930ddafb917dd",
+        "CommittedStore._open_for_partition calls it, then discards a store older than the "
+        "changelog's tombstone retention (closes the DB, deletes its directory) and calls "
+        "it again: check it still opens partition_path(partition) and nothing else.",
+        ("_open_for_partition",),
     ),
     Pin(
         f"{ROCKSDB}.persisted_offset",

@@ -8,8 +8,9 @@
 - :mod:`~streams.worker.eos.tables`: changelog writes tracked, raw ``str`` keys, local
   state of revoked partitions dropped (:class:`TrackedTable`);
 - :mod:`~streams.worker.eos.store`: the local RocksDB written only with what committed,
-  with the changelog offset it reflects, within one memory budget
-  (:class:`CommittedStore`, :class:`RocksDBBudget`);
+  with the changelog offset it reflects, within one memory budget, discarded when older
+  than the changelog's tombstone retention
+  (:class:`CommittedStore`, :class:`RocksDBBudget`, :func:`set_tombstone_retention`);
 - :mod:`~streams.worker.eos.consumer`: a changelog's end asked to the broker under
   ``read_committed`` (:class:`StableOffsetConsumer`);
 - :mod:`~streams.worker.eos.recovery`: stream partitions sought before they are resumed
@@ -30,7 +31,12 @@ from streams.worker.eos.guard import Guard, guard_of
 from streams.worker.eos.produce import BatchedOutput
 from streams.worker.eos.produce import attach as attach_batched_output
 from streams.worker.eos.recovery import SeekFirstRecovery, SeekFirstTableManager
-from streams.worker.eos.store import CommittedStore, RocksDBBudget, budget_for
+from streams.worker.eos.store import (
+    CommittedStore,
+    RocksDBBudget,
+    budget_for,
+    set_tombstone_retention,
+)
 from streams.worker.eos.tables import TrackedTable, drop_local_partitions
 from streams.worker.eos.transactions import SourceTransactionManager
 
@@ -51,6 +57,7 @@ __all__ = [
     "drop_local_partitions",
     "guard_of",
     "install",
+    "set_tombstone_retention",
 ]
 
 

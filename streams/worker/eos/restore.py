@@ -56,6 +56,10 @@ class Target(Protocol):
     # faust private: Store._db_for_partition opens (or returns) a partition's RocksDB
     def _db_for_partition(self, partition: int) -> Any: ...
 
+    def note_current_at(self, partition: int, seconds: float) -> None:
+        """The store reflects a changelog record of time ``seconds`` (its age, for the
+        tombstone retention: :mod:`~streams.worker.eos.store`)."""
+
 
 @dataclass
 class RestoreProgress:
@@ -66,6 +70,7 @@ class RestoreProgress:
     rate: float = 0.0  #: records per second of the last (or current) restore
     running: bool = False
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    wall_clock: Callable[[], float] = field(default=time.time, repr=False)
 
     def left(self, remaining: int) -> None:
         self.remaining = max(remaining, 0)
@@ -99,10 +104,10 @@ def reader_for(app: Any) -> aiokafka.AIOKafkaConsumer:
 
 def write(target: Target, partition: int, records: list[Any], end: int) -> tuple[int, int]:
     """Write ``records`` (offsets below ``end``) of ``partition`` to ``target`` in one
-    write batch, with the offset of the last one. Returns that offset (-1 if none) and
-    the number of records written."""
+    write batch, with the offset of the last one, then the time of that record. Returns
+    that offset (-1 if none) and the number of records written."""
     batch = rocksdict.WriteBatch(raw_mode=True)
-    last, n = -1, 0
+    last, n, stamp = -1, 0, None
     for record in records:
         if record.offset >= end:
             break
@@ -110,11 +115,13 @@ def write(target: Target, partition: int, records: list[Any], end: int) -> tuple
             batch.delete(record.key)
         else:
             batch.put(record.key, record.value)
-        last = record.offset
+        last, stamp = record.offset, record.timestamp
         n += 1
     if n:
         batch.put(target.offset_key, str(last).encode())
         target._db_for_partition(partition).write(batch)  # noqa: SLF001  the store's DB
+        if stamp is not None and stamp >= 0:
+            target.note_current_at(partition, stamp / 1000.0)
     return last, n
 
 
@@ -133,6 +140,8 @@ async def restore(
         return {}
     clock = progress.clock
     began = last_log = clock()
+    began_at = progress.wall_clock()  # after the ends were asked: a partition read to
+    # its end holds every record committed before this (less the time since the ends)
     reached = {tp: start - 1 for tp, (start, _) in todo.items()}
     done = 0  # records written
 
@@ -160,6 +169,8 @@ async def restore(
                 if reached[tp] >= end - 1 or await reader.position(kafka_tps[tp]) >= end:
                     del todo[tp]
                     reader.pause(kafka_tps[tp])
+                    if reached[tp] >= 0:
+                        targets[tp].note_current_at(tp.partition, began_at)
             now = clock()
             progress.left(left())
             progress.rate = done / max(now - began, 1e-6)

@@ -19,6 +19,22 @@ one transaction behind, with the offset before it: the tail brings it back. This
 what Kafka Streams' transactional state stores (KIP-892) and quix-streams' checkpoints
 do.
 
+**Tombstones and the store's age.** A store is read on from the offset it records,
+possibly long after it was written (a worker down for days, a disk reattached). The
+changelog is compacted: a tombstone (a key deleted or erased) stays readable only for
+``delete.retention.ms`` after compaction reaches it; a store older than that may have
+missed one and would keep the key forever. So every partition's directory records the
+time of the newest changelog record the store reflects (:data:`CURRENT_AT`: at a
+commit, the commit's time; after a restore or a standby's batch, the record's own
+timestamp), written after the RocksDB write it follows (a crash leaves an older time,
+never a newer one) and at most once a minute. A tombstone after the store's offset was
+written after that record, so it is still readable while the store is younger than the
+retention. When a partition is opened (:meth:`CommittedStore._open_for_partition`: at
+start-up, or when the partition comes back) a store that records an offset but is older
+than the retention less :data:`AGE_MARGIN` (or has no time, written by an older
+version) is discarded; the partition is then restored from the changelog like an empty
+disk (the bulk restore).
+
 :class:`RocksDBBudget` gives all the stores of a worker one block cache, and charges
 their memtables to it (RocksDB's write buffer manager), so RocksDB's memory is bounded
 by one number, ``JOURNEYS_ROCKSDB_MEMORY_BYTES``, whatever the number of partitions
@@ -28,7 +44,12 @@ and table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import rocksdict
@@ -39,6 +60,44 @@ from faust.stores.rocksdb import Store as RocksDBStore
 Overlay = dict[bytes, bytes | None]  # key -> value, None: deleted
 
 DEFAULT_MEMORY_BYTES = 128 * 1024 * 1024
+
+log = logging.getLogger(__name__)
+
+#: the file in a partition's RocksDB directory with the time (Unix seconds) of the newest
+#: changelog record the store reflects
+CURRENT_AT = "JOURNEYS-CURRENT-AT"
+#: the time is rewritten at most this often (it may only be older than the truth)
+CURRENT_AT_EVERY_S = 60.0
+#: share of the tombstone retention kept as a margin: producers' clocks against this one,
+#: the minute the time may lag
+AGE_MARGIN = 0.1
+
+
+def read_current_at(path: Path) -> float | None:
+    """The time recorded in the RocksDB directory ``path``; ``None`` when there is none."""
+    try:
+        return float((path / CURRENT_AT).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_current_at(path: Path, seconds: float) -> None:
+    """Record ``seconds`` in the RocksDB directory ``path`` (atomically: a new file
+    renamed over the old one)."""
+    tmp = path / f"{CURRENT_AT}.tmp"
+    tmp.write_text(repr(float(seconds)))
+    os.replace(tmp, path / CURRENT_AT)
+
+
+def set_tombstone_retention(app: Any, seconds: float | None) -> None:
+    """How long the changelogs keep a tombstone (``delete.retention.ms``) for the stores
+    of ``app``; ``None``: their age is not checked."""
+    app.journeys_tombstone_retention_s = seconds
+
+
+def tombstone_retention(app: Any) -> float | None:
+    retention: float | None = getattr(app, "journeys_tombstone_retention_s", None)
+    return retention
 
 
 class RocksDBBudget:
@@ -89,11 +148,68 @@ class CommittedStore(RocksDBStore):
     """faust's RocksDB store whose writes reach RocksDB only when their transaction
     commits (module docstring). Outside exactly-once it writes through, as faust's."""
 
+    #: the wall clock of the store's times (tests replace it)
+    wall_clock: Callable[[], float] = staticmethod(time.time)
+
     def __init__(self, *args: Any, budget: RocksDBBudget, **kwargs: Any) -> None:
         super().__init__(*args, driver="rocksdict", **kwargs)
         self.rocksdb_options = BudgetedOptions(budget)
         self._uncommitted: dict[int, Overlay] = {}
         self._changelog_offsets: dict[int, int] = {}
+        self._current_at: dict[int, float] = {}  # the time last recorded per partition
+
+    # --- the store's age (module docstring) --------------------------------------------
+    # faust private: Store._open_for_partition opens a partition's RocksDB (from
+    # _db_for_partition, the first time the partition is used after a start or a drop)
+    def _open_for_partition(self, partition: int) -> Any:
+        """faust's open, after discarding a store too old to be read on from its offset."""
+        db = super()._open_for_partition(partition)
+        self._current_at.pop(partition, None)  # a dropped partition's time is gone with it
+        retention = tombstone_retention(self.app)
+        if retention is None or db.get(self.offset_key) is None:
+            return db
+        path = Path(self.partition_path(partition))
+        written = read_current_at(path)
+        age = None if written is None else self.wall_clock() - written
+        if written is not None and age is not None and age <= retention * (1.0 - AGE_MARGIN):
+            self._current_at[partition] = written
+            return db
+        log.warning(
+            "%s: partition %d's local store is %s, the changelog keeps tombstones %.0f s: "
+            "discarded, restoring from the changelog",
+            self.table.name,
+            partition,
+            "of unknown age" if age is None else f"{age:.0f} s old",
+            retention,
+        )
+        db.close()
+        shutil.rmtree(path, ignore_errors=True)
+        return super()._open_for_partition(partition)
+
+    def note_current_at(self, partition: int, seconds: float) -> None:
+        """``partition``'s store reflects a changelog record of time ``seconds``; recorded
+        if it is a minute newer than the last time recorded (an older time is safe)."""
+        if seconds - self._current_at.get(partition, float("-inf")) < CURRENT_AT_EVERY_S:
+            return
+        path = Path(self.partition_path(partition))
+        if path.is_dir():
+            write_current_at(path, seconds)
+            self._current_at[partition] = seconds
+
+    def apply_changelog_batch(self, batch: Iterable[Any], to_key: Any, to_value: Any) -> None:
+        """faust's (its recovery of the tail, and standbys), with the time of each
+        partition's newest record recorded after the write."""
+        events = list(batch)
+        super().apply_changelog_batch(events, to_key, to_value)
+        newest: dict[int, float] = {}
+        for event in events:
+            message = event.message
+            if message.timestamp is not None:
+                newest[message.partition] = max(
+                    newest.get(message.partition, 0.0), message.timestamp
+                )
+        for partition, seconds in newest.items():
+            self.note_current_at(partition, seconds)
 
     # --- writes -----------------------------------------------------------------------
     def _transactional(self) -> bool:
@@ -119,6 +235,7 @@ class CommittedStore(RocksDBStore):
         open transaction): the store reflects it once that transaction commits."""
         if not self._transactional():
             self.set_persisted_offset_of(partition, offset)
+            self.note_current_at(partition, self.wall_clock())
             return
         if offset > self._changelog_offsets.get(partition, -1):
             self._changelog_offsets[partition] = offset
@@ -142,6 +259,7 @@ class CommittedStore(RocksDBStore):
         if offset is not None:
             batch.put(self.offset_key, str(offset).encode())
         self._db_for_partition(partition).write(batch)
+        self.note_current_at(partition, self.wall_clock())
         return len(writes or ())
 
     def discard(self, partitions: Any) -> None:
