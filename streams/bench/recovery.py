@@ -217,17 +217,24 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], began: float) -> float:
     raise TimeoutError("worker not ready")
 
 
-BULK_DONE = re.compile(rb"bulk restore: (\d+) records in ([\d.]+) s \((\d+) records/s\)")
+BULK_DONE = re.compile(
+    rb"bulk restore(?: of (\w+) partitions)?: (\d+) records in ([\d.]+) s \((\d+) records/s\)"
+)
 
 
-def bulk_restored(log: Path, since: int) -> dict[str, float]:
-    """The bulk restores the worker logged after byte ``since`` of ``log``: records,
-    seconds (the restores of one recovery run one after another), records/s."""
+def bulk_restored(log: Path, since: int, title: str | None = None) -> dict[str, float]:
+    """The bulk restores the worker logged after byte ``since`` of ``log`` (of ``title``
+    partitions, active or standby; ``None``: all): records, seconds (the restores of
+    one recovery run one after another), records/s."""
     with log.open("rb") as f:
         f.seek(since)
-        found = BULK_DONE.findall(f.read())
-    records = sum(int(n) for n, _, _ in found)
-    seconds = sum(float(s) for _, s, _ in found)
+        found = [
+            (int(n), float(s))
+            for kind, n, s, _ in BULK_DONE.findall(f.read())
+            if title is None or kind.decode() in (title, "")
+        ]
+    records = sum(n for n, _ in found)
+    seconds = sum(s for _, s in found)
     return {
         "restored_records": records,
         "restore_s": round(seconds, 2),

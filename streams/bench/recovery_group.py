@@ -1,6 +1,7 @@
 """Recovery with two workers (``bench_recovery.py --group``): a worker joins a group whose
 one worker holds ``--customers`` customers, then one of the two dies for good, disk
-included. Events stream in at ``--rate`` events/s throughout.
+included. New customers sign up at ``--rate`` events/s throughout (each sign-up emits a
+trigger).
 
 1. **Seed** as :mod:`streams.bench.recovery` does; worker A starts on the seeded disk
    (one standby replica per partition, as deployed) and catches up with the first load.
@@ -33,7 +34,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ from streams.kafka.keys import partition_for
 from streams.kafka.offsets import Offsets
 from streams.ops.processes import free_port
 from streams.sim.output import produce
-from streams.sim.population import DEFAULT_START, generate_load
+from streams.sim.population import generate_load
 
 SAMPLE_S = 0.25
 CAUGHT_UP_WITHIN_S = 1.0  # caught up: every event older than this is committed
@@ -68,18 +68,16 @@ WARM_S = 10.0  # of load through worker A alone before B joins
 class Load:
     """Events at ``rate`` a second to the touchpoints topic, from a thread, until stopped."""
 
-    def __init__(self, bench: Bench, customers: int, rate: float) -> None:
+    def __init__(self, bench: Bench, rate: float) -> None:
         self.stopped = threading.Event()
-        self.bench, self.customers, self.rate = bench, customers, rate
+        self.bench, self.rate = bench, rate
         self.thread = threading.Thread(target=self._run, name="load", daemon=True)
 
     def _messages(self) -> Iterator[Any]:
-        # after the seeded histories (90 days from DEFAULT_START), one day over a
-        # million events: the customers' own rules fire, not a flood of old timers
-        start = DEFAULT_START + timedelta(days=90)
-        for message in generate_load(
-            7, 10**6, self.customers, 1, start, id_prefix="rc", tag="G", signed_up=True
-        ):
+        # new customers signing up (a trigger each), at the start of the seeded
+        # histories: the partitions' time stays behind the seeded customers' timers (at
+        # 90 days it would wake nearly all of them at once)
+        for message in generate_load(7, 10**6, 10**6, 1, id_prefix="nc", tag="G", signed_up=False):
             if self.stopped.is_set():
                 return
             yield message
@@ -299,7 +297,7 @@ def main(args: argparse.Namespace) -> int:
         "run_id": bench.run_id,
     }
     watch = Watch(bench)
-    load = Load(bench, args.customers, args.rate)
+    load = Load(bench, args.rate)
     procs = []
     try:
         seed_run(bench, args, result)
@@ -325,7 +323,8 @@ def main(args: argparse.Namespace) -> int:
         serving = watch_until(watch, mine, joined + ready_b)
         result["joiner_serving_s"] = round(serving + ready_b, 2)
         print(f"B: ready {result['joiner_ready_s']} s, serving {result['joiner_serving_s']} s")
-        result["joiner_restore"] = bulk_restored(log_b, 0)
+        result["joiner_restore_active"] = bulk_restored(log_b, 0, "active")
+        result["joiner_restore_standby"] = bulk_restored(log_b, 0, "standby")
         current = wait_standbys_current([port_a, port_b], joined)
         result["joiner_standbys_current_s"] = None if current is None else round(current, 2)
         print(f"standbys of both current {result['joiner_standbys_current_s']} s after the join")
@@ -352,7 +351,7 @@ def main(args: argparse.Namespace) -> int:
         result["takeover_first_commit_s"] = since(watch.first_commit(mine, killed), killed)
         result["takeover_caught_up_s"] = round(caught, 2)
         result["takeover_stall_s"] = watch.stall(mine, killed, time.monotonic())
-        result["takeover_restore"] = bulk_restored(log_a, a_log_at)
+        result["takeover_restore"] = bulk_restored(log_a, a_log_at, "active")
         print(
             f"takeover: first trigger {result['takeover_first_trigger_s']} s, first commit "
             f"{result['takeover_first_commit_s']} s, caught up {result['takeover_caught_up_s']} s"

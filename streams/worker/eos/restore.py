@@ -131,10 +131,12 @@ async def restore(
     targets: Mapping[TP, Target],
     progress: RestoreProgress,
     deadline: float,
+    title: str = "active",
 ) -> dict[TP, int]:
     """Restore each partition's records in ``[start, end)`` (``ranges``) into its target;
     returns the offset of the last record written per partition (left out: none). Stops
-    at ``deadline`` (``progress.clock``) with what it wrote so far."""
+    at ``deadline`` (``progress.clock``) with what it wrote so far. ``title`` (active,
+    standby) names the partitions in the log."""
     todo = {tp: r for tp, r in ranges.items() if r[1] > r[0]}
     if not todo:
         return {}
@@ -177,7 +179,9 @@ async def restore(
             if now - last_log >= LOG_EVERY_S:
                 last_log = now
                 log.info(
-                    "bulk restore: %d records restored, %d offsets left, %.0f records/s",
+                    "bulk restore of %s partitions: %d records restored, %d offsets left, "
+                    "%.0f records/s",
+                    title,
                     done,
                     progress.remaining,
                     progress.rate,
@@ -187,7 +191,8 @@ async def restore(
         progress.left(0)
     elapsed = clock() - began
     log.info(
-        "bulk restore: %d records in %.1f s (%.0f records/s)%s",
+        "bulk restore of %s partitions: %d records in %.1f s (%.0f records/s)%s",
+        title,
         done,
         elapsed,
         done / max(elapsed, 1e-6),
