@@ -3,6 +3,10 @@
 No Kafka, no faust, no clock: time is always passed in. See journeys/README.md.
 """
 
+from journeys import native
+
+native.install()  # before the engine's modules: their compiled form, when built and current
+
 from journeys.definition import Journey, Rule
 from journeys.engine import advance, new_state, step
 from journeys.fanout import FanoutAction, fanout_event, fanout_keys
@@ -18,13 +22,8 @@ from journeys.loader import (
 )
 from journeys.merge import merge
 from journeys.outcome import AttributeChange, Goal, Outcome, Suppressed, Transition
-from journeys.state import (
-    STATE_SCHEMA_VERSION,
-    CustomerState,
-    dump_state,
-    load_state,
-    migrate,
-)
+from journeys.state import CustomerState, dump_state, load_state, migrate
+from journeys.stored import STATE_SCHEMA_VERSION
 from journeys.timers import next_due
 from schemas.triggers import TRIGGER_FAMILIES
 

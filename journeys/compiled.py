@@ -5,24 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from journeys.definition import (
+    Emit,
+    ExitCondition,
+    FrequencyCap,
+    Increment,
+    Journey,
+    QuietHours,
+    Rule,
+    ValueSpec,
+)
 from journeys.experiments import Cuts, cuts
 from journeys.predicates import Check, EventMatch
 from journeys.values import Source, value_source
-
-if TYPE_CHECKING:
-    from journeys.definition import (
-        Emit,
-        ExitCondition,
-        FrequencyCap,
-        Increment,
-        Journey,
-        QuietHours,
-        Rule,
-        ValueSpec,
-    )
-    from schemas import TouchpointEvent
+from schemas import TouchpointEvent
 
 Alternative = tuple[frozenset[str] | None, tuple[Check, ...]]  # types (None: any), where
 

@@ -36,7 +36,8 @@ from typing import Any, TypeVar
 
 from journeys.compiled import CompiledRule, TimedRule, compiled
 from journeys.definition import Journey
-from journeys.state import STATE_SCHEMA_VERSION, CustomerState, load_state
+from journeys.state import CustomerState, load_state
+from journeys.stored import STATE_SCHEMA_VERSION
 from journeys.timeutil import (
     LATEST_DUE,
     local_date,

@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("erase", "streams.erasure.cli"),
     ("report", "streams.report.cli"),
     ("lint", "journeys.lint"),
+    ("native", "journeys.native"),
     ("simulate", "streams.sim.cli"),
     ("bench", "streams.bench.cli"),
     ("schemas", "schemas.generate"),

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
 
     # Processing
     processing_guarantee: Guarantee = "exactly_once"
+    native: Literal["auto", "off", "require"] = Field(
+        default="auto",
+        description="the engine's compiled modules (journeys.native, built by ./run setup): "
+        "auto uses them when built and current, off never, require refuses to start "
+        "without them; read by the journeys package when it is first imported",
+    )
     commit_interval_seconds: float = Field(
         default=0.1,
         gt=0,

@@ -23,6 +23,22 @@ from typing import Any
 
 import pytest
 
+# The test process runs the engine as pure Python (tests patch its functions, and the
+# pure modules are what coverage and tracebacks read); the processes it starts (workers,
+# tools) keep the compiled engine when it is built and current, as in production.
+# tests/journeys/test_native.py runs the engine's tests again with JOURNEYS_NATIVE=require,
+# which is kept. journeys.native reads the variable once, when the package is first
+# imported: here, before any test module.
+_native = os.environ.get("JOURNEYS_NATIVE")
+if _native != "require":
+    os.environ["JOURNEYS_NATIVE"] = "off"
+import journeys  # noqa: E402, F401
+
+if _native is None:
+    del os.environ["JOURNEYS_NATIVE"]
+else:
+    os.environ["JOURNEYS_NATIVE"] = _native
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
 LIVE_DIR = Path(__file__).resolve().parent / "live"

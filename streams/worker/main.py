@@ -17,6 +17,7 @@ import gc
 import logging
 from pathlib import Path
 
+from journeys import native
 from streams.settings import (
     ENV_PREFIX,
     Option,
@@ -80,6 +81,10 @@ def run(settings: Settings) -> int:
     rt = create_app(settings)
     tune_gc()
     log.info("worker settings: %s", settings.describe())
+    engine = native.status()
+    log.info("journey engine: %s", engine.describe())
+    if settings.native == "require" and not engine.active:  # set in a file, not the env
+        raise native.NativeUnavailable(f"native=require: engine runs {engine.describe()}")
     Path(rt.app.conf.datadir).mkdir(parents=True, exist_ok=True)
     local_state.prepare_local_state(rt.app, settings)
     if settings.metrics_port is not None:

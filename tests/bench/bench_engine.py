@@ -18,6 +18,9 @@ every 20,000 allocations); ``--gc default`` keeps Python's defaults. Results go 
 
     python tests/bench/bench_engine.py [--events 20000] [--customers 10000] [--repeat 5]
         [--gc worker|default] [--cprofile] [--out bench-results/engine.json] [--label NAME]
+
+The engine runs compiled when ``build/native`` holds a current build (``journeys native
+build``); ``JOURNEYS_NATIVE=off`` runs it as pure Python (the first line says which).
 """
 
 from __future__ import annotations
@@ -199,11 +202,12 @@ def main() -> int:
     with Pauses() as pauses:
         run(definitions, events, timings)
     split_total = sum(timings.values())
+    engine = journeys.native.status().describe()
     per_event = best / n * 1e6
     print(
         f"{n:,} events, {counts.wakeups:,} wake-ups, {counts.triggers:,} triggers: "
         f"{per_event:,.1f} us CPU/event, {n / best:,.0f} events/s "
-        f"(best of {max(1, args.repeat)}, gc {args.gc})"
+        f"(best of {max(1, args.repeat)}, gc {args.gc}, engine {engine})"
     )
     for stage in STAGES:
         share = timings[stage] / split_total if split_total else 0.0
@@ -227,6 +231,7 @@ def main() -> int:
         "events_per_s": round(n / best),
         "stages_us_per_event": {s: round(timings[s] / n * 1e6, 2) for s in STAGES},
         "gc": args.gc,
+        "engine": engine,
         "gc_pauses": collected,
         "python": platform.python_version(),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
