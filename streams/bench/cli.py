@@ -76,6 +76,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "total, CPU reported per process (1)",
     )
     parser.add_argument(
+        "--join-first",
+        action="store_true",
+        help="start the system and wait until all its processes are in the stable group, "
+        "then write the throughput load (default: the load first, then the start: its "
+        "throughput includes the start-up and, with several workers, their rebalances)",
+    )
+    parser.add_argument(
         "--broker-pid",
         type=int,
         default=None,
@@ -196,6 +203,7 @@ def _measure_all(
                 warmup_seconds=args.warmup_seconds,
                 latency_runs=args.latency_runs,
                 broker_pid=args.broker_pid,
+                join_first=args.join_first,
             )
         )
         if offered is None and result.events_per_s:
@@ -220,6 +228,7 @@ def _report(
             "store": args.store,
             "partitions": args.partitions,
             "workers": args.workers,
+            "join_first": args.join_first,
             "latency_seconds": args.latency_seconds,
             "latency_runs": args.latency_runs,
             "warmup_seconds": args.warmup_seconds,

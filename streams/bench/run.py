@@ -35,6 +35,7 @@ from streams.worker.launch import WorkerLaunch, overridden
 
 LOAD_DAYS = 90.0
 DRAIN_TIMEOUT_S = 600.0
+JOIN_SETTLE_S = 2.0
 
 
 @dataclass
@@ -85,6 +86,9 @@ class Result:
     worker_peak_rss_bytes: list[int | None] = field(default_factory=list)
     worker_cpu_busy: list[float | None] = field(default_factory=list)
     broker_cpu_busy: float | None = None
+    # ``--join-first``: seconds from the start to a stable group of all its processes,
+    # after which the load was written (else the load is written first)
+    joined_s: float | None = None
     error: str | None = None
 
     def summary(self) -> str:
@@ -272,17 +276,23 @@ async def measure(
     warmup_seconds: float = 0.0,
     latency_runs: int = 1,
     broker_pid: int | None = None,
+    join_first: bool = False,
 ) -> Result:
     result = Result(events=events, workers=len(system.processes))
     system.setup()
     config = producer_config(system.settings)
-    await produce(load_messages(traffic, seed, events, customers), system.input_topic, config)
+    load = load_messages(traffic, seed, events, customers)
+    if not join_first:
+        await produce(load, system.input_topic, config)
     offsets = Offsets(system.settings)
     launched = time.time()
     with running(system.processes, grace=30.0) as procs:
         try:
             pids = [proc.pid for proc in procs]
             cpu = CpuSamples(pids if broker_pid is None else [*pids, broker_pid])
+            if join_first:
+                result.joined_s = await _joined(system, offsets, procs, launched)
+                await produce(load, system.input_topic, config)
             await _throughput(system, offsets, procs, result, launched, cpu)
             rate = offered_rate or (result.events_per_s or 0) / 2
             window = Windows(warmup_seconds, latency_seconds, max(latency_runs, 1))
@@ -295,6 +305,30 @@ async def measure(
         finally:
             offsets.close()
     return result
+
+
+async def _joined(
+    system: System,
+    offsets: Offsets,
+    procs: Sequence[subprocess.Popen[bytes]],
+    launched: float,
+) -> float:
+    """Wait until every process is a member of the stable group, and a little more (the
+    last assignment's start-up: producers, tables); returns the seconds it took."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for process, proc in zip(system.processes, procs, strict=True):
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{system.name} exited with {proc.returncode}, see {process.log}"
+                )
+        members = await asyncio.to_thread(offsets.stable_members, system.group)
+        if members == len(procs):
+            joined = time.time() - launched
+            await asyncio.sleep(JOIN_SETTLE_S)
+            return round(joined, 2)
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"{system.name}: {len(procs)} members not joined in {DRAIN_TIMEOUT_S} s")
 
 
 async def _throughput(
@@ -313,7 +347,7 @@ async def _throughput(
     result.drain_s = round(done - launched, 2)
     first = seen.first_ms / 1000 if seen.first_ms is not None else launched
     result.events_per_s = round(result.events / max(done - first, 1e-3), 1)
-    result.steady_events_per_s = steady_rate(lags, max(lag for _, lag in lags))
+    result.steady_events_per_s = steady_rate(lags)
     busy = cpu.busy(first, done)
     result.worker_cpu_busy = busy[: len(procs)]
     result.broker_cpu_busy = busy[len(procs)] if len(busy) > len(procs) else None

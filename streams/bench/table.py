@@ -80,9 +80,11 @@ def _cpu(report: dict[str, Any]) -> list[str]:
         busy = [b for b in r.get("worker_cpu_busy") or [] if b is not None]
         broker = r.get("broker_cpu_busy")
         steady = r.get("steady_events_per_s")
-        if not busy and broker is None and steady is None:
+        if not busy and broker is None and steady is None:  # an older report
             continue
         line = f"{name}: {_fmt(steady)} events/s from 90% to 10% of the backlog"
+        if r.get("joined_s") is not None:
+            line += f" (written once its group was stable, {_fmt(r['joined_s'])} s after start)"
         if busy:
             line += f"; cores busy: {' + '.join(f'{b:.2f}' for b in busy)}"
         if broker is not None:

@@ -1,8 +1,10 @@
 """How far a consumer group is behind: end offsets of topics, a group's committed offsets,
-and the records between them (a transactional topic's markers not counted).
+and the records between them (a transactional topic's markers not counted); and how
+many members the group has once it is stable.
 
 Used to tell when a worker has caught up: by the demo (done once the worker has read
-everything sent) and the benchmark (throughput measured to the last commit).
+everything sent) and the benchmark (throughput measured to the last commit; with
+several workers, the load written once all of them have joined).
 """
 
 from __future__ import annotations
@@ -53,6 +55,19 @@ class Offsets:
                 raise
             return {}
         return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
+
+    def stable_members(self, group: str) -> int | None:
+        """How many members ``group`` has when it is stable (every member has its
+        partitions); ``None`` while it is rebalancing, empty or not there yet."""
+        try:
+            found = self.admin.describe_groups([group]).get(group, {})
+        except Exception as exc:
+            if not retry.retriable(exc):
+                raise
+            return None
+        if found.get("group_state") != "Stable":
+            return None
+        return len(found.get("members") or [])
 
     def lag(self, group: str, topics: Iterable[str], markers: bool = False) -> int:
         """Records still to process. ``markers``: the topic is written in transactions,
