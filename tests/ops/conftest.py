@@ -87,6 +87,7 @@ def populated(make_trigger: TriggerFactory) -> Metrics:
     m.set_store(1, 1)
     m.build_info("0.1.0", {"default": 1})
     m.set_lag_source(lambda: {("t", 0): 1})
+    m.set_standby_lag_source(lambda: {("t-changelog", 0): 1})
     return m
 
 
