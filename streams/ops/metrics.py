@@ -42,6 +42,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from journeys import native
 from streams.ops import labels as ml
 
 if TYPE_CHECKING:
@@ -315,8 +316,11 @@ class Metrics:
             "state_store_size_bytes", "Size on disk of the worker's data dir (state stores)."
         )
         self.build = gauge(
-            "build_info", "Build information: 1, labelled with the version.", "version"
-        )
+            "build_info",
+            "Build information: 1, labelled with the version and how the journey engine "
+            "runs (compiled: journeys.native's mypyc build; python: the pure modules).",
+            "version", "engine",
+        )  # fmt: skip
         self.definitions = gauge(
             "journey_definition_info",
             "Loaded journey definitions: 1, labelled with journey and version.",
@@ -374,10 +378,15 @@ class Metrics:
                 for experiment, variant in ml.variants_of(d):
                     self.variant_assignments.labels(d.name, experiment, variant, cohort)
 
-    def build_info(self, version: str, definitions: Mapping[str, int | str]) -> None:
-        """Publish the build version and the loaded journey definitions with versions."""
+    def build_info(
+        self, version: str, definitions: Mapping[str, int | str], engine: str | None = None
+    ) -> None:
+        """Publish the build version, how the engine runs (default: this process's
+        ``journeys.native`` status) and the loaded journey definitions with versions."""
+        if engine is None:
+            engine = "compiled" if native.status().active else "python"
         self.build.clear()
-        self.build.labels(version=version).set(1)
+        self.build.labels(version=version, engine=engine).set(1)
         self.definitions.clear()
         for journey, v in definitions.items():
             self.definitions.labels(journey=journey, version=str(v)).set(1)

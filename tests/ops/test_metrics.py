@@ -188,7 +188,10 @@ def test_a_failing_lag_source_does_not_break_the_scrape(metrics: Metrics) -> Non
 def test_build_info_and_definitions(metrics: Metrics) -> None:
     metrics.build_info("0.1.0", {"default": 3, "trial": 1})
     metrics.build_info("0.1.1", {"default": 4})
-    assert sample(metrics, "journeys_build_info", version="0.1.1") == 1
+    assert sample(metrics, "journeys_build_info", version="0.1.1", engine="python") == 1
+    metrics.build_info("0.1.1", {"default": 4}, engine="compiled")
+    assert sample(metrics, "journeys_build_info", version="0.1.1", engine="compiled") == 1
+    assert sample(metrics, "journeys_build_info", version="0.1.1", engine="python") is None
     assert sample(metrics, "journeys_build_info", version="0.1.0") is None
     assert sample(metrics, "journeys_journey_definition_info", journey="default", version="4") == 1
     assert sample(metrics, "journeys_journey_definition_info", journey="trial", version="1") is None
