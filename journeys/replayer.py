@@ -25,7 +25,7 @@ from journeys.erasures import Erasures
 from journeys.fanout import FanoutIndex
 from journeys.outcome import Outcome
 from journeys.state import CustomerState
-from schemas.deadletters import MESSAGE_LIMIT, RejectReason, bounded
+from schemas.deadletters import MESSAGE_LIMIT, RejectReason, failure
 from schemas.events import TouchpointEvent
 
 __all__ = ["MESSAGE_LIMIT", "PROCESSING_ERROR", "Replayer", "Step", "Tick", "failure"]
@@ -74,11 +74,6 @@ class Step:
     def customer(self) -> str:
         """The key whose states the step changed."""
         return self.event.key if self.key is None else self.key
-
-
-def failure(exc: Exception) -> str:
-    """An exception as a dead letter's message: its class, then its text, bounded."""
-    return bounded(f"{type(exc).__name__}: {exc}")
 
 
 class Replayer:

@@ -42,6 +42,12 @@ def bounded(message: str) -> str:
     return message[:MESSAGE_LIMIT]
 
 
+def failure(exc: BaseException) -> str:
+    """An exception as a dead letter's message (``processing_error``): its class, then
+    its text, bounded; the worker and replay write it alike."""
+    return bounded(f"{type(exc).__name__}: {exc}")
+
+
 class RejectReason(StrEnum):
     """Why an input message (or one item of a batch) was not accepted."""
 

@@ -28,8 +28,9 @@ from typing import Any
 
 from journeys import Journey, Outcome
 from journeys.clock import PartitionClock
-from journeys.replayer import MESSAGE_LIMIT, PROCESSING_ERROR, Replayer, Step, Tick, failure
+from journeys.replayer import PROCESSING_ERROR, Replayer, Step, Tick
 from schemas.codec import dumps, isoformat_utc
+from schemas.deadletters import MESSAGE_LIMIT, failure
 from schemas.events import TouchpointEvent
 from schemas.triggers import Trigger
 from streams.replay.erasure import Erasure, erasure_record

@@ -30,7 +30,7 @@ from faust.types import AgentT, EventT, StreamT
 from journeys import driver
 from schemas import codec
 from schemas.codec import isoformat_utc
-from schemas.deadletters import Rejection, RejectReason
+from schemas.deadletters import Rejection, RejectReason, bounded, failure
 from schemas.events import TouchpointEvent
 from schemas.internal import (
     EraseLinked,
@@ -210,7 +210,7 @@ async def too_late(
     payload = raw if alone else codec.dumps(event)
     text = f"event {event.event_id}: event_time {isoformat_utc(event.event_time)} is older "
     text += "than its journeys' allowed lateness"
-    rejection = Rejection(RejectReason.TOO_LATE, text[:500])
+    rejection = Rejection(RejectReason.TOO_LATE, bounded(text))
     await rt.out.send_dead_letter(origin_of(message), payload, rejection, rt.wall())
     rt.metrics.dead_lettered(str(RejectReason.TOO_LATE), consumed=False)
 
@@ -275,7 +275,7 @@ async def contained(rt: Runtime, event: EventT[Any], budget: WakeBudget) -> None
             message.topic, message.partition, message.offset,
         )  # fmt: skip
         raw = event.value if isinstance(event.value, bytes) else b""
-        reason = Rejection(RejectReason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"[:500])
+        reason = Rejection(RejectReason.PROCESSING_ERROR, failure(exc))
         await dead_letter(rt, message, raw, reason)
 
 
