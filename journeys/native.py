@@ -57,6 +57,7 @@ MODULES = (
     "journeys.run",
     "journeys.state",
     "journeys.timers",
+    "journeys.timeutil",
     "journeys.values",
     "journeys.wire",
 )

@@ -72,10 +72,14 @@ def parse_local_time(value: Any) -> time:
     raise ValueError(f"bad time of day {value!r}: expected HH:MM, e.g. 09:00")
 
 
+def format_local_time(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
 LocalTime = Annotated[
     time,
     BeforeValidator(parse_local_time),
-    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    PlainSerializer(format_local_time, return_type=str),
     WithJsonSchema({"type": "string", "pattern": _CLOCK.pattern, "examples": ["09:00"]}),
 ]
 
