@@ -185,8 +185,13 @@ class CustomerStore:
     def flush(self, scope: Scope) -> int:
         """Write every pending key to the table, each within ``scope(origin)``; returns
         the number of keys written. Reassigning a key writes the changelog (mutating a
-        value in place would not)."""
+        value in place would not). A table that writes encoded values (the worker's
+        ``TrackedTable`` under exactly-once: ``writes_encoded``) gets each value as its
+        JSON bytes, encoded once here, with the changelog record beside it."""
         table, cache, stages = self.table, self.cache, self.stages
+        encoded = getattr(table, "writes_encoded", None)
+        set_encoded = table.set_encoded if encoded is not None and encoded() else None  # type: ignore[attr-defined]  # a TrackedTable's
+        dumps = contract_codec.dumps
         for key, pending in self.pending.items():
             with scope(pending.origin):
                 if pending.deleted:
@@ -195,7 +200,10 @@ class CustomerStore:
                     stages.update(pending.base, {})
                     continue
                 new = _merged(pending)
-                table[key] = new
+                if set_encoded is not None:  # the value encoded once, no per-key faust work
+                    set_encoded(key.encode(), dumps(new))
+                else:
+                    table[key] = new
                 stages.update(pending.base, new)
                 cache.put(key, new, pending.states)
         written = len(self.pending)

@@ -9,6 +9,7 @@ from typing import Any
 
 from journeys import default_journey, driver
 from journeys.state import dump_state
+from schemas import codec
 from schemas.events import TouchpointEvent
 from streams.worker.customers import CustomerStore
 
@@ -102,3 +103,48 @@ def test_a_key_forgotten_then_written_in_one_batch_holds_only_its_new_states() -
     assert set(table["c1"]) == {JOURNEY.name}
     assert table["c1"][JOURNEY.name]["events"] == 1
     assert store.stages.current()[JOURNEY.name] == {"onboarding": 1}
+
+
+class EncodedTable(CountingTable):
+    """A table that takes encoded writes (as the worker's ``TrackedTable`` does under
+    exactly-once), recording each with the scope it was made in."""
+
+    def __init__(self, scopes: list[object]) -> None:
+        super().__init__()
+        self.scopes = scopes
+        self.encoded: list[tuple[bytes, bytes, object]] = []
+
+    def writes_encoded(self) -> bool:
+        return True
+
+    def set_encoded(self, key: bytes, value: bytes) -> None:
+        self.encoded.append((key, value, self.scopes[-1]))
+
+
+def test_a_table_taking_encoded_writes_gets_each_value_encoded_once_as_the_codec_writes_it() -> (
+    None
+):
+    scopes: list[object] = []
+    table = EncodedTable(scopes)
+    now = ["event-1"]
+    store = CustomerStore(table, [JOURNEY], current=lambda: now[0])
+    signup(store, "c1", "e1")
+    now[0] = "event-2"
+    signup(store, "c2", "e2")
+
+    @contextmanager
+    def scope(origin: object) -> Iterator[None]:
+        scopes.append(origin)
+        yield
+
+    assert store.flush(scope) == 2
+    assert table.writes == []  # no dict write: the values went encoded
+    expected = {
+        key: codec.dumps({JOURNEY.name: dump_state(store.states(key)[JOURNEY.name])})
+        for key in ("c1", "c2")
+    }
+    assert table.encoded == [
+        (b"c1", expected["c1"], "event-1"),
+        (b"c2", expected["c2"], "event-2"),
+    ]
+    assert store.record("c1") == {JOURNEY.name: dump_state(store.states("c1")[JOURNEY.name])}

@@ -219,7 +219,11 @@ class CommittedStore(RocksDBStore):
         if not self._transactional():
             super()._set(key, value)
             return
-        partition = _event_partition()
+        self.put_uncommitted(event_partition(), key, value)
+
+    def put_uncommitted(self, partition: int, key: bytes, value: bytes | None) -> None:
+        """A write of ``partition``'s open transaction (``None``: a delete), read back by
+        this store at once, written to RocksDB when the transaction commits."""
         # faust private: the key -> partition cache its reads use
         self._key_index[key] = partition
         self._uncommitted.setdefault(partition, {})[key] = value
@@ -228,7 +232,7 @@ class CommittedStore(RocksDBStore):
         if not self._transactional():
             super()._del(key)
             return
-        self._uncommitted.setdefault(_event_partition(), {})[key] = None
+        self._uncommitted.setdefault(event_partition(), {})[key] = None
 
     def note_changelog_offset(self, partition: int, offset: int) -> None:
         """The changelog record at ``offset`` of ``partition`` was acknowledged (in the
@@ -343,7 +347,9 @@ class CommittedStore(RocksDBStore):
             yield value
 
 
-def _event_partition() -> int:
+def event_partition() -> int:
+    """The source partition of the event being processed (``faust.current_event()``):
+    the partition, and the transaction, of a table write made for it."""
     event = current_event()
     if event is None:
         raise RuntimeError("a table write outside an event: its transaction is unknown")

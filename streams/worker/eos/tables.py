@@ -30,7 +30,12 @@ from yarl import URL
 
 from streams.worker.eos.guard import guard_of
 from streams.worker.eos.produce import batched_of
-from streams.worker.eos.store import DEFAULT_MEMORY_BYTES, CommittedStore, budget_for
+from streams.worker.eos.store import (
+    DEFAULT_MEMORY_BYTES,
+    CommittedStore,
+    budget_for,
+    event_partition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +140,36 @@ class TrackedTable(Table[Any, Any]):
         topic = self.changelog_topic.get_topic_name()
         batched.add(topic, partition, raw_key, raw_value, on_sent=self._persisted)
         return _Queued(partition)
+
+    def writes_encoded(self) -> bool:
+        """Whether :meth:`set_encoded` may be used: a :class:`CommittedStore`, the app's
+        batched output, and exactly-once (a transaction per source partition)."""
+        return (
+            isinstance(self.data, CommittedStore)
+            and batched_of(self.app) is not None
+            and bool(self.app.in_transaction)
+        )
+
+    def set_encoded(self, key: bytes, value: bytes) -> None:
+        """``table[key] = value`` for a key and value encoded by the caller with the
+        table's serializers, in the partition and transaction of the current event (as
+        faust's table write finds them): into the store's uncommitted writes and the
+        batched output's changelog records, the value encoded once. faust's per-key work
+        is left out: ``Table.__setitem__``'s two encodings of the value, its key TTL (only
+        windowed tables have one) and its sensors' ``on_table_set`` (faust's optional
+        Prometheus sensor does not count these writes). Only when :meth:`writes_encoded`."""
+        partition = event_partition()
+        store = self.data
+        assert isinstance(store, CommittedStore), "set_encoded without writes_encoded()"
+        store.put_uncommitted(partition, key, value)
+        batched = batched_of(self.app)
+        assert batched is not None, "set_encoded without writes_encoded()"
+        topic = self._changelog_name
+        if topic is None:
+            topic = self._changelog_name = self.changelog_topic.get_topic_name()
+        batched.add(topic, partition, key, value, on_sent=self._persisted)
+
+    _changelog_name: str | None = None
 
     def _persisted(self, tp: TP, offset: int) -> None:
         """A changelog record is acknowledged: what faust's ``_on_changelog_sent`` does
