@@ -17,6 +17,13 @@ after window), and the worker's garbage-collector pauses (``streams.bench.gcwatc
 (3) the process's peak RSS. Writes a JSON file and prints a table. ``--profile`` runs
 the worker under cProfile and splits its time per event into ours and faust's,
 aiokafka's, RocksDB's and the event loop's (``streams.bench.breakdown``).
+
+``--workers N`` runs N processes of each system in one consumer group: the throughput
+is the group's, and each process's CPU over the throughput phase is reported, the
+broker's beside it with ``--broker-pid`` (a broker on the same machine), as is the rate
+over the middle of the drain (``streams.bench.drain``). ``--join-first`` writes the
+throughput load only once all of them are in the stable group, so that neither the
+start-up nor the rebalances of workers joining one by one are in the throughput.
 """
 
 from __future__ import annotations
