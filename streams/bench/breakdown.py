@@ -14,7 +14,8 @@ A function of neither side (a C builtin such as ``orjson.dumps``, pydantic, the 
 library) is charged to whoever called it, in proportion to the time each caller spent
 in it, so that ``orjson.dumps`` called by the state codec counts as state codec.
 Per event: the part's time over the events the worker processed (throughput and
-latency phases).
+latency phases). The compiled engine's functions (``journeys.native``) are C builtins to
+the profiler, named by module: charged to engine and state codec like their sources.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def _own(func: Func) -> str | None:
     if path == "~":
         if "of 'select.epoll'" in name:
             return IDLE
+        if "method journeys." in name:  # the compiled engine (journeys.native)
+            return "state codec" if "journeys.state." in name else "engine"
         return "RocksDB" if "Rdict" in name else None
     if "/site-packages/" in path or "/lib/python3" in path:
         return _library(path)

@@ -168,3 +168,11 @@ def test_the_steady_rate_is_the_middle_of_the_drain():
     assert steady_rate([(0.0, 0), (1.0, 500), *lags]) == 100.0
     assert steady_rate([(0.0, 1000), (1.0, 0)]) is None  # one look: too quick
     assert steady_rate([]) is None
+
+
+def test_profile_breakdown_charges_the_compiled_engine_to_engine_and_state_codec():
+    from streams.bench.breakdown import _own
+
+    assert _own(("~", 0, "<built-in method journeys.driver.on_time>")) == "engine"
+    assert _own(("~", 0, "<built-in method journeys.state.dump_state>")) == "state codec"
+    assert _own(("~", 0, "<built-in method orjson.dumps>")) is None  # charged to its caller
