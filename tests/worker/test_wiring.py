@@ -31,7 +31,7 @@ async def _wiring(tmp_path: Path) -> None:
     rt = create_app(settings, definitions=[definition])
     app: Any = rt.app
     get = rt.metrics.registry.get_sample_value
-    assert get("journeys_build_info", {"version": __version__}) == 1
+    assert get("journeys_build_info", {"version": __version__, "engine": "python"}) == 1
     labels = {"journey": definition.name, "version": str(definition.version)}
     assert get("journeys_journey_definition_info", labels) == 1
     consumed = {"event_type": "signed_up", "outcome": "processed"}
