@@ -8,7 +8,7 @@ import math
 import os
 from pathlib import Path
 
-__all__ = ["cpu_seconds", "peak_rss_bytes", "percentile"]
+__all__ = ["cpu_seconds", "peak_rss_bytes", "percentile", "runqueue_seconds"]
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -19,6 +19,16 @@ def cpu_seconds(pid: int) -> float | None:
         return None
     ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def runqueue_seconds(pid: int) -> float | None:
+    """How long the process's main thread (a worker's event loop) has waited, runnable,
+    for a CPU so far (the kernel's schedstat), or None when unknown. Beside its CPU time
+    it tells a process starved of CPU by others from one idle, waiting for I/O."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def peak_rss_bytes(pid: int) -> int | None:

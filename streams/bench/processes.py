@@ -7,11 +7,11 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.bench.outputs import cpu_seconds
+from streams.bench.outputs import cpu_seconds, runqueue_seconds
 
 
 @dataclass(frozen=True)
@@ -58,30 +58,52 @@ def stop_all(procs: Sequence[subprocess.Popen[bytes]], grace: float) -> None:
             proc.wait()
 
 
+@dataclass(frozen=True)
+class Sample:
+    """At a wall-clock time, each process's CPU seconds and seconds waited for a CPU."""
+
+    at: float
+    cpu: list[float | None]
+    waited: list[float | None]
+
+
 @dataclass
 class CpuSamples:
-    """CPU seconds of some processes (``pids``), sampled at wall-clock times."""
+    """CPU seconds of some processes (``pids``), and how long their main threads waited,
+    runnable, for a CPU, sampled at wall-clock times."""
 
     pids: list[int]
-    samples: list[tuple[float, list[float | None]]] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
 
     def take(self) -> None:
-        self.samples.append((time.time(), [cpu_seconds(pid) for pid in self.pids]))
+        cpu = [cpu_seconds(pid) for pid in self.pids]
+        waited = [runqueue_seconds(pid) for pid in self.pids]
+        self.samples.append(Sample(time.time(), cpu, waited))
 
     def busy(self, since: float, until: float) -> list[float | None]:
         """Cores each process kept busy between two wall-clock times (1.0: one core all
         the time), from the last samples taken at or before them; ``None`` where unknown."""
+        return self._rates(since, until, lambda s: s.cpu)
+
+    def starved(self, since: float, until: float) -> list[float | None]:
+        """The share of the wall time each process's main thread waited for a CPU while
+        it could run (other processes had the cores)."""
+        return self._rates(since, until, lambda s: s.waited)
+
+    def _rates(
+        self, since: float, until: float, value: Callable[[Sample], list[float | None]]
+    ) -> list[float | None]:
         start, end = self._at(since), self._at(until)
-        if start is None or end is None or end[0] <= start[0]:
+        if start is None or end is None or end.at <= start.at:
             return [None] * len(self.pids)
-        wall = end[0] - start[0]
+        wall = end.at - start.at
         return [
             round((b - a) / wall, 3) if a is not None and b is not None else None
-            for a, b in zip(start[1], end[1], strict=True)
+            for a, b in zip(value(start), value(end), strict=True)
         ]
 
-    def _at(self, moment: float) -> tuple[float, list[float | None]] | None:
-        before = [s for s in self.samples if s[0] <= moment]
+    def _at(self, moment: float) -> Sample | None:
+        before = [s for s in self.samples if s.at <= moment]
         if before:
             return before[-1]
         return self.samples[0] if self.samples else None

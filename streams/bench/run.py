@@ -85,6 +85,8 @@ class Result:
     workers: int = 1
     worker_peak_rss_bytes: list[int | None] = field(default_factory=list)
     worker_cpu_busy: list[float | None] = field(default_factory=list)
+    # the share of that time each one's main thread waited, runnable, for a CPU
+    worker_cpu_starved: list[float | None] = field(default_factory=list)
     broker_cpu_busy: float | None = None
     # ``--join-first``: seconds from the start to a stable group of all its processes,
     # after which the load was written (else the load is written first)
@@ -350,6 +352,7 @@ async def _throughput(
     result.steady_events_per_s = steady_rate(lags)
     busy = cpu.busy(first, done)
     result.worker_cpu_busy = busy[: len(procs)]
+    result.worker_cpu_starved = cpu.starved(first, done)[: len(procs)]
     result.broker_cpu_busy = busy[len(procs)] if len(busy) > len(procs) else None
 
 

@@ -87,6 +87,9 @@ def _cpu(report: dict[str, Any]) -> list[str]:
             line += f" (written once its group was stable, {_fmt(r['joined_s'])} s after start)"
         if busy:
             line += f"; cores busy: {' + '.join(f'{b:.2f}' for b in busy)}"
+        starved = [w for w in r.get("worker_cpu_starved") or [] if w is not None]
+        if starved:
+            line += f" (waited for a CPU: {' + '.join(f'{w:.0%}' for w in starved)})"
         if broker is not None:
             share = broker / (broker + sum(busy)) if broker + sum(busy) > 0 else 0.0
             line += f", broker {broker:.2f} ({share:.0%} of their CPU)"

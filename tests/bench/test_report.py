@@ -104,18 +104,24 @@ def test_collector_pauses_are_logged_and_counted_per_window(tmp_path):
 
 
 def test_cores_busy_per_process_between_two_moments():
-    from streams.bench.processes import CpuSamples
+    from streams.bench.processes import CpuSamples, Sample
 
     cpu = CpuSamples(pids=[1, 2, 3])
-    cpu.samples = [(10.0, [1.0, 2.0, None]), (12.0, [2.0, 2.5, None]), (14.0, [4.0, 3.0, 9.0])]
+    cpu.samples = [
+        Sample(10.0, [1.0, 2.0, None], [0.0, 0.0, None]),
+        Sample(12.0, [2.0, 2.5, None], [1.0, 0.0, None]),
+        Sample(14.0, [4.0, 3.0, 9.0], [2.0, 0.0, 1.0]),
+    ]
     # from the sample at or before each moment: [10, 14) -> 4 s of wall time
     assert cpu.busy(11.0, 14.5) == [0.75, 0.25, None]
+    assert cpu.starved(11.0, 14.5) == [0.5, 0.0, None]
     assert cpu.busy(5.0, 12.0) == [0.5, 0.25, None]  # before the first: the first
     assert cpu.busy(14.0, 15.0) == [None, None, None]  # no time between them
 
 
 def test_the_table_shows_each_workers_cpu_and_the_brokers_share():
     r = _result(1000.0, 10.0) | {"worker_cpu_busy": [0.8, 0.7], "broker_cpu_busy": 0.5}
+    r["worker_cpu_starved"] = [0.25, 0.5]
     r["steady_events_per_s"] = 1234.0
     report = {
         "parameters": {
@@ -133,7 +139,7 @@ def test_the_table_shows_each_workers_cpu_and_the_brokers_share():
     text = table(report)
     assert "partitions=8 workers=2" in text
     assert "journeys: 1,234 events/s from 90% to 10% of the backlog" in text
-    assert "cores busy: 0.80 + 0.70" in text
+    assert "cores busy: 0.80 + 0.70 (waited for a CPU: 25% + 50%)" in text
     assert "broker 0.50 (25% of their CPU)" in text
 
 
