@@ -5,9 +5,10 @@ A child process reads its settings from ``JOURNEYS_*`` variables (``streams.sett
 so the parent writes every setting there, each as the child parses it back: numbers and
 paths as text, booleans as ``true``/``false``, lists as JSON, secrets revealed (the child
 needs them; they travel in its environment, never on its command line). A setting that is
-``None`` is left out, and so is every ``JOURNEYS_*`` variable the parent inherited, so the
+``None`` is left out, and so is every settings variable the parent inherited, so the
 child's settings are exactly the parent's object, whatever the parent's environment held.
-The settings file, already read into that object, is not named again.
+The settings file, already read into that object, is not named again. A ``JOURNEYS_*``
+variable that names no setting passes through untouched.
 
 :func:`overridden` builds such an object from another plus a few fields, validated as
 the command line's are (``"3"`` for a number is fine, a wrong value an error here rather
@@ -35,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CLI: tuple[str, ...] = ("-m", "streams.cli")
 """The interpreter arguments that run the ``journeys`` command."""
 NOT_PASSED = frozenset({"settings_file"})
+SETTINGS_VARIABLES = frozenset(ENV_PREFIX + name.upper() for name in Settings.model_fields)
 
 
 def overridden(settings: Settings, **fields: Any) -> Settings:
@@ -54,9 +56,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 def process_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a child process that reads ``settings``: ``base`` (this process's
-    environment by default) without its ``JOURNEYS_*`` variables, plus every setting."""
+    environment by default) without its settings variables, plus every setting."""
     inherited = os.environ if base is None else base
-    kept = {k: v for k, v in inherited.items() if not k.startswith(ENV_PREFIX)}
+    kept = {k: v for k, v in inherited.items() if k not in SETTINGS_VARIABLES}
     return {**kept, **settings_env(settings)}
 
 

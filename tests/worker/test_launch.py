@@ -60,10 +60,16 @@ def test_the_child_reads_back_every_setting(no_settings_env: pytest.MonkeyPatch)
     assert child.commit_interval_seconds == 0.1 + 0.2
 
 
-def test_the_parents_own_variables_do_not_reach_the_child() -> None:
-    inherited = {"PATH": "/bin", "JOURNEYS_PARTITIONS": "99", "JOURNEYS_METRICS_PORT": "9"}
+def test_the_parents_own_settings_variables_do_not_reach_the_child() -> None:
+    inherited = {
+        "PATH": "/bin",
+        "JOURNEYS_NOT_A_SETTING": "kept",  # names no setting: passes through
+        "JOURNEYS_PARTITIONS": "99",
+        "JOURNEYS_METRICS_PORT": "9",
+        "JOURNEYS_SETTINGS_FILE": "/etc/journeys.toml",
+    }
     env = process_env(Settings(partitions=2), inherited)
-    assert env["PATH"] == "/bin"
+    assert (env["PATH"], env["JOURNEYS_NOT_A_SETTING"]) == ("/bin", "kept")
     assert env["JOURNEYS_PARTITIONS"] == "2"
     assert "JOURNEYS_METRICS_PORT" not in env  # None: left out, not the parent's 9
     assert "JOURNEYS_SETTINGS_FILE" not in env  # its values are in the variables already
