@@ -294,7 +294,10 @@ class FanoutSide(_Model):
     key: str = Field(description="Property holding the index key, e.g. feature_id")
 
 
-class FanoutPublish(FanoutSide):
+class FanoutPublishSide(FanoutSide):
+    """The publishing side of a fan-out: its events publish to the index key's
+    subscribers as derived events of type ``as``."""
+
     as_: str = Field(alias="as", pattern=NAME, description="Type of the derived events")
     clear: bool = Field(default=True, description="Drop the index entry once published")
 
@@ -304,7 +307,7 @@ class Fanout(_Model):
 
     index: str = Field(pattern=NAME)
     subscribe: FanoutSide
-    publish: FanoutPublish
+    publish: FanoutPublishSide
 
 
 class Journey(_Model):

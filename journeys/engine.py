@@ -93,16 +93,16 @@ def step(
     _adopt(run)
     _fire_due(run, at)
     _remember(run, event)
-    if run.s.exited_at is not None and not _reenter(run, event):
+    if run.state.exited_at is not None and not _reenter(run, event):
         _blocked(run, event)
     else:
         _apply(run, event)
-    return run.s, run.outcome()
+    return run.state, run.outcome()
 
 
 def _apply(run: Run, event: TouchpointEvent) -> None:
     """Steps 7 to 9: the event's rules, thresholds, exit conditions; timers re-armed."""
-    c, s, at = run.c, run.s, event.event_time
+    c, s, at = run.compiled, run.state, event.event_time
     for crule in c.inactivity_for(event.type):
         if crule.matches(event):
             last = s.last_match.get(crule.id)
@@ -127,7 +127,7 @@ def _apply(run: Run, event: TouchpointEvent) -> None:
             if matches_any(alternatives, event):
                 run.exit(cond.name, cond.reason, at)
                 break
-    rearm(run.d, s, s.clock, run.notes)
+    rearm(run.definition, s, s.clock, run.notes)
 
 
 def advance(
@@ -147,14 +147,14 @@ def advance(
     run = Run(definition, state, customer)
     _adopt(run)
     _fire_due(run, now)
-    if now > run.s.clock:
-        run.s.clock = now
-    return run.s, run.outcome()
+    if now > run.state.clock:
+        run.state.clock = now
+    return run.state, run.outcome()
 
 
 def _fire_due(run: Run, limit: datetime) -> None:
-    d, s = run.d, run.s
-    by_id = run.c.by_id
+    d, s = run.definition, run.state
+    by_id = run.compiled.by_id
     for _ in range(_MAX_FIRINGS):
         crule = earliest_of(by_id, s.timers, limit) if s.timers else None
         if crule is None:
@@ -174,7 +174,7 @@ def _fire_due(run: Run, limit: datetime) -> None:
 
 
 def _remember(run: Run, event: TouchpointEvent) -> None:
-    c, s = run.c, run.s
+    c, s = run.compiled, run.state
     at = event.event_time
     seen = run.own_seen()
     seen[event.event_id] = at
@@ -206,7 +206,7 @@ def _remember(run: Run, event: TouchpointEvent) -> None:
 
 def _prune_windows(run: Run) -> None:
     """Drop window hits no future (non-late) event can share a window with."""
-    c, s = run.c, run.s
+    c, s = run.compiled, run.state
     by_id = c.by_id
     for rid, hits in list(s.windows.items()):
         crule = by_id.get(rid)
@@ -225,9 +225,9 @@ def _prune_windows(run: Run) -> None:
 
 def _reenter(run: Run, event: TouchpointEvent) -> bool:
     """Whether an exited customer re-enters with this event (then it is applied)."""
-    d, s = run.d, run.s
+    d, s = run.definition, run.state
     policy = d.guard_rails.reentry
-    alternatives = run.c.reentry
+    alternatives = run.compiled.reentry
     if policy.policy == "never" or (
         alternatives is not None and not matches_any(alternatives, event)
     ):
@@ -253,29 +253,29 @@ def _fresh_entry(run: Run, stage: str, at: datetime) -> None:
     zone, recent event ids, counters (``entries`` counts this one); the holdout bucket
     depends only on the customer id and the journey.
     """
-    s = run.s
+    s = run.state
     s.stage, s.stage_entered_at, s.entered_at = stage, at, at
     s.exited_at, s.exit_reason, s.exit_name = None, None, None
     s.entries += 1
     run.enter()
     s.last_match, s.windows, s.fired = {}, {}, {}
     s.timers.clear()
-    for name in run.c.entry_attributes:
+    for name in run.compiled.entry_attributes:
         if s.attributes.get(name) is not None:
             run.change("reentry", name, None, at)
 
 
 def _blocked(run: Run, event: TouchpointEvent) -> None:
     """Report the triggers an exited customer's event would have caused."""
-    d = run.d
+    d = run.definition
     policy = d.guard_rails.reentry
-    alternatives = run.c.reentry
-    reason: Reason = run.s.exit_reason or "exit"
-    stage = run.s.stage
+    alternatives = run.compiled.reentry
+    reason: Reason = run.state.exit_reason or "exit"
+    stage = run.state.stage
     if policy.policy != "never" and (alternatives is None or matches_any(alternatives, event)):
         # A refused re-entry: report what re-entering would have triggered.
         reason, stage = "reentry", policy.stage or d.initial_stage
-    for crule in run.c.reactive_for(event.type):
+    for crule in run.compiled.reactive_for(event.type):
         emits = crule.kind == "event" and crule.emit is not None
         if emits and crule.in_stage(stage) and crule.matches(event):
             run.fire(crule, event.event_time, None, event, blocked=reason)
@@ -286,10 +286,10 @@ Watched = tuple[int, list[object]] | None  # changes so far, the watched attribu
 
 def _watched(run: Run) -> Watched:
     """The threshold rules' attribute values now (before what comes next), if any."""
-    thresholds = run.c.thresholds
+    thresholds = run.compiled.thresholds
     if not thresholds:
         return None
-    get = run.s.attributes.get
+    get = run.state.attributes.get
     return len(run.changes), [get(_attr(r)) for r in thresholds]
 
 
@@ -306,11 +306,11 @@ def _thresholds(
         # No attribute changed, so no number crossed anything (a boolean in a number
         # attribute, only in a hand-written state, counts as no previous value: it can).
         return
-    for crule, old in zip(run.c.thresholds, olds, strict=True):
+    for crule, old in zip(run.compiled.thresholds, olds, strict=True):
         when = crule.rule.when.threshold
         assert when is not None
-        new = run.s.attributes.get(when.attribute)
-        if not crule.in_stage(run.s.stage) or not isinstance(new, int | float):
+        new = run.state.attributes.get(when.attribute)
+        if not crule.in_stage(run.state.stage) or not isinstance(new, int | float):
             continue
         before = old if isinstance(old, int | float) and not isinstance(old, bool) else None
         if when.crosses == "up":
@@ -322,10 +322,10 @@ def _thresholds(
 
 
 def crossed_since(run: Run, olds: list[object], at: datetime, cause: Cause) -> None:
-    """Fire the threshold rules (``run.c.thresholds``, ``olds`` one earlier value each)
+    """Fire the threshold rules (``run.compiled.thresholds``, ``olds`` one earlier value each)
     whose attribute crossed from that value to the run's state now, at ``at``: the
     threshold part of a merge step (``journeys.merge.merge_step``), with ``step``'s test."""
-    if run.c.thresholds:
+    if run.compiled.thresholds:
         _thresholds(run, (-1, olds), at, cause, None)  # -1: compare, whatever changed
 
 
@@ -350,12 +350,12 @@ def _adopt(run: Run) -> None:
     stage entry like any other: inactivity since stage entry counts from it, entering an
     exit stage exits. Timers of rules that no longer exist are dropped, the rest re-armed.
     """
-    d, s = run.d, run.s
+    d, s = run.definition, run.state
     if s.journey_version == d.version:
         return
     old, s.journey_version = s.journey_version, d.version
     stage = d.migrate.get(s.stage)
-    if stage is None and s.stage not in run.c.stages:
+    if stage is None and s.stage not in run.compiled.stages:
         stage = d.initial_stage
         run.notes.append(
             f"stage {s.stage!r} of version {old} is not in version {d.version} and has no "
@@ -363,6 +363,6 @@ def _adopt(run: Run) -> None:
         )
     if stage is not None and stage != s.stage:
         run.move("version_upgrade", stage, s.clock, "version_upgrade")
-    known = run.c.by_id
+    known = run.compiled.by_id
     s.timers = {k: v for k, v in s.timers.items() if k in known}
     rearm(d, s, s.clock, run.notes)

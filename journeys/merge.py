@@ -75,7 +75,7 @@ def merge_step(
     the deployment's per-customer cap, as for ``step``. See the module docstring."""
     merged = merge(definition, into, other)
     run = Run(definition, merged, customer)
-    s = run.s
+    s = run.state
     if s.assignment_id != into.assignment_id:
         run.notes.append(
             f"cohort and variants: assigned as {s.assignment_id!r} (its entry was the "
@@ -83,17 +83,17 @@ def merge_step(
         )
     if s.stage != into.stage:
         run.transitions.append(Transition(MERGE_RULE, into.stage, s.stage, at))
-        for cond in run.c.exits_on_entry.get(s.stage, ()):
+        for cond in run.compiled.exits_on_entry.get(s.stage, ()):
             if s.exited_at is None:
                 run.exit(cond.name, cond.reason, at)
     for name, new in s.attributes.items():
         old = into.attributes.get(name)
         if old != new or type(old) is not type(new):
             run.changes.append(AttributeChange(MERGE_RULE, name, old, new, at))
-    for crule in run.c.reactive:
+    for crule in run.compiled.reactive:
         if crule.kind == "window" and crule.in_stage(s.stage):
             _window(run, crule, into, other, at)
-    crossed_since(run, [_before(r, into, other) for r in run.c.thresholds], at, cause)
+    crossed_since(run, [_before(r, into, other) for r in run.compiled.thresholds], at, cause)
     rearm(definition, s, s.clock, run.notes)
     return s, run.outcome()
 
@@ -119,7 +119,7 @@ def _window(
     """Fire ``crule`` for the latest full window of the merged hits that holds hits of
     both sides (a window one side had alone was counted there)."""
     window = crule.rule.when.window
-    hits = run.s.windows.get(crule.id)
+    hits = run.state.windows.get(crule.id)
     if window is None or not hits or len(hits) < window.count:
         return
     mine = {i for _, i in into.windows.get(crule.id, ())}

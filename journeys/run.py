@@ -37,16 +37,16 @@ class Run:
 
     __slots__ = (
         "base",
-        "c",
         "changes",
+        "compiled",
         "customer",
-        "d",
         "deferred",
+        "definition",
         "entered",
         "event_cause",
         "goals",
         "notes",
-        "s",
+        "state",
         "suppressed",
         "transitions",
         "triggers",
@@ -55,8 +55,8 @@ class Run:
     def __init__(
         self, definition: Journey, state: CustomerState, customer: CustomerCap | None = None
     ) -> None:
-        self.d = definition
-        self.c: Compiled = compiled(definition)
+        self.definition = definition
+        self.compiled: Compiled = compiled(definition)
         self.customer = customer  # the deployment's per-customer cap, if any
         # A shallow copy sharing the caller's containers until it writes one: writers
         # take their own copy first (``own_*``, ``guards.record``), nested window lists
@@ -64,7 +64,7 @@ class Run:
         # unchanged container keeps its identity (``dump_state`` reuses its JSON). The
         # timers are the run's own from the start: ``rearm`` changes them in place.
         self.base = state
-        s = self.s = state.copy()
+        s = self.state = state.copy()
         s.timers = dict(s.timers)
         self.triggers: list[Trigger] = []
         self.suppressed: list[Suppressed] = []
@@ -79,31 +79,31 @@ class Run:
     # -- copy on write -----------------------------------------------------------------
 
     def own_attributes(self) -> dict[str, JsonValue]:
-        s = self.s
+        s = self.state
         if s.attributes is self.base.attributes:
             s.attributes = dict(s.attributes)
         return s.attributes
 
     def own_last_match(self) -> dict[str, datetime]:
-        s = self.s
+        s = self.state
         if s.last_match is self.base.last_match:
             s.last_match = dict(s.last_match)
         return s.last_match
 
     def own_windows(self) -> dict[str, Window]:
-        s = self.s
+        s = self.state
         if s.windows is self.base.windows:
             s.windows = dict(s.windows)
         return s.windows
 
     def own_fired(self) -> dict[str, datetime]:
-        s = self.s
+        s = self.state
         if s.fired is self.base.fired:
             s.fired = dict(s.fired)
         return s.fired
 
     def own_seen(self) -> dict[str, datetime]:
-        s = self.s
+        s = self.state
         if s.seen is self.base.seen:
             s.seen = dict(s.seen)
         return s.seen
@@ -139,7 +139,7 @@ class Run:
         through a goal exit). A rule whose goal attribute is set is blocked with reason
         ``goal`` likewise.
         """
-        s = self.s
+        s = self.state
         if blocked is None and s.exited_at is not None:
             blocked = s.exit_reason or "exit"
         goal = crule.goal
@@ -156,7 +156,7 @@ class Run:
             if cause is None:
                 assert event is not None, "a timer firing names its cause"
                 cause = self.event_cause = wire.event_cause([event.event_id])
-        c = self.c
+        c = self.compiled
         reason = blocked or guard(c, s, crule.id, plan, at, self.customer)
         if reason is None or reason == "holdout":
             record(c, s, crule.id, plan, at, self.customer)
@@ -178,7 +178,7 @@ class Run:
         event: TouchpointEvent | None,
         holdout: bool,
     ) -> Trigger:
-        s, c = self.s, self.c
+        s, c = self.state, self.compiled
         payload: dict[str, JsonValue] = {}
         for name, _, source in plan.payload:
             value = source(event, s, at)
@@ -212,7 +212,7 @@ class Run:
         )
 
     def _actions(self, crule: CompiledRule, at: datetime, event: TouchpointEvent | None) -> None:
-        s, rid = self.s, crule.id
+        s, rid = self.state, crule.id
         for name, spec, type_, source in crule.sets:
             raw = source(event, s, at)
             if raw is None:
@@ -242,7 +242,7 @@ class Run:
             self.move(rid, move_to, at)
 
     def change(self, rule: str, name: str, value: JsonValue, at: datetime) -> None:
-        attrs = self.s.attributes
+        attrs = self.state.attributes
         old = attrs.get(name)
         if old == value and type(old) is type(value):
             return
@@ -252,27 +252,27 @@ class Run:
         else:
             attrs[name] = value
         self.changes.append(AttributeChange(rule, name, old, value, at))
-        if old is None and name in self.c.goal_attributes:
+        if old is None and name in self.compiled.goal_attributes:
             self.goal(name, at)
 
     def goal(self, name: str, at: datetime) -> None:
         """Report a goal reached (an unset goal attribute set, or a goal exit)."""
-        s = self.s
+        s = self.state
         since = max(at - s.entered_at, timedelta(0))
-        self.goals.append(Goal(name, at, since, cohort(self.c, s.assignment_id)))
+        self.goals.append(Goal(name, at, since, cohort(self.compiled, s.assignment_id)))
 
     def enter(self) -> None:
         """Report that this call started an entry (a new customer, or a re-entry)."""
-        self.entered = cohort(self.c, self.s.assignment_id)
+        self.entered = cohort(self.compiled, self.state.assignment_id)
 
     def move(self, rule: str, stage: str, at: datetime, kind: TransitionKind = "move") -> None:
         """Enter ``stage``; an exit stage exits. A version upgrade into a goal stage is an
         exit of reason ``exit``, not a goal: the customer was moved there by ``migrate``,
         not by reaching it, and counting it would report in-flight customers converted."""
-        s = self.s
+        s = self.state
         self.transitions.append(Transition(rule, s.stage, stage, at, kind))
         s.stage, s.stage_entered_at = stage, at
-        for cond in self.c.exits_on_entry.get(stage, ()):
+        for cond in self.compiled.exits_on_entry.get(stage, ()):
             if s.exited_at is None:
                 reason = cond.reason
                 if kind == "version_upgrade" and reason == "goal":
@@ -284,7 +284,7 @@ class Run:
                 self.exit(cond.name, reason, at)
 
     def exit(self, name: str, reason: str, at: datetime) -> None:
-        s = self.s
+        s = self.state
         s.exited_at, s.exit_reason, s.exit_name = at, reason, name  # type: ignore[assignment]  # reason is the definition's literal
         kind: Literal["goal", "exit"] = "goal" if reason == "goal" else "exit"
         self.transitions.append(Transition(f"exit:{name}", s.stage, s.stage, at, kind))
@@ -295,9 +295,9 @@ class Run:
         """Count the event in the rule's window; the event ids of a full window, if any."""
         window = crule.rule.when.window
         assert window is not None
-        hits = list(self.s.windows.get(crule.id, ()))
+        hits = list(self.state.windows.get(crule.id, ()))
         insort(hits, (at, event_id))
-        horizon = self.s.watermark - self.c.lateness - window.within
+        horizon = self.state.watermark - self.compiled.lateness - window.within
         hits = [h for h in hits if h[0] >= horizon]
         found: list[str] | None = None
         k = window.count
@@ -311,6 +311,6 @@ class Run:
             hits = []
         if hits:
             self.own_windows()[crule.id] = hits
-        elif crule.id in self.s.windows:
+        elif crule.id in self.state.windows:
             del self.own_windows()[crule.id]
         return found

@@ -68,7 +68,7 @@ from streams.collector.messages import (
 from streams.collector.metrics import CollectorMetrics
 from streams.collector.producer import RecordSink
 from streams.collector.routes import PREFIXES
-from streams.collector.routing import Record, route
+from streams.collector.routing import Outgoing, route
 from streams.kafka.preflight import KafkaUnavailable
 from streams.ops.health import Readiness, broker_reachable
 from streams.ops.logs import RepeatFilter
@@ -207,7 +207,7 @@ class Collector:
         return raw
 
     async def _produce(
-        self, records: list[Record], futures: list[asyncio.Future[Any]]
+        self, records: list[Outgoing], futures: list[asyncio.Future[Any]]
     ) -> web.Response:
         timeout = self.settings.collector_produce_timeout_seconds
         started = self.monotonic()
@@ -231,7 +231,7 @@ class Collector:
         self._count(records)
         return web.Response(body=_OK, content_type="application/json")
 
-    def _count(self, records: list[Record]) -> None:
+    def _count(self, records: list[Outgoing]) -> None:
         accepted = [r for r in records if r.role == "touchpoints"]
         self.metrics.messages.labels("touchpoints").inc(len(accepted))
         self.metrics.accepted_bytes.inc(sum(len(r.value) for r in accepted))

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from schemas.topics import by_role, topic_specs
-from streams.collector.routing import Record
+from streams.collector.routing import Outgoing
 from streams.kafka.admin import ensure_topics
 from streams.kafka.config import producer_config
 from streams.kafka.preflight import KafkaUnavailable, attempt, describe, servers_text
@@ -49,7 +49,7 @@ class RecordSink(Protocol):
     @property
     def connected(self) -> bool: ...
 
-    async def enqueue(self, records: Sequence[Record], into: list[asyncio.Future[Any]]) -> None:
+    async def enqueue(self, records: Sequence[Outgoing], into: list[asyncio.Future[Any]]) -> None:
         """Hand ``records`` over; append each one's acknowledgement future to ``into``."""
         ...
 
@@ -122,7 +122,7 @@ class Producer:
         log.info("producing to %s", ", ".join(self.topics.values()))
         return None
 
-    async def enqueue(self, records: Sequence[Record], into: list[asyncio.Future[Any]]) -> None:
+    async def enqueue(self, records: Sequence[Outgoing], into: list[asyncio.Future[Any]]) -> None:
         """Hand every record to the producer, appending the future of its acknowledgement
         to ``into`` as it goes (so a caller that times out knows what is still pending)."""
         producer = self._producer

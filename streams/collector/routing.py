@@ -23,14 +23,14 @@ from schemas.deadletters import dead_letter
 from schemas.decode import decode_touchpoints
 from schemas.envelope import identity_in
 
-__all__ = ["Record", "route"]
+__all__ = ["Outgoing", "route"]
 
 Role = Literal["touchpoints", "deadletters"]
 _SEGMENT_IDS = ("userId", "anonymousId")
 
 
 @dataclass(frozen=True, slots=True)
-class Record:
+class Outgoing:
     """One Kafka message to write: the topic's role, key and value; ``reason`` for a
     dead letter."""
 
@@ -40,15 +40,15 @@ class Record:
     reason: str | None = None
 
 
-def route(value: bytes, received_at: datetime, max_future_skew: timedelta) -> list[Record]:
+def route(value: bytes, received_at: datetime, max_future_skew: timedelta) -> list[Outgoing]:
     """The record(s) for one message: itself on the touchpoints topic, or one dead letter
     per rejection."""
     decoded = decode_touchpoints(value, received_at=received_at, max_future_skew=max_future_skew)
     if not decoded.rejections:
-        return [Record("touchpoints", event.key.encode(), value) for event in decoded.events]
+        return [Outgoing("touchpoints", event.key.encode(), value) for event in decoded.events]
     key = _named_identity(value)
     return [
-        Record(
+        Outgoing(
             "deadletters",
             None if key is None else key.encode(),
             codec.dumps(

@@ -25,7 +25,7 @@ from streams.replay.inputs import (
     topic_name,
 )
 from streams.replay.options import ReadSpec, add_common_options, settings_of
-from streams.replay.timeline import Arrival, Item, Record, Unreadable, timeline
+from streams.replay.timeline import Arrival, Item, TimelineRecord, Unreadable, timeline
 from streams.subcommand import Subparsers, add_command
 
 EXIT_OK = 0
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_records(
-    records: Iterable[Record], *, as_json: bool, show_properties: bool
+    records: Iterable[TimelineRecord], *, as_json: bool, show_properties: bool
 ) -> list[Trigger]:
     """Write the timeline to stdout (table or JSON Lines); return the triggers in it."""
     triggers: list[Trigger] = []
@@ -126,7 +126,7 @@ def print_records(
     return triggers
 
 
-def table_row(record: Record, *, show_properties: bool = False) -> str:
+def table_row(record: TimelineRecord, *, show_properties: bool = False) -> str:
     """One line of the readable table: time | type | detail."""
     kind = record["type"]
     if kind == "event":
@@ -136,7 +136,7 @@ def table_row(record: Record, *, show_properties: bool = False) -> str:
     return f"{record['time'] or '-':<27} {kind:<10} {detail}"
 
 
-def _event_detail(record: Record, *, show_properties: bool) -> str:
+def _event_detail(record: TimelineRecord, *, show_properties: bool) -> str:
     detail = f"{record['event_type']} ({record['event_id']})"
     if record["customer_id"] is None:
         detail += f" anonymous {record['anonymous_id']}"
@@ -148,12 +148,12 @@ def _event_detail(record: Record, *, show_properties: bool) -> str:
     return detail
 
 
-def _transition_detail(record: Record) -> str:
+def _transition_detail(record: TimelineRecord) -> str:
     detail = f"{record['rule']}: {record['stage_before']} -> {record['stage_after']}"
     return detail if record["kind"] == "move" else detail + f" ({record['kind']})"
 
 
-def _change_detail(record: Record) -> str:
+def _change_detail(record: TimelineRecord) -> str:
     def shown(value: Any) -> str:
         return "unset" if value is None else orjson.dumps(value).decode()
 
@@ -161,11 +161,11 @@ def _change_detail(record: Record) -> str:
     return f"{record['rule']}: {record['attribute']} {old} -> {new}"
 
 
-def _merge_detail(record: Record) -> str:
+def _merge_detail(record: TimelineRecord) -> str:
     return f"{record['merged_id']} merged into {record['customer_id']} ({record['event_id']})"
 
 
-def _erasure_detail(record: Record) -> str:
+def _erasure_detail(record: TimelineRecord) -> str:
     detail = f"{record['customer_id']} erased ({record['request_id']})"
     if record["linked_ids"]:
         detail += f" with {', '.join(record['linked_ids'])}"
@@ -174,11 +174,11 @@ def _erasure_detail(record: Record) -> str:
     return detail
 
 
-def _note_detail(record: Record) -> str:
+def _note_detail(record: TimelineRecord) -> str:
     return f"{record['journey']}: {record['note']}"
 
 
-def _trigger_detail(record: Record) -> str:
+def _trigger_detail(record: TimelineRecord) -> str:
     t: dict[str, Any] = record["trigger"]
     detail = f"{t['kind']} by {t['rule']} id={t['trigger_id']}{_variant(t)}"
     if t.get("deliver_after"):
@@ -188,7 +188,7 @@ def _trigger_detail(record: Record) -> str:
     return detail
 
 
-def _suppressed_detail(record: Record) -> str:
+def _suppressed_detail(record: TimelineRecord) -> str:
     variant = _variant(record.get("trigger") or {})
     return f"{record['kind']} by {record['rule']}: {record['reason']}{variant}"
 
@@ -200,11 +200,11 @@ def _variant(trigger: dict[str, Any]) -> str:
     return f" variant={trigger['variant']} ({trigger['experiment']})"
 
 
-def _deadletter_detail(record: Record) -> str:
+def _deadletter_detail(record: TimelineRecord) -> str:
     return f"{record['origin']}: {record['reason']}: {record['message']}"
 
 
-_DETAILS: dict[str, Callable[[Record], str]] = {
+_DETAILS: dict[str, Callable[[TimelineRecord], str]] = {
     "merge": _merge_detail,
     "erasure": _erasure_detail,
     "transition": _transition_detail,

@@ -40,10 +40,10 @@ __all__ = [
     "PROCESSING_ERROR",
     "Arrival",
     "Item",
-    "Record",
     "Replayer",
     "Step",
     "Tick",
+    "TimelineRecord",
     "Unreadable",
     "delivered",
     "failure",
@@ -51,7 +51,7 @@ __all__ = [
     "timeline",
 ]
 
-Record = dict[str, Any]
+TimelineRecord = dict[str, Any]  # one line of a replay timeline (its JSON), typed by "type"
 RECORD_TYPES = (
     "event",
     "merge",
@@ -96,8 +96,8 @@ def iso(moment: datetime | None) -> str | None:
 
 def event_record(
     event: TouchpointEvent, status: str, origin: str, *, show_properties: bool = False
-) -> Record:
-    record: Record = {
+) -> TimelineRecord:
+    record: TimelineRecord = {
         "type": "event",
         "time": iso(event.event_time),
         "customer_id": event.customer_id,
@@ -114,8 +114,8 @@ def event_record(
     return record
 
 
-def deadletter_record(item: Unreadable, *, show_properties: bool = False) -> Record:
-    record: Record = {
+def deadletter_record(item: Unreadable, *, show_properties: bool = False) -> TimelineRecord:
+    record: TimelineRecord = {
         "type": "deadletter",
         "time": None,
         "origin": item.origin,
@@ -128,7 +128,7 @@ def deadletter_record(item: Unreadable, *, show_properties: bool = False) -> Rec
     return record
 
 
-def error_record(step: Step, origin: str, *, show_properties: bool = False) -> Record:
+def error_record(step: Step, origin: str, *, show_properties: bool = False) -> TimelineRecord:
     """The dead letter of an event the engine raised on (``processing_error``)."""
     raw = dumps(step.event)
     item = Unreadable(origin, PROCESSING_ERROR, step.error or "", raw)
@@ -137,7 +137,7 @@ def error_record(step: Step, origin: str, *, show_properties: bool = False) -> R
     }
 
 
-def wakeup_error_record(key: str, until: datetime | None, message: str) -> Record:
+def wakeup_error_record(key: str, until: datetime | None, message: str) -> TimelineRecord:
     """The dead letter of a wake-up the engine raised on (``processing_error``)."""
     origin = f"wake-up of {key}" if until is None else f"wake-up of {key} at {iso(until)}"
     return deadletter_record(Unreadable(origin, PROCESSING_ERROR, message, b"")) | {
@@ -150,7 +150,9 @@ def delivered(outcome: Outcome) -> list[Trigger]:
     return [t for t in outcome.triggers if not t.holdout]
 
 
-def outcome_records(outcome: Outcome, customer_id: str, journey: str, at: datetime) -> list[Record]:
+def outcome_records(
+    outcome: Outcome, customer_id: str, journey: str, at: datetime
+) -> list[TimelineRecord]:
     """Transitions, attribute changes, triggers, suppressed triggers and notes, in
     engine-time order (stable); ``at``: the time of the call (its notes' time)."""
     return [record for _, record in _timed(outcome, customer_id, journey, at)]
@@ -158,10 +160,10 @@ def outcome_records(outcome: Outcome, customer_id: str, journey: str, at: dateti
 
 def _timed(
     outcome: Outcome, customer_id: str, journey: str, at: datetime
-) -> list[tuple[datetime, Record]]:
+) -> list[tuple[datetime, TimelineRecord]]:
     """At one instant: transitions (a re-entry first), the attribute changes, triggers,
     suppressed triggers, then the call's notes."""
-    timed: list[tuple[datetime, int, Record]] = []
+    timed: list[tuple[datetime, int, TimelineRecord]] = []
     head = {"customer_id": customer_id, "journey": journey}
     for t in outcome.transitions:
         record = {"type": "transition", "time": iso(t.at), **head, "rule": t.rule}
@@ -194,7 +196,7 @@ def timeline(
     keep: Callable[[str], bool] | None = None,
     suppress_days: float = 0.0,
     clock: PartitionClock | None = None,
-) -> Iterator[Record]:
+) -> Iterator[TimelineRecord]:
     """Every step of replaying ``items`` under ``definitions``, then time up to ``until``.
 
     Records that an event caused earlier in engine time (timers that fell due before it)
@@ -218,7 +220,7 @@ def timeline(
 
 def _item_records(
     replayer: Replayer, item: Item, shown: Callable[[str | None], bool], show_properties: bool
-) -> Iterator[Record]:
+) -> Iterator[TimelineRecord]:
     """The records of one input item whose key is ``shown``."""
     if isinstance(item, Tick):
         for done in replayer.tick(item):
@@ -237,7 +239,7 @@ def _item_records(
                 yield from step_records(done, item.origin, show_properties=show_properties)
 
 
-def merge_record(done: Step, origin: str) -> Record:
+def merge_record(done: Step, origin: str) -> TimelineRecord:
     """The merge of a linked key's states into its customer's, at the linking event."""
     event = done.event
     return {
@@ -250,7 +252,9 @@ def merge_record(done: Step, origin: str) -> Record:
     }
 
 
-def step_records(done: Step, origin: str, *, show_properties: bool = False) -> Iterator[Record]:
+def step_records(
+    done: Step, origin: str, *, show_properties: bool = False
+) -> Iterator[TimelineRecord]:
     """One step's records: what fell due before the event, the event, then the rest (a
     ``wake`` step: its records; a ``merge`` step: a ``merge`` record, then its own)."""
     event = done.event

@@ -28,7 +28,7 @@ from journeys.state import dump_state, load_state
 from journeys.timers import stored_next_due
 from schemas import codec as contract_codec
 
-Record = dict[str, dict[str, Any]]  # journey name -> CustomerState JSON (the table's value)
+TableValue = dict[str, dict[str, Any]]  # journey name -> CustomerState JSON: a table value
 DEFAULT_CACHE_SIZE = 20_000
 
 
@@ -37,15 +37,15 @@ class StateCache:
 
     def __init__(self, size: int = DEFAULT_CACHE_SIZE) -> None:
         self.size = size
-        self._entries: OrderedDict[str, tuple[Record, States]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[TableValue, States]] = OrderedDict()
 
-    def get(self, key: str) -> tuple[Record, States] | None:
+    def get(self, key: str) -> tuple[TableValue, States] | None:
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
         return entry
 
-    def put(self, key: str, record: Record, states: States) -> None:
+    def put(self, key: str, record: TableValue, states: States) -> None:
         if self.size <= 0:
             return
         self._entries[key] = (record, states)
@@ -98,7 +98,7 @@ class StageCounts:
 class Pending:
     """A key changed in the current batch, not written to the table yet."""
 
-    base: Record  # the table value before the batch (what the changelog holds)
+    base: TableValue  # the table value before the batch (what the changelog holds)
     states: States  # every journey's state now
     changed: set[str]  # the journeys whose state differs from ``base``
     origin: object  # the event it changed for: its table write acts for it
@@ -135,15 +135,15 @@ class CustomerStore:
         self.pending: dict[str, Pending] = {}
         self.current = current
 
-    def decode(self, record: Record) -> States:
+    def decode(self, record: TableValue) -> States:
         """The states of ``record`` for the running definitions (validated, migrated)."""
         return {name: load_state(record[name]) for name in self.names if name in record}
 
-    def _stored(self, key: str) -> tuple[Record, States]:
+    def _stored(self, key: str) -> tuple[TableValue, States]:
         """``key``'s table value and its decoded states: from the cache, else the table."""
         entry = self.cache.get(key)
         if entry is None:
-            record: Record = self.table.get(key) or {}
+            record: TableValue = self.table.get(key) or {}
             entry = (record, self.decode(record))
             self.cache.put(key, *entry)
         return entry
@@ -153,7 +153,7 @@ class CustomerStore:
         pending = self.pending.get(key)
         return pending.states if pending is not None else self._stored(key)[1]
 
-    def record(self, key: str) -> Record:
+    def record(self, key: str) -> TableValue:
         """``key``'s value as the table will hold it after the batch (``{}``: none)."""
         pending = self.pending.get(key)
         if pending is None:
@@ -210,14 +210,14 @@ class CustomerStore:
         self.pending.clear()
         return written
 
-    def view(self, key: str) -> Record | None:
+    def view(self, key: str) -> TableValue | None:
         """The value of ``key`` as stored (the customer view), or None."""
         record = self.table.get(key)
         return record or None
 
     def snapshot(
         self, partitions: frozenset[int], partition_of: Callable[[str], int]
-    ) -> Iterator[tuple[int, str, Record]]:
+    ) -> Iterator[tuple[int, str, TableValue]]:
         """``(partition, key, value)`` of every non-empty table value of ``partitions`` as
         it is at this call (the batch's pending writes aside), read lazily (rebuilding
         the timer index): a RocksDB store gives a snapshot; another store (tests), a copy."""
@@ -235,7 +235,7 @@ class CustomerStore:
             if record:
                 yield partition, key.decode(), record
 
-    def due(self, record: Record) -> datetime | None:
+    def due(self, record: TableValue) -> datetime | None:
         """The earliest due time of ``record``'s running journeys, without loading them
         (``journeys.timers.stored_next_due``; equal to the engine's ``due``)."""
         dues = [stored_next_due(record[name]) for name in self.names if name in record]
@@ -247,8 +247,8 @@ class CustomerStore:
         self.cache.clear()
 
 
-def _merged(pending: Pending) -> Record:
-    new: Record = {} if pending.fresh else dict(pending.base)
+def _merged(pending: Pending) -> TableValue:
+    new: TableValue = {} if pending.fresh else dict(pending.base)
     for name in pending.changed:
         new[name] = dump_state(pending.states[name])
     return new

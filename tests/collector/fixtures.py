@@ -23,7 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiokafka.errors import KafkaTimeoutError
 
 from streams.collector.app import Collector, create_app
-from streams.collector.routing import Record
+from streams.collector.routing import Outgoing
 from streams.settings import Settings
 
 KEY = "test-write-key"
@@ -70,11 +70,11 @@ class RecordingSink:
     def __init__(self, *, connected: bool = True, mode: str = "ack") -> None:
         self.connected = connected
         self.mode = mode
-        self.records: list[Record] = []
+        self.records: list[Outgoing] = []
         self.held: list[asyncio.Future[Any]] = []
         self._grew = asyncio.Event()
 
-    async def enqueue(self, records: Sequence[Record], into: list[asyncio.Future[Any]]) -> None:
+    async def enqueue(self, records: Sequence[Outgoing], into: list[asyncio.Future[Any]]) -> None:
         loop = asyncio.get_running_loop()
         for record in records:
             future: asyncio.Future[Any] = loop.create_future()
