@@ -60,6 +60,7 @@ class Result:
     events: int
     events_per_s: float | None = None
     steady_events_per_s: float | None = None  # the middle of the drain (streams.bench.drain)
+    lags: list[tuple[float, int]] = field(default_factory=list)  # (s after start, lag)
     drain_s: float | None = None
     outputs: int | None = None
     offered_rate: float | None = None
@@ -350,6 +351,7 @@ async def _throughput(
     first = seen.first_ms / 1000 if seen.first_ms is not None else launched
     result.events_per_s = round(result.events / max(done - first, 1e-3), 1)
     result.steady_events_per_s = steady_rate(lags)
+    result.lags = [(round(at - launched, 2), lag) for at, lag in lags]
     busy = cpu.busy(first, done)
     result.worker_cpu_busy = busy[: len(procs)]
     result.worker_cpu_starved = cpu.starved(first, done)[: len(procs)]
