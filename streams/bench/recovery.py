@@ -337,10 +337,10 @@ def seed_run(bench: Bench, args: argparse.Namespace, result: dict[str, Any]) -> 
 
 
 def main(args: argparse.Namespace) -> int:
+    """One worker's recovery (``--group``: :func:`streams.bench.recovery_group.main`,
+    which tests/bench/bench_recovery.py calls instead)."""
     if args.group:
-        from streams.bench.recovery_group import main as group_main
-
-        return group_main(args)
+        raise SystemExit("--group runs streams.bench.recovery_group.main")
     bench = prepare()
     prefix, data_dir, settings, specs = bench.prefix, bench.data_dir, bench.settings, bench.specs
     port = free_port()

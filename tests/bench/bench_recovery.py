@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from streams.bench.recovery import __doc__ as description
-from streams.bench.recovery import add_arguments, main
+from streams.bench import recovery, recovery_group
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="bench_recovery.py", description=description)
-    add_arguments(parser)
-    raise SystemExit(main(parser.parse_args()))
+    parser = argparse.ArgumentParser(prog="bench_recovery.py", description=recovery.__doc__)
+    recovery.add_arguments(parser)
+    args = parser.parse_args()
+    raise SystemExit((recovery_group.main if args.group else recovery.main)(args))
