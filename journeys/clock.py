@@ -20,7 +20,7 @@ and the rebuild after a rebalance to the same rule; both keep the due times in a
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 __all__ = ["DueTimes", "PartitionClock"]
@@ -82,6 +82,22 @@ class DueTimes:
 
     def __len__(self) -> int:
         return len(self._due)
+
+    def partitions(self) -> frozenset[int]:
+        """The partitions holding heap entries (pending or superseded)."""
+        return frozenset(self._heaps)
+
+    def drop(self, partitions: Iterable[int]) -> None:
+        """Forget ``partitions``: their heaps and the due times of their keys.
+
+        A key is scheduled in one partition only (its own), so its pending due time is an
+        entry of that partition's heap; a superseded entry of it there is skipped, as
+        :meth:`pop_due` skips it."""
+        due = self._due
+        for partition in partitions:
+            for when, key in self._heaps.pop(partition, ()):
+                if due.get(key) == when:
+                    del due[key]
 
     def clear(self) -> None:
         self._heaps.clear()

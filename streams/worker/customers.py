@@ -16,7 +16,7 @@ the (recovered) table again.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,17 +64,29 @@ class StateCache:
 
 
 class StageCounts:
-    """Customers per (journey, stage) on this worker: rebuilt on assignment, then kept
-    up to date by every write, so the gauge never needs a scan."""
+    """Customers per (journey, stage) on this worker, per partition: rebuilt from the
+    table for a partition newly assigned, then kept up to date by every write, so the
+    gauge never needs a scan; a partition that moves away takes its counts with it."""
 
     def __init__(self) -> None:
-        self.counts: dict[str, Counter[str]] = {}
+        self.counts: dict[int | None, dict[str, Counter[str]]] = {}
 
-    def reset(self) -> None:
-        self.counts.clear()
+    def reset(self, partitions: Iterable[int | None]) -> None:
+        """Forget the counts of ``partitions`` (moved away, or about to be recounted)."""
+        for partition in partitions:
+            self.counts.pop(partition, None)
 
-    def update(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        counts = self.counts
+    def keep_only(self, partitions: Iterable[int]) -> None:
+        """Forget the counts of every partition but ``partitions``."""
+        kept = set(partitions)
+        for partition in [p for p in self.counts if p not in kept]:
+            del self.counts[partition]
+
+    def update(self, partition: int | None, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """A value of ``partition`` changed from ``old`` to ``new`` (``{}``: none)."""
+        counts = self.counts.get(partition)
+        if counts is None:
+            counts = self.counts[partition] = {}
         for journey, state in old.items():
             stages = counts.get(journey)
             if stages is None:
@@ -88,9 +100,13 @@ class StageCounts:
 
     def current(self) -> dict[str, dict[str, int]]:
         """Customers per stage of each journey (stages with none left out)."""
+        total: dict[str, Counter[str]] = {}
+        for counts in self.counts.values():
+            for journey, stages in counts.items():
+                total.setdefault(journey, Counter()).update(stages)
         return {
             journey: {stage: n for stage, n in stages.items() if n > 0}
-            for journey, stages in self.counts.items()
+            for journey, stages in total.items()
         }
 
 
@@ -127,6 +143,7 @@ class CustomerStore:
         definitions: Sequence[Journey],
         cache_size: int = DEFAULT_CACHE_SIZE,
         current: Callable[[], object] = lambda: None,
+        partition_of: Callable[[str], int] | None = None,
     ) -> None:
         self.table = table
         self.names = tuple(d.name for d in definitions)
@@ -134,6 +151,16 @@ class CustomerStore:
         self.stages = StageCounts()
         self.pending: dict[str, Pending] = {}
         self.current = current
+        self.partition_of = partition_of
+
+    def partition(self, key: str, origin: object) -> int | None:
+        """The partition ``key``'s write for the event ``origin`` goes to: the event's
+        (the table is co-partitioned with its input), else ``partition_of`` (a store
+        outside faust), else unknown."""
+        partition = getattr(getattr(origin, "message", None), "partition", None)
+        if isinstance(partition, int):
+            return partition
+        return None if self.partition_of is None else self.partition_of(key)
 
     def decode(self, record: TableValue) -> States:
         """The states of ``record`` for the running definitions (validated, migrated)."""
@@ -197,14 +224,14 @@ class CustomerStore:
                 if pending.deleted:
                     if key in table:
                         del table[key]
-                    stages.update(pending.base, {})
+                    stages.update(self.partition(key, pending.origin), pending.base, {})
                     continue
                 new = _merged(pending)
                 if set_encoded is not None:  # the value encoded once, no per-key faust work
                     set_encoded(key.encode(), dumps(new))
                 else:
                     table[key] = new
-                stages.update(pending.base, new)
+                stages.update(self.partition(key, pending.origin), pending.base, new)
                 cache.put(key, new, pending.states)
         written = len(self.pending)
         self.pending.clear()
@@ -238,8 +265,14 @@ class CustomerStore:
     def due(self, record: TableValue) -> datetime | None:
         """The earliest due time of ``record``'s running journeys, without loading them
         (``journeys.timers.stored_next_due``; equal to the engine's ``due``)."""
-        dues = [stored_next_due(record[name]) for name in self.names if name in record]
-        return min((d for d in dues if d is not None), default=None)
+        earliest = None
+        for name in self.names:  # a loop: the rebuild calls this for every customer
+            state = record.get(name)
+            if state is not None:
+                due = stored_next_due(state)
+                if due is not None and (earliest is None or due < earliest):
+                    earliest = due
+        return earliest
 
     def reset(self) -> None:
         """Partitions were assigned or revoked: the cache may hold keys that moved. Pending

@@ -28,7 +28,15 @@ from journeys.clock import DueTimes
 
 class DueIndex:
     """Due times per partition (:class:`journeys.clock.DueTimes`: a heap with lazy
-    invalidation), plus watermarks under the live or event clock, and the rebuild."""
+    invalidation), plus watermarks under the live or event clock, and what an assignment
+    leaves to rebuild.
+
+    At each assignment (:meth:`assign`) the partitions this worker kept keep their heaps;
+    the others are forgotten, and the newly assigned ones are rebuilt from the table
+    (:attr:`pending`) once their restore has completed (:meth:`recovered`). Why a kept
+    partition's entries stay valid: ``streams/worker/eos/DESIGN.md``, "The timer index
+    across a rebalance".
+    """
 
     def __init__(
         self,
@@ -45,7 +53,15 @@ class DueIndex:
         self._times = DueTimes()
         self._event_time: dict[int, datetime] = {}
         self._last_event_mono: dict[int, float] = {}
-        self.partitions: frozenset[int] = frozenset()
+        self.partitions: frozenset[int] = frozenset()  # active here: what the tick serves
+        self.generation: int | None = None  # the consumer group generation of that assignment
+        self.pending: frozenset[int] = frozenset()  # their heaps to be rebuilt from the table
+        # newly assigned, no restore known to have completed for them since: rebuilt again
+        # after every restore until one is known to be theirs (:meth:`recovered`)
+        self.unconfirmed: frozenset[int] = frozenset()
+        self.restored = False  # a restore completed since the last rebalance began
+        self.epoch = 0  # moves at every assignment and restore: a rebuild begun before is stale
+        self._rebuilding: frozenset[int] = frozenset()
         self._scheduled_live: set[str] | None = None  # while rebuilding: what the agent set
 
     def schedule(self, partition: int, customer: str, due: datetime | None) -> None:
@@ -60,12 +76,60 @@ class DueIndex:
         if self._scheduled_live is None or customer not in self._scheduled_live:
             self._times.schedule(partition, customer, due)
 
-    def begin_rebuild(self, partitions: Iterable[int]) -> None:
-        """Forget everything; ``partitions`` are now ours, their heaps being rebuilt."""
-        self.reset(partitions)
+    def assign(self, partitions: Iterable[int], generation: int) -> frozenset[int]:
+        """``partitions`` are active here from the group ``generation`` on; returns those
+        kept with their heaps: active here in the generation just before too. After a gap
+        of generations (this worker left the group meanwhile, or missed an assignment)
+        nothing is kept: another worker may have owned and written a partition between.
+        The others' heaps are forgotten; the partitions not kept are :attr:`pending`."""
+        partitions = frozenset(partitions)
+        follows = self.generation is not None and generation == self.generation + 1
+        kept = self.partitions & partitions if follows else frozenset()
+        self._times.drop(self._times.partitions() - kept)
+        self.partitions, self.generation = partitions, generation
+        self.pending = (self.pending & kept) | (partitions - kept)
+        self.unconfirmed = (self.unconfirmed & kept) | (partitions - kept)
+        self.epoch += 1
+        self._scheduled_live = None  # a rebuild under way is abandoned
+        return kept
+
+    def revoked(self) -> None:
+        """A rebalance began (faust revokes every partition first): nothing is rebuilt
+        until a restore completes after it."""
+        self.restored = False
+        self.epoch += 1
+
+    def recovered(self, confirmed: bool) -> None:
+        """A table restore completed: the partitions not known to be restored are to be
+        rebuilt (again); ``confirmed``: the restore is known to be the latest
+        assignment's, so they are restored now."""
+        self.pending |= self.unconfirmed
+        if confirmed:
+            self.unconfirmed = frozenset()
+        self.restored = True
+        self.epoch += 1
+
+    def to_rebuild(self) -> frozenset[int]:
+        """The partitions to rebuild now: :attr:`pending`, once a restore completed."""
+        return self.pending if self.restored else frozenset()
+
+    def begin_rebuild(self, partitions: Iterable[int]) -> int:
+        """Forget the heaps of ``partitions``, about to be rebuilt from a snapshot of the
+        table; returns the :attr:`epoch` the rebuild belongs to."""
+        self._rebuilding = frozenset(partitions)
+        self._times.drop(self._rebuilding)
         self._scheduled_live = set()
+        return self.epoch
 
     def end_rebuild(self) -> None:
+        """The partitions being rebuilt are complete."""
+        self.pending -= self._rebuilding
+        self._rebuilding = frozenset()
+        self._scheduled_live = None
+
+    def abandon_rebuild(self) -> None:
+        """The rebuild stopped half way: its partitions stay pending."""
+        self._rebuilding = frozenset()
         self._scheduled_live = None
 
     @property
@@ -123,9 +187,3 @@ class DueIndex:
         """Pending customers whose due time is earlier than ``before`` (cost: the overdue
         count, :meth:`journeys.clock.DueTimes.overdue`)."""
         return self._times.overdue(before)
-
-    def reset(self, partitions: Iterable[int]) -> None:
-        """Forget everything; the given partitions are now ours (heaps to be rebuilt)."""
-        self._times.clear()
-        self.partitions = frozenset(partitions)
-        self._scheduled_live = None

@@ -7,7 +7,10 @@ passed and sends them a ``Wakeup`` through the wakeups topic, which the journey 
 consumes (faust timers cannot write tables): that is for a watermark the wall clock
 moved (an idle partition, live clock), and for customers found due when the index is
 rebuilt. Nothing scans all customers on a tick; the heap of a partition is rebuilt from
-the table only on assignment.
+the table only when the partition is newly assigned here (restored first): a partition
+kept across a rebalance keeps its heap, its watermark and its stage counts
+(:meth:`~streams.worker.due_index.DueIndex.assign`; why that is valid under exactly-once:
+``streams/worker/eos/DESIGN.md``, "The timer index across a rebalance").
 
 Watermark of a partition: the latest event time seen there. With ``clock="live"``, a
 partition idle for ``idle_grace_seconds`` also follows the wall clock (minus the grace);
@@ -60,9 +63,9 @@ TICK_WAKES = 2_000
 
 
 async def rebuild(rt: Runtime, partitions: frozenset[int]) -> bool:
-    """Rebuild the index and the stage counts of ``partitions`` from the local table (on
-    assignment only); ``False`` when the assignment changed meanwhile (the next tick
-    starts again).
+    """Rebuild the index and the stage counts of ``partitions`` (newly assigned, restored)
+    from the local table; ``False`` when an assignment or a restore came meanwhile (the
+    next tick starts again).
 
     The table is read from a snapshot taken when the rebuild begins, a chunk of
     :data:`REBUILD_CHUNK` customers per hold of the agents' lock, so the agents go on
@@ -70,31 +73,32 @@ async def rebuild(rt: Runtime, partitions: frozenset[int]) -> bool:
     schedules meanwhile keeps the agent's due time (``DueIndex.restore``); the stage
     counts stay exact, because each agent write counts the change from the value the
     snapshot holds. Due times are read from the stored JSON, without loading the states
-    (``CustomerStore.due``).
+    (``CustomerStore.due``). The partitions kept across the assignment are not read.
     """
     index, store = rt.due_index, rt.customers
     n = rt.partitions
     began, count = time.monotonic(), 0
     async with rt.guard.lock:
-        index.begin_rebuild(partitions)
-        store.stages.reset()
+        epoch = index.begin_rebuild(partitions)
+        store.stages.reset(partitions)
         records = store.snapshot(partitions, lambda key: partition_for(key, n))
+    restore, due_of, count_stages = index.restore, store.due, store.stages.update
     while True:
         async with rt.guard.lock:
-            if index.partitions != partitions or _assigned_partitions(rt) != partitions:
-                log.info("timer index rebuild interrupted by a rebalance")
-                index.reset(())
+            if index.epoch != epoch or _assigned_partitions(rt) != index.partitions:
+                log.info("timer index rebuild interrupted by a rebalance or a restore")
+                index.abandon_rebuild()
                 return False
             read = 0
             for partition, key, record in islice(records, REBUILD_CHUNK):
                 read += 1
                 try:
-                    due = store.due(record)
+                    due = due_of(record)
                 except Exception:  # a stored value this version cannot read: no timer
                     log.warning("customer %s: stored state unreadable, no timer", key)
                     due = None
-                index.restore(partition, key, due)
-                store.stages.update({}, record)
+                restore(partition, key, due)
+                count_stages(partition, _NONE, record)
             count += read
             if read < REBUILD_CHUNK:
                 index.end_rebuild()
@@ -109,6 +113,42 @@ async def rebuild(rt: Runtime, partitions: frozenset[int]) -> bool:
     return True
 
 
+_NONE: dict[str, Any] = {}  # no value before: the rebuild only adds
+
+
+def on_assigned(rt: Runtime) -> None:
+    """A new assignment: the index keeps what this worker kept (``DueIndex.assign``), the
+    stage counts too; the newly assigned partitions wait for their restore."""
+    index = rt.due_index
+    generation = int(getattr(rt.app, "consumer_generation_id", 0) or 0)
+    kept = index.assign(_assigned_partitions(rt), generation)
+    rt.customers.stages.keep_only(kept)
+    log.info(
+        "timer index: generation %d, partitions %s, kept %s, to rebuild %s",
+        generation,
+        sorted(index.partitions),
+        sorted(kept),
+        sorted(index.pending),
+    )
+
+
+def on_recovered(rt: Runtime) -> None:
+    """A table restore completed (faust's ``on_recover``): the newly assigned partitions
+    may be rebuilt. It is known to be the latest assignment's restore when no restore is
+    running or signalled and the group generation is the one the index was assigned in:
+    a restore that completes late, after the next assignment began, runs while that
+    assignment's restore is signalled (only the recovery task, busy completing this one,
+    clears the signal)."""
+    tables: Any = rt.app.tables  # faust's TableManager: TableManagerT declares no recovery
+    recovery = tables.recovery
+    confirmed = (
+        not recovery.in_recovery
+        and not recovery.signal_recovery_start.is_set()
+        and getattr(rt.app, "consumer_generation_id", None) == rt.due_index.generation
+    )
+    rt.due_index.recovered(confirmed)
+
+
 async def tick(rt: Runtime) -> int:
     """One timer tick: wake the due customers of every assigned partition.
 
@@ -121,7 +161,10 @@ async def tick(rt: Runtime) -> int:
     if not rt.app.consumer or not _recovered(rt):
         return 0
     partitions = _assigned_partitions(rt)
-    if partitions != rt.due_index.partitions and not await rebuild(rt, partitions):
+    if partitions != rt.due_index.partitions:
+        return 0  # an assignment not taken into the index yet
+    pending = rt.due_index.to_rebuild()
+    if pending and not await rebuild(rt, pending):
         return 0
     async with rt.guard.lock:
         if _assigned_partitions(rt) != rt.due_index.partitions:
@@ -176,10 +219,16 @@ def register(rt: Runtime, customers: TableT[str, Any]) -> None:
 
     rt.registered.wakeup_timer = wake_due_customers
 
-    # the index is rebuilt by the tick after a rebalance
+    # the index keeps the partitions kept at a rebalance; the tick rebuilds the others
+    # once restored (faust's ``on_partitions_assigned`` is sent after the tables' rebalance)
+    @rt.app.on_partitions_revoked.connect
+    def index_revoked(app: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        rt.due_index.revoked()
+
+    @rt.app.on_partitions_assigned.connect
+    def index_assigned(app: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        on_assigned(rt)
+
     @customers.on_recover
     async def rebuild_after_recovery() -> None:
-        # faust sets recovery "completed" once and never clears it, so the first tick after
-        # an assignment may rebuild the index from a table still being restored: forget the
-        # index after every restore so that the next tick rebuilds it from restored state.
-        rt.due_index.reset(())
+        on_recovered(rt)
