@@ -43,7 +43,8 @@ from typing import Any
 import orjson
 
 from streams.bench.breakdown import Breakdown, from_file
-from streams.bench.run import System, journeys_system, measure, passthrough_system
+from streams.bench.run import journeys_system, measure, passthrough_system
+from streams.bench.system import System
 from streams.bench.table import ratios, table
 from streams.settings import Settings
 from streams.subcommand import Subparsers, add_command

@@ -60,7 +60,7 @@ def test_ratios_and_table():
 
 
 def test_latency_windows_after_the_warm_up():
-    from streams.bench.run import Windows
+    from streams.bench.latency import Windows
 
     windows = Windows(warmup_s=5.0, seconds=10.0, runs=3)
     assert windows.total_s == 35.0
