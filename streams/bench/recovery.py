@@ -29,12 +29,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -63,6 +61,7 @@ from streams.ops.processes import free_port
 from streams.settings import Settings
 from streams.sim.output import produce
 from streams.sim.population import customer_id, generate_load
+from streams.worker.launch import WorkerLaunch, overridden
 
 PARTITIONS = 4
 CHANGELOG = "{app_id}-customers-changelog"
@@ -192,14 +191,11 @@ def create_changelog(settings: Settings) -> None:
         admin.close()
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    out = log.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "worker"],
-        env={**os.environ, **env},
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """A worker of ``settings`` (:mod:`streams.worker.launch`), its output appended to
+    ``log``."""
+    with log.open("ab") as out:
+        return WorkerLaunch(settings).start(out)
 
 
 def wait_ready(port: int, proc: subprocess.Popen[bytes], began: float) -> float:
@@ -289,20 +285,22 @@ class Bench:
     settings: Settings
     specs: dict[str, TopicSpec]
 
-    def worker_env(self, data_dir: Path, port: int, standbys: int = 0) -> dict[str, str]:
-        """A worker's environment: this run's topics and group, ``data_dir``, ``port``."""
-        return {
-            "JOURNEYS_TOPIC_PREFIX": self.prefix,
-            "JOURNEYS_APP_ID": self.prefix,
-            "JOURNEYS_PARTITIONS": str(PARTITIONS),
-            "JOURNEYS_STORE": "rocksdb://",
-            "JOURNEYS_DATA_DIR": str(data_dir),
-            "JOURNEYS_CLOCK": "event",
-            "JOURNEYS_PROCESSING_GUARANTEE": "exactly_once",
-            "JOURNEYS_WEB_PORT": str(port),
-            "JOURNEYS_LOG_LEVEL": "info",
-            "JOURNEYS_STANDBY_REPLICAS": str(standbys),
-        }
+    def worker_settings(
+        self, data_dir: Path, port: int, standbys: int = 0, **fields: Any
+    ) -> Settings:
+        """A worker's settings: this run's topics and group, ``data_dir``, ``port``,
+        ``standbys``, and any other ``fields``."""
+        return overridden(
+            self.settings,
+            store="rocksdb://",
+            data_dir=data_dir,
+            clock="event",
+            processing_guarantee="exactly_once",
+            web_port=port,
+            log_level="info",
+            standby_replicas=standbys,
+            **fields,
+        )
 
 
 def prepare() -> Bench:
@@ -344,9 +342,8 @@ def main(args: argparse.Namespace) -> int:
     bench = prepare()
     prefix, data_dir, settings, specs = bench.prefix, bench.data_dir, bench.settings, bench.specs
     port = free_port()
-    env = bench.worker_env(data_dir, port)
-    if args.static:
-        env["JOURNEYS_GROUP_INSTANCE_ID"] = f"{prefix}-worker-0"
+    instance = f"{prefix}-worker-0" if args.static else None
+    worker = bench.worker_settings(data_dir, port, group_instance_id=instance)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     log = args.output.with_suffix(".log")
     log.unlink(missing_ok=True)
@@ -360,7 +357,7 @@ def main(args: argparse.Namespace) -> int:
         seed_run(bench, args, result)
 
         began = time.monotonic()
-        proc = start_worker(env, log)
+        proc = start_worker(worker, log)
         result["start_to_ready_s"] = round(wait_ready(port, proc, began), 2)
         result["rss_ready_bytes"] = rss_bytes(proc.pid)
         print(f"start to ready: {result['start_to_ready_s']} s")
@@ -390,7 +387,7 @@ def main(args: argparse.Namespace) -> int:
             shutil.rmtree(data_dir / prefix, ignore_errors=True)
         restarted_at = log.stat().st_size
 
-        proc = start_worker(env, log)
+        proc = start_worker(worker, log)
         result["kill_to_ready_s"] = round(wait_ready(port, proc, killed), 2)
         result["rss_after_restart_bytes"] = rss_bytes(proc.pid)
         result.update(bulk_restored(log, restarted_at))

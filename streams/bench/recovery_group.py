@@ -285,8 +285,8 @@ def main(args: argparse.Namespace) -> int:
     topic = bench.specs["touchpoints"].name
     data_b = Path(tempfile.mkdtemp(prefix="journeys-recovery-b-"))
     port_a, port_b = free_port(), free_port()
-    env_a = bench.worker_env(bench.data_dir, port_a, standbys=1)
-    env_b = bench.worker_env(data_b, port_b, standbys=1)
+    worker_a = bench.worker_settings(bench.data_dir, port_a, standbys=1)
+    worker_b = bench.worker_settings(data_b, port_b, standbys=1)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     log_a, log_b = args.output.with_suffix(".a.log"), args.output.with_suffix(".b.log")
     log_a.unlink(missing_ok=True)
@@ -304,7 +304,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         seed_run(bench, args, result)
         began = time.monotonic()
-        proc_a = start_worker(env_a, log_a)
+        proc_a = start_worker(worker_a, log_a)
         procs.append(proc_a)
         result["a_start_to_ready_s"] = round(wait_ready(port_a, proc_a, began), 2)
         print(f"A: start to ready {result['a_start_to_ready_s']} s")
@@ -315,7 +315,7 @@ def main(args: argparse.Namespace) -> int:
 
         # 2. join
         joined = time.monotonic()
-        proc_b = start_worker(env_b, log_b)
+        proc_b = start_worker(worker_b, log_b)
         procs.append(proc_b)
         ready_b = wait_ready(port_b, proc_b, joined)
         result["joiner_ready_s"] = round(ready_b, 2)
