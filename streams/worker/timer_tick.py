@@ -56,7 +56,7 @@ def _recovered(rt: Runtime) -> bool:
     return state_recovered(rt.app)
 
 
-REBUILD_CHUNK = 5_000  # customers read per hold of the agents' lock: tens of ms
+REBUILD_CHUNK = 1_000  # customers read per turn of the event loop: 10-25 ms
 # customers one tick wakes per partition, at most (the rest at the next ticks): the
 # wake-ups of a time jump go through the topic a tick's worth at a time
 TICK_WAKES = 2_000
@@ -67,13 +67,19 @@ async def rebuild(rt: Runtime, partitions: frozenset[int]) -> bool:
     from the local table; ``False`` when an assignment or a restore came meanwhile (the
     next tick starts again).
 
-    The table is read from a snapshot taken when the rebuild begins, a chunk of
-    :data:`REBUILD_CHUNK` customers per hold of the agents' lock, so the agents go on
-    between chunks (a million customers take tens of seconds). A customer the agent
-    schedules meanwhile keeps the agent's due time (``DueIndex.restore``); the stage
-    counts stay exact, because each agent write counts the change from the value the
-    snapshot holds. Due times are read from the stored JSON, without loading the states
-    (``CustomerStore.due``). The partitions kept across the assignment are not read.
+    The table is read from a snapshot taken under the agents' lock when the rebuild
+    begins (no batch half written), then a chunk of :data:`REBUILD_CHUNK` customers per
+    turn of the event loop, **without** the lock: a chunk is synchronous, so it never
+    runs inside one index or count update of the agent, and the agents, the commit and
+    the broker I/O go on between chunks (the commit holds the lock for its broker round
+    trips, so a chunk holding it too waited for each commit, and each commit for a
+    chunk). What a chunk writes commutes with what the agent writes meanwhile: a
+    customer the agent schedules after the rebuild began keeps the agent's due time
+    (``DueIndex.restore``), and the stage counts stay exact, because each agent write
+    counts the change from the value it replaces, which for a customer not written since
+    the snapshot is the value the snapshot holds. Due times are read from the stored
+    JSON, without loading the states (``CustomerStore.due``). The partitions kept across
+    the assignment are not read.
     """
     index, store = rt.due_index, rt.customers
     n = rt.partitions
@@ -84,25 +90,24 @@ async def rebuild(rt: Runtime, partitions: frozenset[int]) -> bool:
         records = store.snapshot(partitions, lambda key: partition_for(key, n))
     restore, due_of, count_stages = index.restore, store.due, store.stages.update
     while True:
-        async with rt.guard.lock:
-            if index.epoch != epoch or _assigned_partitions(rt) != index.partitions:
-                log.info("timer index rebuild interrupted by a rebalance or a restore")
-                index.abandon_rebuild()
-                return False
-            read = 0
-            for partition, key, record in islice(records, REBUILD_CHUNK):
-                read += 1
-                try:
-                    due = due_of(record)
-                except Exception:  # a stored value this version cannot read: no timer
-                    log.warning("customer %s: stored state unreadable, no timer", key)
-                    due = None
-                restore(partition, key, due)
-                count_stages(partition, _NONE, record)
-            count += read
-            if read < REBUILD_CHUNK:
-                index.end_rebuild()
-                break
+        if index.epoch != epoch or _assigned_partitions(rt) != index.partitions:
+            log.info("timer index rebuild interrupted by a rebalance or a restore")
+            index.abandon_rebuild()
+            return False
+        read = 0
+        for partition, key, record in islice(records, REBUILD_CHUNK):
+            read += 1
+            try:
+                due = due_of(record)
+            except Exception:  # a stored value this version cannot read: no timer
+                log.warning("customer %s: stored state unreadable, no timer", key)
+                due = None
+            restore(partition, key, due)
+            count_stages(partition, _NONE, record)
+        count += read
+        if read < REBUILD_CHUNK:
+            index.end_rebuild()
+            break
         await asyncio.sleep(0)
     log.info(
         "timer index rebuilt for partitions %s: %d customers in %.1f s",

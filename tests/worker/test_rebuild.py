@@ -1,5 +1,5 @@
 """The timer index rebuilt on assignment (``timer_tick.rebuild``): from a snapshot of the
-table, a chunk per hold of the agents' lock, the agents going on in between; due times
+table, a chunk per turn of the event loop, the agents going on in between; due times
 read from the stored JSON equal the engine's."""
 
 from __future__ import annotations
