@@ -334,16 +334,38 @@ def seed_run(bench: Bench, args: argparse.Namespace, result: dict[str, Any]) -> 
     print(f"seeded {args.customers:,} customers in {result['seed_s']} s")
 
 
-def main(args: argparse.Namespace) -> int:
-    """One worker's recovery (``--group``: :func:`streams.bench.recovery_group.main`,
-    which tests/bench/bench_recovery.py calls instead)."""
-    if args.group:
-        raise SystemExit("--group runs streams.bench.recovery_group.main")
+@dataclass(frozen=True)
+class Single:
+    """One single-worker run: its names, its worker's settings, port and log, its figures."""
+
+    bench: Bench
+    args: argparse.Namespace
+    worker: Settings
+    port: int
+    log: Path
+    result: dict[str, Any]
+
+    @property
+    def progress(self) -> list[tuple[str, bool]]:
+        """The topics whose committed offsets say the worker has caught up (markers or not)."""
+        specs = self.bench.specs
+        return [(specs["touchpoints"].name, False), (specs["keyed"].name, True)]
+
+    def send_events(self, seed: int, events: int, tag: str) -> None:
+        """``events`` events over every seeded customer to the touchpoints topic."""
+        messages = generate_load(
+            seed, events, self.args.customers, id_prefix="rc", tag=tag, signed_up=True
+        )
+        config = producer_config(self.bench.settings)
+        asyncio.run(produce(messages, self.bench.specs["touchpoints"].name, config))
+
+
+def new_single(args: argparse.Namespace) -> Single:
+    """Names, port, worker settings and log of a new run (nothing measured yet)."""
     bench = prepare()
-    prefix, data_dir, settings, specs = bench.prefix, bench.data_dir, bench.settings, bench.specs
     port = free_port()
-    instance = f"{prefix}-worker-0" if args.static else None
-    worker = bench.worker_settings(data_dir, port, group_instance_id=instance)
+    instance = f"{bench.prefix}-worker-0" if args.static else None
+    worker = bench.worker_settings(bench.data_dir, port, group_instance_id=instance)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     log = args.output.with_suffix(".log")
     log.unlink(missing_ok=True)
@@ -353,61 +375,74 @@ def main(args: argparse.Namespace) -> int:
         "partitions": PARTITIONS,
         "run_id": bench.run_id,
     }
-    try:
-        seed_run(bench, args, result)
+    return Single(bench, args, worker, port, log, result)
 
-        began = time.monotonic()
-        proc = start_worker(worker, log)
-        result["start_to_ready_s"] = round(wait_ready(port, proc, began), 2)
-        result["rss_ready_bytes"] = rss_bytes(proc.pid)
-        print(f"start to ready: {result['start_to_ready_s']} s")
 
-        offsets = Offsets(settings)
-        progress = [(specs["touchpoints"].name, False), (specs["keyed"].name, True)]
-        group = prefix
-        config = producer_config(settings)
-        load = generate_load(
-            5, args.events, args.customers, id_prefix="rc", tag="A", signed_up=True
-        )
-        asyncio.run(produce(load, specs["touchpoints"].name, config))
-        began = time.monotonic()
-        wait_caught_up(offsets, group, progress, began)
-        result["rss_after_load_bytes"] = rss_bytes(proc.pid)
+def start_seeded(run: Single) -> subprocess.Popen[bytes]:
+    """``start_to_ready_s`` and ``rss_ready_bytes``: the worker started on the seeded disk."""
+    began = time.monotonic()
+    proc = start_worker(run.worker, run.log)
+    run.result["start_to_ready_s"] = round(wait_ready(run.port, proc, began), 2)
+    run.result["rss_ready_bytes"] = rss_bytes(proc.pid)
+    print(f"start to ready: {run.result['start_to_ready_s']} s")
+    return proc
 
-        more = generate_load(
-            6, args.kill_events, args.customers, id_prefix="rc", tag="B", signed_up=True
-        )
-        asyncio.run(produce(more, specs["touchpoints"].name, config))
-        time.sleep(args.kill_after)
-        result["peak_rss_first_bytes"] = peak_rss_bytes(proc.pid)
-        proc.send_signal(signal.SIGKILL)
-        killed = time.monotonic()
-        proc.wait()
-        if args.empty_disk:
-            shutil.rmtree(data_dir / prefix, ignore_errors=True)
-        restarted_at = log.stat().st_size
 
-        proc = start_worker(worker, log)
-        result["kill_to_ready_s"] = round(wait_ready(port, proc, killed), 2)
-        result["rss_after_restart_bytes"] = rss_bytes(proc.pid)
-        result.update(bulk_restored(log, restarted_at))
-        result["kill_to_caught_up_s"] = round(wait_caught_up(offsets, group, progress, killed), 2)
-        result["rss_caught_up_bytes"] = rss_bytes(proc.pid)
-        result["peak_rss_bytes"] = peak_rss_bytes(proc.pid)
-        ids = trigger_ids(settings, specs["triggers"].name)
-        result["triggers"] = sum(ids.values())
-        result["duplicate_trigger_ids"] = sum(1 for n in ids.values() if n > 1)
-        stopping = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        result["sigterm_exit_code"] = proc.wait(timeout=120)
-        result["sigterm_to_exit_s"] = round(time.monotonic() - stopping, 2)
-        offsets.close()
-    finally:
-        if not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    args.output.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+def load_all(run: Single, proc: subprocess.Popen[bytes], offsets: Offsets) -> None:
+    """``rss_after_load_bytes``: the worker's RSS once ``--events`` events are committed."""
+    run.send_events(5, run.args.events, "A")
+    wait_caught_up(offsets, run.bench.prefix, run.progress, time.monotonic())
+    run.result["rss_after_load_bytes"] = rss_bytes(proc.pid)
+
+
+def kill_mid_load(run: Single, proc: subprocess.Popen[bytes]) -> float:
+    """``peak_rss_first_bytes`` at a SIGKILL ``--kill-after`` s into ``--kill-events``."""
+    run.send_events(6, run.args.kill_events, "B")
+    time.sleep(run.args.kill_after)
+    run.result["peak_rss_first_bytes"] = peak_rss_bytes(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    proc.wait()
+    if run.args.empty_disk:
+        shutil.rmtree(run.bench.data_dir / run.bench.prefix, ignore_errors=True)
+    return killed
+
+
+def restart(run: Single, offsets: Offsets, killed: float) -> subprocess.Popen[bytes]:
+    """``kill_to_ready_s``, the restore, ``kill_to_caught_up_s`` and the RSS of the restart."""
+    restarted_at = run.log.stat().st_size
+    proc = start_worker(run.worker, run.log)
+    result = run.result
+    result["kill_to_ready_s"] = round(wait_ready(run.port, proc, killed), 2)
+    result["rss_after_restart_bytes"] = rss_bytes(proc.pid)
+    result.update(bulk_restored(run.log, restarted_at))
+    caught_up = wait_caught_up(offsets, run.bench.prefix, run.progress, killed)
+    result["kill_to_caught_up_s"] = round(caught_up, 2)
+    result["rss_caught_up_bytes"] = rss_bytes(proc.pid)
+    result["peak_rss_bytes"] = peak_rss_bytes(proc.pid)
+    return proc
+
+
+def count_triggers(bench: Bench, result: dict[str, Any]) -> None:
+    """``triggers`` and ``duplicate_trigger_ids``: the trigger topic's ids (``read_committed``)."""
+    ids = trigger_ids(bench.settings, bench.specs["triggers"].name)
+    result["triggers"] = sum(ids.values())
+    result["duplicate_trigger_ids"] = sum(1 for n in ids.values() if n > 1)
+
+
+def stop(run: Single, proc: subprocess.Popen[bytes]) -> None:
+    """``sigterm_to_exit_s`` and ``sigterm_exit_code``: SIGTERM to the worker's exit."""
+    stopping = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    run.result["sigterm_exit_code"] = proc.wait(timeout=120)
+    run.result["sigterm_to_exit_s"] = round(time.monotonic() - stopping, 2)
+
+
+def report(run: Single) -> None:
+    """The run's figures: written to ``--output`` as JSON, and printed."""
+    args, r = run.args, run.result
+    args.output.write_bytes(orjson.dumps(r, option=orjson.OPT_INDENT_2))
     mib = 2**20
-    r = result
     print(
         f"customers {args.customers:,} (mean state {r['mean_state_bytes']} bytes)\n"
         f"start to ready {r['start_to_ready_s']} s; SIGKILL to ready {r['kill_to_ready_s']} s,"
@@ -424,7 +459,29 @@ def main(args: argparse.Namespace) -> int:
         f"SIGTERM to exit {r['sigterm_to_exit_s']} s, exit code {r['sigterm_exit_code']}\n"
         f"written to {args.output}"
     )
-    return 0 if result["duplicate_trigger_ids"] == 0 else 1
+
+
+def main(args: argparse.Namespace) -> int:
+    """One worker's recovery (``--group``: :func:`streams.bench.recovery_group.main`,
+    which tests/bench/bench_recovery.py calls instead)."""
+    if args.group:
+        raise SystemExit("--group runs streams.bench.recovery_group.main")
+    run = new_single(args)
+    try:
+        seed_run(run.bench, args, run.result)
+        proc = start_seeded(run)
+        offsets = Offsets(run.bench.settings)
+        load_all(run, proc, offsets)
+        killed = kill_mid_load(run, proc)
+        proc = restart(run, offsets, killed)
+        count_triggers(run.bench, run.result)
+        stop(run, proc)
+        offsets.close()
+    finally:
+        if not args.keep:
+            shutil.rmtree(run.bench.data_dir, ignore_errors=True)
+    report(run)
+    return 0 if run.result["duplicate_trigger_ids"] == 0 else 1
 
 
 if __name__ == "__main__":

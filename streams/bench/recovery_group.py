@@ -28,6 +28,7 @@ import asyncio
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -45,17 +46,18 @@ from streams.bench.recovery import (
     READY_TIMEOUT_S,
     Bench,
     bulk_restored,
+    count_triggers,
     prepare,
     rss_bytes,
     seed_run,
     start_worker,
-    trigger_ids,
     wait_ready,
 )
 from streams.kafka.config import producer_config
 from streams.kafka.keys import partition_for
 from streams.kafka.offsets import Offsets
 from streams.ops.processes import free_port
+from streams.settings import Settings
 from streams.sim.output import produce
 from streams.sim.population import generate_load
 
@@ -280,9 +282,28 @@ def since(t: float | None, began: float) -> float | None:
     return None if t is None else round(t - began, 2)
 
 
-def main(args: argparse.Namespace) -> int:
+@dataclass
+class GroupRun:
+    """One two-worker run: its places, ports and logs, its own clients, its workers, its figures."""
+
+    args: argparse.Namespace
+    bench: Bench
+    data_b: Path
+    port_a: int
+    port_b: int
+    worker_a: Settings
+    worker_b: Settings
+    log_a: Path
+    log_b: Path
+    result: dict[str, Any]
+    watch: Watch
+    load: Load
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+
+def new_group_run(args: argparse.Namespace) -> GroupRun:
+    """Names, ports, worker settings, logs and clients of a new run (nothing started yet)."""
     bench = prepare()
-    topic = bench.specs["touchpoints"].name
     data_b = Path(tempfile.mkdtemp(prefix="journeys-recovery-b-"))
     port_a, port_b = free_port(), free_port()
     worker_a = bench.worker_settings(bench.data_dir, port_a, standbys=1)
@@ -298,86 +319,132 @@ def main(args: argparse.Namespace) -> int:
         "partitions": PARTITIONS,
         "run_id": bench.run_id,
     }
-    watch = Watch(bench)
-    load = Load(bench, args.rate)
-    procs = []
+    return GroupRun(
+        args,
+        bench,
+        data_b,
+        port_a,
+        port_b,
+        worker_a,
+        worker_b,
+        log_a,
+        log_b,
+        result,
+        Watch(bench),
+        Load(bench, args.rate),
+    )
+
+
+def start_a(run: GroupRun) -> subprocess.Popen[bytes]:
+    """``a_start_to_ready_s``: worker A on the seeded disk; then the load, A alone caught up."""
+    began = time.monotonic()
+    proc_a = start_worker(run.worker_a, run.log_a)
+    run.procs.append(proc_a)
+    run.result["a_start_to_ready_s"] = round(wait_ready(run.port_a, proc_a, began), 2)
+    print(f"A: start to ready {run.result['a_start_to_ready_s']} s")
+    run.watch.start()
+    run.load.start()
+    time.sleep(WARM_S)
+    watch_until(run.watch, set(range(PARTITIONS)), time.monotonic())
+    return proc_a
+
+
+def join_b(
+    run: GroupRun, proc_a: subprocess.Popen[bytes]
+) -> tuple[subprocess.Popen[bytes], set[int]]:
+    """``joiner_*``, ``join_stall_s`` and the RSS after: worker B joins on an empty disk."""
+    result, topic = run.result, run.bench.specs["touchpoints"].name
+    joined = time.monotonic()
+    proc_b = start_worker(run.worker_b, run.log_b)
+    run.procs.append(proc_b)
+    ready_b = wait_ready(run.port_b, proc_b, joined)
+    result["joiner_ready_s"] = round(ready_b, 2)
+    mine = wait_partitions(run.port_b, topic, PARTITIONS // 2)
+    theirs = set(range(PARTITIONS)) - mine
+    result["joiner_partitions"] = sorted(mine)
+    serving = watch_until(run.watch, mine, joined + ready_b)
+    result["joiner_serving_s"] = round(serving + ready_b, 2)
+    print(f"B: ready {result['joiner_ready_s']} s, serving {result['joiner_serving_s']} s")
+    result["joiner_restore_active"] = bulk_restored(run.log_b, 0, "active")
+    result["joiner_restore_standby"] = bulk_restored(run.log_b, 0, "standby")
+    current = wait_standbys_current([run.port_a, run.port_b], joined, run.args.rate)
+    result["joiner_standbys_current_s"] = None if current is None else round(current, 2)
+    print(f"standbys of both current {result['joiner_standbys_current_s']} s after the join")
+    settled = time.monotonic()
+    result["join_stall_s"] = {
+        "kept_by_a": run.watch.stall(theirs, joined, settled),
+        "moved_to_b": run.watch.stall(mine, joined, settled),
+    }
+    result["rss_a_after_join_bytes"] = rss_bytes(proc_a.pid)
+    result["rss_b_after_join_bytes"] = rss_bytes(proc_b.pid)
+    return proc_b, mine
+
+
+def takeover(run: GroupRun, proc_b: subprocess.Popen[bytes], mine: set[int]) -> None:
+    """``takeover_*``: B dies with its disk, A takes ``mine`` (B's partitions) over."""
+    result, watch = run.result, run.watch
+    first = FirstTrigger(run.bench, mine)
+    first.start()
+    a_log_at = run.log_a.stat().st_size
+    killed = time.monotonic()
+    proc_b.send_signal(signal.SIGKILL)
+    proc_b.wait()
+    shutil.rmtree(run.data_b, ignore_errors=True)
+    caught = watch_until(watch, set(range(PARTITIONS)), killed)
+    first.stop()
+    result["takeover_first_trigger_s"] = since(first.seen_at, killed)
+    result["takeover_triggers_read"] = first.read
+    result["takeover_first_commit_s"] = since(watch.first_commit(mine, killed), killed)
+    result["takeover_caught_up_s"] = round(caught, 2)
+    result["takeover_stall_s"] = watch.stall(mine, killed, time.monotonic())
+    result["takeover_restore"] = bulk_restored(run.log_a, a_log_at, "active")
+    print(
+        f"takeover: first trigger {result['takeover_first_trigger_s']} s, first commit "
+        f"{result['takeover_first_commit_s']} s, caught up {result['takeover_caught_up_s']} s"
+    )
+
+
+def check(run: GroupRun, proc_a: subprocess.Popen[bytes]) -> None:
+    """``triggers``, ``duplicate_trigger_ids`` and ``rss_a_end_bytes``, once the load is done."""
+    run.load.stop()
+    watch_until(run.watch, set(range(PARTITIONS)), time.monotonic())
+    count_triggers(run.bench, run.result)
+    run.result["rss_a_end_bytes"] = rss_bytes(proc_a.pid)
+
+
+def shut_down(run: GroupRun) -> None:
+    """The load and the sampling stopped, the live workers SIGTERMed, the data removed."""
+    run.load.stop()
+    run.watch.stopped.set()
+    for proc in run.procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=120)
+    if not run.args.keep:
+        shutil.rmtree(run.bench.data_dir, ignore_errors=True)
+        shutil.rmtree(run.data_b, ignore_errors=True)
+
+
+def report(run: GroupRun) -> None:
+    """The run's figures: written to ``--output`` as JSON, and printed."""
+    run.args.output.write_bytes(orjson.dumps(run.result, option=orjson.OPT_INDENT_2))
+    print(orjson.dumps(run.result, option=orjson.OPT_INDENT_2).decode())
+    print(f"written to {run.args.output}")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Two workers' recovery: seed, start A, join B, B's takeover by A, check, report."""
+    run = new_group_run(args)
     try:
-        seed_run(bench, args, result)
-        began = time.monotonic()
-        proc_a = start_worker(worker_a, log_a)
-        procs.append(proc_a)
-        result["a_start_to_ready_s"] = round(wait_ready(port_a, proc_a, began), 2)
-        print(f"A: start to ready {result['a_start_to_ready_s']} s")
-        watch.start()
-        load.start()
-        time.sleep(WARM_S)
-        watch_until(watch, set(range(PARTITIONS)), time.monotonic())
-
-        # 2. join
-        joined = time.monotonic()
-        proc_b = start_worker(worker_b, log_b)
-        procs.append(proc_b)
-        ready_b = wait_ready(port_b, proc_b, joined)
-        result["joiner_ready_s"] = round(ready_b, 2)
-        mine = wait_partitions(port_b, topic, PARTITIONS // 2)
-        theirs = set(range(PARTITIONS)) - mine
-        result["joiner_partitions"] = sorted(mine)
-        serving = watch_until(watch, mine, joined + ready_b)
-        result["joiner_serving_s"] = round(serving + ready_b, 2)
-        print(f"B: ready {result['joiner_ready_s']} s, serving {result['joiner_serving_s']} s")
-        result["joiner_restore_active"] = bulk_restored(log_b, 0, "active")
-        result["joiner_restore_standby"] = bulk_restored(log_b, 0, "standby")
-        current = wait_standbys_current([port_a, port_b], joined, args.rate)
-        result["joiner_standbys_current_s"] = None if current is None else round(current, 2)
-        print(f"standbys of both current {result['joiner_standbys_current_s']} s after the join")
-        settled = time.monotonic()
-        result["join_stall_s"] = {
-            "kept_by_a": watch.stall(theirs, joined, settled),
-            "moved_to_b": watch.stall(mine, joined, settled),
-        }
-        result["rss_a_after_join_bytes"] = rss_bytes(proc_a.pid)
-        result["rss_b_after_join_bytes"] = rss_bytes(proc_b.pid)
-
-        # 3. takeover: B dies with its disk
-        first = FirstTrigger(bench, mine)
-        first.start()
-        a_log_at = log_a.stat().st_size
-        killed = time.monotonic()
-        proc_b.send_signal(signal.SIGKILL)
-        proc_b.wait()
-        shutil.rmtree(data_b, ignore_errors=True)
-        caught = watch_until(watch, set(range(PARTITIONS)), killed)
-        first.stop()
-        result["takeover_first_trigger_s"] = since(first.seen_at, killed)
-        result["takeover_triggers_read"] = first.read
-        result["takeover_first_commit_s"] = since(watch.first_commit(mine, killed), killed)
-        result["takeover_caught_up_s"] = round(caught, 2)
-        result["takeover_stall_s"] = watch.stall(mine, killed, time.monotonic())
-        result["takeover_restore"] = bulk_restored(log_a, a_log_at, "active")
-        print(
-            f"takeover: first trigger {result['takeover_first_trigger_s']} s, first commit "
-            f"{result['takeover_first_commit_s']} s, caught up {result['takeover_caught_up_s']} s"
-        )
-        load.stop()
-        watch_until(watch, set(range(PARTITIONS)), time.monotonic())
-        ids = trigger_ids(bench.settings, bench.specs["triggers"].name)
-        result["triggers"] = sum(ids.values())
-        result["duplicate_trigger_ids"] = sum(1 for n in ids.values() if n > 1)
-        result["rss_a_end_bytes"] = rss_bytes(proc_a.pid)
+        seed_run(run.bench, args, run.result)
+        proc_a = start_a(run)
+        proc_b, mine = join_b(run, proc_a)
+        takeover(run, proc_b, mine)
+        check(run, proc_a)
     finally:
-        load.stop()
-        watch.stopped.set()
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=120)
-        if not args.keep:
-            shutil.rmtree(bench.data_dir, ignore_errors=True)
-            shutil.rmtree(data_b, ignore_errors=True)
-    args.output.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
-    print(f"written to {args.output}")
-    return 0 if result["duplicate_trigger_ids"] == 0 else 1
+        shut_down(run)
+    report(run)
+    return 0 if run.result["duplicate_trigger_ids"] == 0 else 1
 
 
 def watch_until(watch: Watch, partitions: set[int], began: float) -> float:
