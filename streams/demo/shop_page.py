@@ -59,6 +59,7 @@ const sdk = AnalyticsBrowser.load(
                    metrics: { sampleRate: 0 } } },
   { integrations: { 'Segment.io': segmentIo } });
 window.sdk = sdk;
+if (CONFIG.anonymousId) sdk.setAnonymousId(CONFIG.anonymousId);  // before any call: queued first
 document.getElementById('customer').textContent = CONFIG.customer;
 sdk.user().then(u => { document.getElementById('anon').textContent = u.anonymousId(); });
 const sent = (what) => { document.getElementById('sent').textContent = 'sent: ' + what; };

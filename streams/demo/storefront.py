@@ -8,8 +8,10 @@ topic back (``read_committed``: only what the worker committed) and the page sho
 customer's triggers as they arrive. The same path as a real site's traffic, CORS
 included, so what the page shows is what marketing automation would receive.
 
-Opening ``/`` picks a fresh customer id outside the journey's holdout (else the page
-would stay empty by design) and redirects to ``/?customer=<id>``.
+Opening ``/`` picks a fresh customer id and a fresh anonymous id, both outside the
+journey's holdout (the cohort goes by the anonymous id the person is first tracked under;
+in the holdout the page would stay empty by design), and redirects to
+``/?customer=<id>&anon=<anonymous id>``; the page hands the anonymous id to the SDK.
 """
 
 from __future__ import annotations
@@ -68,9 +70,12 @@ class Storefront:
 
     async def index(self, request: web.Request) -> web.Response:
         customer = request.query.get("customer", "").strip()[:100]
+        anonymous = request.query.get("anon", "").strip()[:100]
         if not customer:
-            raise web.HTTPFound(f"/?customer={new_customer()}")
+            raise web.HTTPFound(f"/?customer={new_customer()}&anon={new_visitor()}")
         config = {"apiHost": self.api_host, "writeKey": self.write_key, "customer": customer}
+        if anonymous:
+            config["anonymousId"] = anonymous
         html = PAGE.substitute(config=json.dumps(config).replace("</", "<\\/"))
         return web.Response(text=html, content_type="text/html")
 
@@ -111,4 +116,15 @@ def new_customer(journey: str = "lifecycle", holdout_percent: int = 5) -> str:
         name
         for i in itertools.count()
         if not in_holdout(name := f"{base}-{i}", journey, holdout_percent)
+    )
+
+
+def new_visitor(journey: str = "lifecycle", holdout_percent: int = 5) -> str:
+    """A fresh anonymous id (a UUID, as the SDK draws one) outside ``journey``'s holdout:
+    a person tracked anonymously first is assigned their cohort by that id
+    (``CustomerState.assigned_as``), so the page gives the SDK this one."""
+    return next(
+        anonymous
+        for _ in itertools.count()
+        if not in_holdout(anonymous := str(uuid.uuid4()), journey, holdout_percent)
     )

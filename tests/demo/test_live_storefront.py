@@ -74,7 +74,7 @@ def test_the_storefront_command_clicked_shown_and_stopped_with_ctrl_c(
         url = output.wait_for(r"^storefront: open (\S+)", proc, 90).group(1)
         assert url == f"http://127.0.0.1:{port}/"
         shot = tmp_path / "storefront.png"
-        *_, customer, shown = drive(
+        *_, customer, (anon, anon_shown), shown = drive(
             url,  # redirects to /?customer=<a fresh id>
             [
                 {"waitFor": "document.getElementById('anon').textContent"},
@@ -88,6 +88,10 @@ def test_the_storefront_command_clicked_shown_and_stopped_with_ctrl_c(
                 {"waitFor": "new Promise(r => setTimeout(() => r(true), 1500))"},
                 {"screenshot": str(shot)},
                 {"eval": "new URLSearchParams(location.search).get('customer')"},
+                {
+                    "eval": "[new URLSearchParams(location.search).get('anon'),"
+                    " document.getElementById('anon').textContent]"
+                },
                 {
                     "eval": "[...document.querySelectorAll('#triggers tr')].map(r => [r.cells[0]"
                     ".textContent, r.dataset.triggerId])"
@@ -103,6 +107,7 @@ def test_the_storefront_command_clicked_shown_and_stopped_with_ctrl_c(
             if key == customer.encode()
         ]
         assert shown == topic
+        assert anon_shown == anon  # the SDK tracks the visitor under the page's anonymous id
         assert [kind for kind, _ in shown] == [
             "onboarding.welcome",
             "onboarding.activated",

@@ -37,10 +37,16 @@ def test_the_page_carries_its_configuration_and_picks_a_customer_outside_the_hol
             fresh = await client.get("/", allow_redirects=False)
             assert fresh.status == 302
             customer = re.fullmatch(
-                r"/\?customer=(shopper-[0-9a-f]{8}-\d+)", fresh.headers["Location"]
+                r"/\?customer=(shopper-[0-9a-f]{8}-\d+)&anon=([0-9a-f-]{36})",
+                fresh.headers["Location"],
             )
             assert customer is not None
             assert not in_holdout(customer.group(1), "lifecycle", 5)
+            assert not in_holdout(customer.group(2), "lifecycle", 5)
+            page = await (await client.get(fresh.headers["Location"])).text()
+            config = re.search(r"const CONFIG = (.*);", page)
+            assert config is not None
+            assert json.loads(config.group(1))["anonymousId"] == customer.group(2)
             page = await (await client.get("/", params={"customer": "ada</script>"})).text()
             config = re.search(r"const CONFIG = (.*);", page)
             assert config is not None
