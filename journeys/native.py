@@ -195,7 +195,8 @@ def build(directory: Path = BUILD_DIR, *, force: bool = False) -> Status:
         return Status(True, "")
     if not _mypy_version():
         return Status(False, "mypy (mypyc) is not installed")
-    if shutil.which(sysconfig.get_config_var("CC").split()[0] or "cc") is None:
+    compiler = str(sysconfig.get_config_var("CC") or "cc").split() or ["cc"]
+    if shutil.which(compiler[0]) is None:
         return Status(False, "no C compiler")
     wanted = _wanted()
     with tempfile.TemporaryDirectory(prefix="journeys-native-") as scratch:
