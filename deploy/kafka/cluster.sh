@@ -153,22 +153,8 @@ EOF
     write_node_log4j "$n"
 }
 
-write_node_log4j() { # N: the single broker's logging, to node N's server.out
-    cat >"$(node_dir "$1")/log4j2.xml" <<EOF
-<?xml version="1.0" encoding="UTF-8"?>
-<Configuration status="WARN">
-  <Appenders>
-    <Console name="out" target="SYSTEM_OUT"><PatternLayout pattern="[%d] %p %m (%c)%n"/></Console>
-  </Appenders>
-  <Loggers>
-    <Root level="INFO"><AppenderRef ref="out"/></Root>
-    <Logger name="kafka.request.logger" level="WARN"/>
-    <Logger name="org.apache.kafka.clients" level="WARN"/>
-    <Logger name="org.apache.kafka.common.utils.AppInfoParser" level="WARN"/>
-    <Logger name="state.change.logger" level="WARN"/>
-  </Loggers>
-</Configuration>
-EOF
+write_node_log4j() { # N: the single broker's logging (kafka.sh's write_log4j), to node N's server.out
+    write_log4j "$(node_dir "$1")/log4j2.xml" "node $1 of the local cluster, stdout to $(node_log "$1")"
 }
 
 cluster_jvm() { # the JVM options of every node's java (log4j config of node $1)

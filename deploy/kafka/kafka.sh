@@ -283,9 +283,13 @@ num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
 EOF
-    cat >"$LOG4J_CONF" <<EOF
+    write_log4j "$LOG4J_CONF" "stdout is redirected to $SERVER_LOG"
+}
+
+write_log4j() { # FILE NOTE: the broker's logging (to stdout, quiet clients), as kafka.sh writes it
+    cat >"$1" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
-<!-- written by deploy/kafka/kafka.sh; stdout is redirected to $SERVER_LOG -->
+<!-- written by deploy/kafka/kafka.sh; $2 -->
 <Configuration status="WARN">
   <Appenders>
     <Console name="out" target="SYSTEM_OUT">

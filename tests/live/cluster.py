@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import socket
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient, TopicPartition
 
-from tests.live.secured_broker import KAFKA_SH, REPO_ROOT, session_lib_dir
+from tests.live.secured_broker import run_kafka_sh, session_lib_dir
 
 NODES = (1, 2, 3)
 
@@ -70,16 +69,7 @@ class LocalCluster:
 
     def kafka_sh(self, *args: str, timeout: float = 900) -> str:
         """``kafka.sh cluster ARGS``'s output; fails the caller with its error line."""
-        done = subprocess.run(
-            [str(KAFKA_SH), "cluster", *args],
-            cwd=REPO_ROOT,
-            env=self.kafka_sh_env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        done = run_kafka_sh(["cluster", *args], self.kafka_sh_env(), timeout)
         if done.returncode != 0:
             raise RuntimeError(f"kafka.sh cluster {' '.join(args)}: {done.stderr or done.stdout}")
         return done.stdout

@@ -33,6 +33,22 @@ def session_lib_dir() -> Path:
     return Path(os.environ.get("KAFKA_STATE_DIR") or REPO_ROOT / "var" / "kafka") / "lib"
 
 
+def run_kafka_sh(
+    args: tuple[str, ...] | list[str], env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``deploy/kafka/kafka.sh ARGS`` in ``env``, its output captured, no input."""
+    return subprocess.run(
+        [str(KAFKA_SH), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @dataclass
 class SecuredBroker:
     """One SASL_SSL broker: ``start()`` it, read what a client needs, ``stop()`` it."""
@@ -66,16 +82,7 @@ class SecuredBroker:
         return env
 
     def kafka_sh(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(KAFKA_SH), *args],
-            cwd=REPO_ROOT,
-            env=self.kafka_sh_env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_kafka_sh(args, self.kafka_sh_env(), timeout)
 
     def start(self) -> subprocess.CompletedProcess[str]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
