@@ -56,7 +56,7 @@ from schemas import TouchpointEvent
 States = Mapping[str, CustomerState]  # journey name -> state
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(init=False, slots=True)
 class Driven:
     """What one event or one wake-up did to a customer's journeys.
 
@@ -69,7 +69,19 @@ class Driven:
     states: dict[str, CustomerState]
     changed: tuple[str, ...]
     outcomes: list[tuple[str, Outcome]]
-    status: Status = "processed"
+    status: Status
+
+    def __init__(
+        self,
+        states: dict[str, CustomerState],
+        changed: tuple[str, ...],
+        outcomes: list[tuple[str, Outcome]],
+        status: Status = "processed",
+    ) -> None:  # spelled out for the compiled engine (see journeys.outcome)
+        self.states = states
+        self.changed = changed
+        self.outcomes = outcomes
+        self.status = status
 
 
 def on_event(definitions: Sequence[Journey], states: States, event: TouchpointEvent) -> Driven:

@@ -36,13 +36,18 @@ from journeys.state import CustomerState
 from journeys.timeutil import quiet_end, zone
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(init=False, slots=True)
 class CustomerCap:
     """The deployment's per-customer cap for one engine call, and what the customer's
-    other journeys already sent under it (their ``customer_cap_history``)."""
+    other journeys already sent under it (their ``customer_cap_history``). Its
+    ``__init__`` is spelled out for the compiled engine (see :mod:`journeys.outcome`)."""
 
     cap: FrequencyCap
-    others: tuple[datetime, ...] = ()
+    others: tuple[datetime, ...]
+
+    def __init__(self, cap: FrequencyCap, others: tuple[datetime, ...] = ()) -> None:
+        self.cap = cap
+        self.others = others
 
     def counts(self, plan: EmitPlan) -> bool:
         return plan.priority in self.cap.priorities

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import attrgetter
 from typing import Any, Literal
 
 from pydantic import JsonValue
@@ -32,9 +31,12 @@ from journeys.stored import STATE_SCHEMA_VERSION, StoredState
 Window = list[tuple[datetime, str]]  # (event time, event id), sorted
 
 
-@dataclass(slots=True)
+@dataclass(init=False, slots=True)
 class CustomerState:
-    """One customer's position in one journey; the fields are :class:`StoredState`'s."""
+    """One customer's position in one journey; the fields are :class:`StoredState`'s.
+
+    ``__init__`` and :meth:`copy` are spelled out: the compiled engine makes native code
+    of them, where the ``__init__`` ``dataclass`` generates stays interpreted Python."""
 
     schema_version: Literal[1]
     customer_id: str
@@ -61,8 +63,66 @@ class CustomerState:
     events: int
     late_events: int
     customer_cap_history: list[datetime]
-    locale: str | None = None
-    assigned_as: str | None = None
+    locale: str | None
+    assigned_as: str | None
+
+    def __init__(
+        self,
+        schema_version: Literal[1],
+        customer_id: str,
+        journey: str,
+        journey_version: int,
+        stage: str,
+        stage_entered_at: datetime,
+        entered_at: datetime,
+        entries: int,
+        exited_at: datetime | None,
+        exit_reason: Literal["goal", "exit"] | None,
+        exit_name: str | None,
+        clock: datetime,
+        watermark: datetime,
+        timezone: str | None,
+        attributes: dict[str, JsonValue],
+        last_match: dict[str, datetime],
+        windows: dict[str, Window],
+        cooldowns: dict[str, datetime],
+        cap_history: list[datetime],
+        timers: dict[str, datetime],
+        fired: dict[str, datetime],
+        seen: dict[str, datetime],
+        events: int,
+        late_events: int,
+        customer_cap_history: list[datetime],
+        locale: str | None = None,
+        assigned_as: str | None = None,
+    ) -> None:
+        self.schema_version = schema_version
+        self.customer_id = customer_id
+        self.journey = journey
+        self.journey_version = journey_version
+        self.stage = stage
+        self.stage_entered_at = stage_entered_at
+        self.entered_at = entered_at
+        self.entries = entries
+        self.exited_at = exited_at
+        self.exit_reason = exit_reason
+        self.exit_name = exit_name
+        self.clock = clock
+        self.watermark = watermark
+        self.timezone = timezone
+        self.attributes = attributes
+        self.last_match = last_match
+        self.windows = windows
+        self.cooldowns = cooldowns
+        self.cap_history = cap_history
+        self.timers = timers
+        self.fired = fired
+        self.seen = seen
+        self.events = events
+        self.late_events = late_events
+        self.customer_cap_history = customer_cap_history
+        self.locale = locale
+        self.assigned_as = assigned_as
 
     @property
     def assignment_id(self) -> str:
@@ -77,7 +137,35 @@ class CustomerState:
 
     def copy(self) -> CustomerState:
         """A shallow copy (containers shared: replace a container before changing it)."""
-        return CustomerState(*_FIELDS_OF(self))
+        return CustomerState(
+            self.schema_version,
+            self.customer_id,
+            self.journey,
+            self.journey_version,
+            self.stage,
+            self.stage_entered_at,
+            self.entered_at,
+            self.entries,
+            self.exited_at,
+            self.exit_reason,
+            self.exit_name,
+            self.clock,
+            self.watermark,
+            self.timezone,
+            self.attributes,
+            self.last_match,
+            self.windows,
+            self.cooldowns,
+            self.cap_history,
+            self.timers,
+            self.fired,
+            self.seen,
+            self.events,
+            self.late_events,
+            self.customer_cap_history,
+            self.locale,
+            self.assigned_as,
+        )
 
     def model_dump(self, *, mode: Literal["json"] = "json") -> dict[str, Any]:
         """The stored JSON, as the pydantic model gave it: kept for callers written before
@@ -85,9 +173,6 @@ class CustomerState:
         if mode != "json":
             raise ValueError("a CustomerState dumps to its stored JSON only (mode='json')")
         return dump_state(self)
-
-
-_FIELDS_OF = attrgetter(*CustomerState.__dataclass_fields__)
 
 
 def migrate(obj: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,10 @@ fails loudly.
 
 :func:`trigger_id` is ``schemas.triggers.trigger_id`` (uuid5 in the fixed namespace)
 without building a ``uuid.UUID``; the same test checks they agree.
+
+:func:`trigger_json` writes a trigger's wire bytes without pydantic's serializer (about
+6 us a trigger there): byte for byte ``schemas.codec.dumps(trigger)``, which the same
+test checks over every kind of value a trigger carries.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from datetime import UTC, datetime
 from hashlib import sha1
 from typing import Any, Final, Literal
 
+import orjson
 from pydantic import BaseModel, JsonValue
 
+from journeys.state import json_instant, json_value
 from schemas import Cause, Trigger
 from schemas.triggers import TRIGGER_ID_NAMESPACE, TRIGGER_SCHEMA_VERSION
 
@@ -154,3 +160,44 @@ def trigger(
         fields_set = HOLDOUT_VARIANT_FIELDS_SET if holdout else VARIANT_FIELDS_SET
     built: Trigger = _built(Trigger, fields_set, values)
     return built
+
+
+def trigger_json(trigger: Trigger) -> bytes:
+    """``schemas.codec.dumps(trigger)``: every field in declaration order, instants as
+    RFC 3339 UTC with ``Z``, attributes as pydantic writes JSON values. Refuses what
+    the codec refuses (``TypeError``: an integer beyond 64 bits)."""
+    cause = trigger.cause
+    due = cause.due_at
+    after = trigger.deliver_after
+    attributes = trigger.attributes
+    plain = _PLAIN
+    values = {
+        "schema_version": trigger.schema_version,
+        "trigger_id": trigger.trigger_id,
+        "customer_id": trigger.customer_id,
+        "journey": trigger.journey,
+        "journey_version": trigger.journey_version,
+        "rule": trigger.rule,
+        "kind": trigger.kind,
+        "priority": trigger.priority,
+        "stage_before": trigger.stage_before,
+        "stage_after": trigger.stage_after,
+        "cause": {
+            "type": cause.type,
+            "event_ids": cause.event_ids,
+            "timer": cause.timer,
+            "due_at": None if due is None else json_instant(utc(due)),
+        },
+        "cause_time": json_instant(utc(trigger.cause_time)),
+        "emitted_at": json_instant(utc(trigger.emitted_at)),
+        "deliver_after": None if after is None else json_instant(utc(after)),
+        "holdout": trigger.holdout,
+        "attributes": {k: v if type(v) in plain else json_value(v) for k, v in attributes.items()},
+        "experiment": trigger.experiment,
+        "variant": trigger.variant,
+        "cohort": trigger.cohort,
+    }
+    return orjson.dumps(values)
+
+
+_PLAIN: Final = frozenset((str, int, bool, type(None)))  # written as they are (exact types)

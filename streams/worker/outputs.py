@@ -4,8 +4,9 @@ In the worker each sink is a :class:`BatchedSink`: encoded bytes kept in the app
 :class:`~streams.worker.eos.produce.BatchedOutput` and sent, one record batch per
 partition, at the end of the agent batch, in the transaction of the event they were
 produced for (faust's ``Topic.send`` would add a pending message, a future, sensor calls
-and a callback per record). A trigger is encoded once and the same bytes go to the
-all-triggers topic and to its family's.
+and a callback per record). A trigger is encoded once (``journeys.wire.trigger_json``:
+``schemas.codec.dumps``'s bytes without pydantic's serializer) and the same bytes go to
+the all-triggers topic and to its family's.
 
 Tests build the worker with recording sinks in their place (the ``sinks`` argument of
 :func:`streams.worker.app.create_app`) and read what each topic would have received.
@@ -21,6 +22,7 @@ from typing import Protocol, TypeAlias
 
 from pydantic import BaseModel
 
+from journeys.wire import trigger_json
 from schemas import codec
 from schemas.deadletters import Rejection, dead_letter
 from schemas.triggers import Trigger
@@ -109,7 +111,7 @@ class Outputs:
         for trigger in triggers:
             if trigger.holdout:  # the engine lists holdouts as suppressed; never deliver one
                 continue
-            data = codec.dumps(trigger)
+            data = trigger_json(trigger)
             await self.triggers.send(key=trigger.customer_id, value=data)
             family = self.families.get(trigger.family)
             if family is not None:

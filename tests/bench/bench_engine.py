@@ -5,8 +5,9 @@ once up front; then, timed, each event goes through what the journey agent does 
 the engine: wake-ups of the keys due at or before the event (``driver.on_time`` at each
 key's own due time, as the timer index would send them), ``driver.on_event``, the changed
 states dumped to their table JSON (``journeys.state.dump_state``), every delivered
-trigger encoded with ``schemas.codec`` (once; the worker sends it to two topics), and the
-key's next due time (``driver.due``). Prints microseconds of CPU per input event and
+trigger encoded as the worker encodes it (``journeys.wire.trigger_json``, once: the
+worker sends the same bytes to two topics), and the key's next due time
+(``driver.due``). Prints microseconds of CPU per input event and
 events per second (best of ``--repeat`` runs: the machine is shared), a second run's
 split by stage (the split's own clock reads cost a little), and with ``--cprofile`` the
 top functions, and the cyclic garbage collector's pauses during the split run (count,
@@ -46,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 import journeys  # noqa: E402
 from journeys import Journey, driver  # noqa: E402
 from journeys.state import CustomerState, dump_state  # noqa: E402
-from schemas import codec  # noqa: E402
+from journeys.wire import trigger_json  # noqa: E402
 from schemas.decode import decode_touchpoints  # noqa: E402
 from schemas.events import TouchpointEvent  # noqa: E402
 
@@ -118,7 +119,7 @@ class Agent:
         for _, outcome in done.outcomes:
             for trigger in outcome.triggers:
                 if not trigger.holdout:
-                    codec.dumps(trigger)
+                    trigger_json(trigger)
                     self.triggers += 1
         t = self.lap(STAGES[3], t)
         due = driver.due(done.states)

@@ -103,3 +103,58 @@ def test_built_equals_validated(
     assert built.model_dump() == expected.model_dump()
     assert dumps(built) == dumps(expected)
     assert Trigger.model_validate_json(dumps(built)) == expected
+
+
+ATTRIBUTE_VALUES: list[dict] = [
+    {},
+    {"plan": "free", "n": 2, "x": 1.5, "nested": {"a": [1, None]}},
+    {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf")},
+    {"deep": {"l": [float("nan"), 1e20, -0.0, 0.1, [True, False, None]]}},
+    {"big": 2**64 - 1, "neg": -(2**63), "tiny": 5e-324, "e": 1e-7, "f": 123456789.123456789},
+    {"text": 'é ☃ \u2028 "quoted" \\ \x00\x1f', "empty": "", "bool": True, "none": None},
+]
+
+
+@pytest.mark.parametrize("attributes", ATTRIBUTE_VALUES)
+@pytest.mark.parametrize(
+    "cause",
+    [
+        wire.event_cause(["e1", "e2"]),
+        wire.event_cause([]),
+        wire.timer_cause("nudge", AT),
+        wire.timer_cause("nudge", AT.astimezone(PARIS_SUMMER).replace(microsecond=0)),
+    ],
+)
+@pytest.mark.parametrize("at", [AT, AT.astimezone(PARIS_SUMMER).replace(microsecond=0)])
+@pytest.mark.parametrize("deliver", [None, AT + timedelta(hours=11, microseconds=1)])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"holdout": True, "cohort": "holdout"},
+        {"experiment": "subject", "variant": "b"},
+        {"holdout": True, "experiment": "subject", "variant": "a", "cohort": "holdout"},
+    ],
+)
+def test_trigger_json_is_the_codec_s_bytes(
+    attributes: dict, cause: Cause, at: datetime, deliver: datetime | None, extra: dict
+) -> None:
+    built = wire.trigger(**{**_fields(cause, at, deliver), "attributes": attributes, **extra})
+    assert wire.trigger_json(built) == dumps(built)
+
+
+def test_trigger_json_of_a_validated_or_copied_trigger() -> None:
+    fields = _fields(wire.timer_cause("nudge", AT), AT.astimezone(PARIS_SUMMER))
+    validated = _validated(fields, Cause(type="timer", timer="nudge", due_at=AT))
+    copied = validated.model_copy(update={"holdout": True, "kind": "winback.last_call"})
+    for trigger in (validated, copied):
+        assert wire.trigger_json(trigger) == dumps(trigger)
+
+
+def test_trigger_json_refuses_what_the_codec_refuses() -> None:
+    """An integer beyond 64 bits: neither writes it (the worker dead-letters the event)."""
+    built = wire.trigger(**{**_fields(wire.event_cause(["e1"])), "attributes": {"n": 2**64}})
+    with pytest.raises(TypeError, match="64-bit"):
+        dumps(built)
+    with pytest.raises(TypeError, match="64-bit"):
+        wire.trigger_json(built)
