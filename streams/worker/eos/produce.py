@@ -41,6 +41,9 @@ class BatchedOutput:
     def __init__(self, app: faust.App) -> None:
         self.app = app
         self._groups: dict[Group, list[tuple[bytes | None, bytes | None, OnSent | None]]] = {}
+        # the last event's transaction: an event's records (its triggers to two topics,
+        # its states) all join it, so it is looked up once per event, not per record
+        self._last: tuple[object, str | None] | None = None
 
     def add(
         self,
@@ -65,6 +68,7 @@ class BatchedOutput:
     async def flush(self) -> None:
         """Send every kept record, one record batch per group (more when one is full)."""
         groups, self._groups = self._groups, {}
+        self._last = None  # nor is an event of this batch held past it
         guard = guard_of(self.app)
         for (tid, topic, partition), records in groups.items():
             producer = self._producer(tid)
@@ -92,9 +96,18 @@ class BatchedOutput:
         event = faust.current_event()
         if event is None or not self.app.in_transaction:
             return None
+        last = self._last
+        if last is not None and last[0] is event:
+            return last[1]
+        tid = self._transaction_of(event)
+        self._last = (event, tid)
+        return tid
+
+    def _transaction_of(self, event: Any) -> str | None:
+        """The transaction of ``event``'s source partition, as a single send gets it."""
         manager: Any = self.app.consumer.transactions  # SourceTransactionManager
         message = event.message
-        tid: str | None = manager._tid(message.topic, message.partition)  # noqa: SLF001  the source partition's transaction, as a single send gets it
+        tid: str | None = manager._tid(message.topic, message.partition)  # noqa: SLF001  faust has no public lookup
         return tid
 
     def _producer(self, tid: str | None) -> Any:
