@@ -16,24 +16,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import signal
 import sys
+import tempfile
 from typing import Any
 
 from streams.settings import Settings
 
 
 def run_faust(settings: Settings, source: str, sink: str, group: str) -> int:
+    """The faust pass-through; its data directory (faust's default is ``<group>-data`` in
+    the working directory) is a temporary one, removed when it stops."""
     import faust
 
     from streams.worker import eos
     from streams.worker.config import faust_credentials
 
+    datadir = tempfile.mkdtemp(prefix=f"{group}-")
     app = faust.App(
         group,
         broker=settings.broker_url,
         broker_credentials=faust_credentials(settings),
         store="memory://",
+        datadir=datadir,
         processing_guarantee=settings.processing_guarantee,
         broker_commit_interval=settings.commit_interval_seconds,
         producer_linger=settings.producer_linger_ms / 1000,
@@ -63,7 +69,10 @@ def run_faust(settings: Settings, source: str, sink: str, group: str) -> int:
 
     worker = faust.Worker(app, loglevel="warning", redirect_stdouts=False)
     worker.spinner = None  # as in the journey worker: no DEBUG logging forced
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        shutil.rmtree(datadir, ignore_errors=True)
     return 0
 
 

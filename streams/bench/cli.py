@@ -42,6 +42,7 @@ from typing import Any
 
 import orjson
 
+from journeys import native
 from streams.bench.breakdown import Breakdown, from_file
 from streams.bench.run import journeys_system, measure, passthrough_system
 from streams.bench.system import System
@@ -248,6 +249,9 @@ def _report(
             "python": platform.python_version(),
             "platform": platform.platform(),
             "bootstrap_servers": settings.bootstrap_servers,
+            # the engine the journey workers run: they decide as this process did (the
+            # same tree and JOURNEYS_NATIVE), so a stale build shows here
+            "engine": native.status().describe(),
         },
         "systems": results,
         "ratios": ratios(results),

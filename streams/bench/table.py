@@ -32,6 +32,8 @@ def table(report: dict[str, Any]) -> str:
         f"offered={_fmt(p['offered_rate'])}/s "
         f"cpus={report['machine']['cpus']}"
     )
+    if "engine" in report["machine"]:
+        head += f" engine={report['machine']['engine']}"
     cols = ("system", "events/s", "p50 ms", "p95 ms", "p99 ms", "outputs", "peak RSS MiB")
     rows = [cols]
     for name, r in report["systems"].items():

@@ -57,6 +57,12 @@ def test_ratios_and_table():
     assert "events=1,000 customers=100 store=memory" in text
     assert "journeys       500     900" in text
     assert "a/b (journeys/faust) = 0.2, a/c (journeys/aiokafka) = 0.01" in text
+    assert "engine=" not in text  # a report written before the engine was recorded
+    report["machine"]["engine"] = "pure Python (wire.py changed since the build)"
+    assert (
+        text.splitlines()[0] + " engine=pure Python (wire.py changed since the build)"
+        == (table(report).splitlines()[0])
+    )
 
 
 def test_latency_windows_after_the_warm_up():
