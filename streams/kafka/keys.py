@@ -10,11 +10,23 @@ from __future__ import annotations
 
 from kafka.partitioner.default import murmur2
 
+_HASHES: dict[str | bytes, int] = {}  # key -> positive murmur2 of its bytes
+_HASHES_LIMIT = 65_536  # entries; cleared (not evicted) beyond it
+
 
 def partition_for(key: str | bytes, partitions: int) -> int:
-    """The partition of ``key`` under the default partitioner (murmur2, positive, modulo)."""
-    data = key.encode() if isinstance(key, str) else key
-    return int((murmur2(data) & 0x7FFFFFFF) % partitions)
+    """The partition of ``key`` under the default partitioner (murmur2, positive, modulo).
+
+    murmur2 is pure Python (a few microseconds a key) and the worker asks it for the
+    same customer's key once per record (each trigger goes to two topics): the hashes
+    of recent keys are kept."""
+    positive = _HASHES.get(key)
+    if positive is None:
+        if len(_HASHES) >= _HASHES_LIMIT:
+            _HASHES.clear()
+        data = key.encode() if isinstance(key, str) else key
+        positive = _HASHES[key] = murmur2(data) & 0x7FFFFFFF
+    return positive % partitions
 
 
 def key_text(key: bytes | str | None) -> str | None:
