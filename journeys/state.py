@@ -188,12 +188,189 @@ def migrate(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_state(obj: dict[str, Any]) -> CustomerState:
-    """Validate a stored state (as written by :func:`dump_state`), migrating it."""
+    """Validate a stored state (as written by :func:`dump_state`), migrating it.
+
+    A value in the current layout exactly as :func:`dump_state` writes it (exact types,
+    instants as it writes them) is read directly, about four times faster; any other
+    value goes through :class:`StoredState`'s validation, which accepts what pydantic
+    accepts and says what is wrong with the rest. Both give equal states
+    (tests/journeys/test_state_load.py)."""
+    written = _load_written(obj)
+    if written is not None:
+        return written
     stored = StoredState.model_validate(migrate(obj))
     return CustomerState(**{name: getattr(stored, name) for name in _NAMES})
 
 
 _NAMES = tuple(CustomerState.__dataclass_fields__)
+
+
+class _NotWritten(Exception):
+    """A stored value is not exactly as :func:`dump_state` writes it."""
+
+
+_ALWAYS: frozenset[str] = frozenset(
+    (
+        "schema_version",
+        "customer_id",
+        "journey",
+        "journey_version",
+        "stage",
+        "stage_entered_at",
+        "entered_at",
+        "entries",
+        "exited_at",
+        "exit_reason",
+        "exit_name",
+        "clock",
+        "watermark",
+        "timezone",
+        "attributes",
+        "last_match",
+        "windows",
+        "cooldowns",
+        "cap_history",
+        "timers",
+        "fired",
+        "seen",
+        "events",
+        "late_events",
+    )
+)
+_SOMETIMES: frozenset[str] = frozenset(("customer_cap_history", "locale", "assigned_as"))
+
+
+def _load_written(obj: dict[str, Any]) -> CustomerState | None:
+    """The state of a value exactly as :func:`dump_state` writes it, else None."""
+    version = obj.get("schema_version")
+    if type(version) is not int or version != STATE_SCHEMA_VERSION:
+        return None
+    extra = len(obj) - len(_ALWAYS)
+    if extra < 0 or extra > len(_SOMETIMES):
+        return None
+    for key in obj:
+        if key not in _ALWAYS and key not in _SOMETIMES:
+            return None
+    try:
+        exited = obj["exited_at"]
+        reason = obj["exit_reason"]
+        if reason is not None and reason != "goal" and reason != "exit":
+            return None
+        return CustomerState(
+            STATE_SCHEMA_VERSION,
+            _text(obj["customer_id"]),
+            _text(obj["journey"]),
+            _int(obj["journey_version"]),
+            _text(obj["stage"]),
+            _instant(obj["stage_entered_at"]),
+            _instant(obj["entered_at"]),
+            _int(obj["entries"]),
+            None if exited is None else _instant(exited),
+            reason,
+            _maybe_text(obj["exit_name"]),
+            _instant(obj["clock"]),
+            _instant(obj["watermark"]),
+            _maybe_text(obj["timezone"]),
+            _json_object(obj["attributes"]),
+            _instant_map(obj["last_match"]),
+            _window_map(obj["windows"]),
+            _instant_map(obj["cooldowns"]),
+            _instant_list(obj["cap_history"]),
+            _instant_map(obj["timers"]),
+            _instant_map(obj["fired"]),
+            _instant_map(obj["seen"]),
+            _int(obj["events"]),
+            _int(obj["late_events"]),
+            _instant_list(obj.get("customer_cap_history", [])),
+            _maybe_text(obj.get("locale")),
+            _maybe_text(obj.get("assigned_as")),
+        )
+    except (_NotWritten, KeyError, ValueError):
+        return None
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise _NotWritten
+    return str(value)
+
+
+def _maybe_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise _NotWritten
+    return int(value)
+
+
+def _instant(value: Any) -> datetime:
+    """An instant as :func:`json_instant` writes a UTC one: ``YYYY-MM-DDTHH:MM:SSZ`` or
+    ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, ASCII."""
+    if type(value) is not str:
+        raise _NotWritten
+    text = str(value)
+    size = len(text)
+    if not (size == 20 or (size == 27 and text[19] == ".")):
+        raise _NotWritten
+    if not (text[10] == "T" and text[-1] == "Z" and text.isascii()):
+        raise _NotWritten
+    if text[4] != "-" or text[7] != "-" or text[13] != ":" or text[16] != ":":
+        raise _NotWritten
+    moment = datetime.fromisoformat(text)  # a ValueError: not a date (the caller's)
+    if moment.tzinfo is not UTC:
+        raise _NotWritten
+    return moment
+
+
+def _instant_map(value: Any) -> dict[str, datetime]:
+    if type(value) is not dict:
+        raise _NotWritten
+    found: dict[str, datetime] = {}
+    for key, moment in value.items():
+        found[_text(key)] = _instant(moment)
+    return found
+
+
+def _instant_list(value: Any) -> list[datetime]:
+    if type(value) is not list:
+        raise _NotWritten
+    return [_instant(moment) for moment in value]
+
+
+def _window_map(value: Any) -> dict[str, Window]:
+    if type(value) is not dict:
+        raise _NotWritten
+    found: dict[str, Window] = {}
+    for key, hits in value.items():
+        if type(hits) is not list:
+            raise _NotWritten
+        window: Window = []
+        for hit in hits:
+            if type(hit) is not list or len(hit) != 2:
+                raise _NotWritten
+            window.append((_instant(hit[0]), _text(hit[1])))
+        found[_text(key)] = window
+    return found
+
+
+def _json_object(value: Any) -> dict[str, JsonValue]:
+    if type(value) is not dict:
+        raise _NotWritten
+    return {_text(key): _json(item) for key, item in value.items()}
+
+
+def _json(value: Any) -> JsonValue:
+    """A copy of a JSON value (as JSON decodes: exact types only)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value  # type: ignore[no-any-return]  # one of JsonValue's scalars
+    if kind is list:
+        return [_json(item) for item in value]
+    if kind is dict:
+        return _json_object(value)
+    raise _NotWritten
 
 
 def dump_state(state: CustomerState) -> dict[str, Any]:

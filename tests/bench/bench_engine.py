@@ -14,7 +14,9 @@ top functions, and the cyclic garbage collector's pauses during the split run (c
 total and longest per generation: a full collection walks every live state, so it
 grows with the customers held). The collector is tuned as the worker tunes it
 (``streams.worker.main.tune_gc``: what exists after loading frozen, a young collection
-every 20,000 allocations); ``--gc default`` keeps Python's defaults. Results go to
+every 20,000 allocations); ``--gc default`` keeps Python's defaults. Last, the state
+codec's cost per stored state of the run's table (read, as a cache miss reads it; the
+stored model's validation alone; written again). Results go to
 ``bench-results/engine.json`` (``--out``).
 
     python tests/bench/bench_engine.py [--events 20000] [--customers 10000] [--repeat 5]
@@ -46,7 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 import journeys  # noqa: E402
 from journeys import Journey, driver  # noqa: E402
-from journeys.state import CustomerState, dump_state  # noqa: E402
+from journeys.state import CustomerState, dump_state, load_state  # noqa: E402
+from journeys.stored import StoredState  # noqa: E402
 from journeys.wire import trigger_json  # noqa: E402
 from schemas.decode import decode_touchpoints  # noqa: E402
 from schemas.events import TouchpointEvent  # noqa: E402
@@ -171,6 +174,29 @@ def run(
     return agent
 
 
+def state_codec(stored: list[dict[str, Any]]) -> dict[str, Any]:
+    """CPU per state of reading the stored values (``load_state``: as a cache miss of the
+    worker reads them), of the stored model's validation alone (what ``load_state`` did
+    before it read written values directly), and of writing them again (best of 3)."""
+    states = [load_state(value) for value in stored]
+
+    def best(call: Any, items: list[Any]) -> float:
+        times = []
+        for _ in range(3):
+            began = time.process_time()
+            for item in items:
+                call(item)
+            times.append(time.process_time() - began)
+        return round(min(times) / max(1, len(items)) * 1e6, 2)
+
+    return {
+        "states": len(stored),
+        "load_us": best(load_state, stored),
+        "validate_us": best(StoredState.model_validate, stored),
+        "dump_us": best(dump_state, states),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
@@ -221,6 +247,12 @@ def main() -> int:
             for g, p in collected.items()
         )
     )
+    codec = state_codec([value for record in counts.table.values() for value in record.values()])
+    print(
+        f"  state codec, per stored state ({codec['states']:,}): load {codec['load_us']} us "
+        f"(the stored model's validation: {codec['validate_us']} us), "
+        f"dump {codec['dump_us']} us"
+    )
     results = {
         "label": args.label,
         "events": n,
@@ -234,6 +266,7 @@ def main() -> int:
         "gc": args.gc,
         "engine": engine,
         "gc_pauses": collected,
+        "state_codec": codec,
         "python": platform.python_version(),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
