@@ -447,6 +447,17 @@ def json_instant(moment: datetime) -> str:
     return text
 
 
+def known_instant(moment: datetime) -> str:
+    """:func:`json_instant` without remembering a new instant: for the instants of
+    triggers, which are mostly the states' own (remembered when the state is written);
+    remembering the others as well would fill the memo with instants written once."""
+    if moment.tzinfo is UTC:
+        text = _ISO.get(moment)
+        if text is not None:
+            return text
+    return _isoformat(moment)
+
+
 def _isoformat(moment: datetime) -> str:
     text = moment.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -26,7 +26,7 @@ from typing import Any, Final, Literal
 import orjson
 from pydantic import BaseModel, JsonValue
 
-from journeys.state import json_instant, json_value
+from journeys.state import json_value, known_instant
 from schemas import Cause, Trigger
 from schemas.triggers import TRIGGER_ID_NAMESPACE, TRIGGER_SCHEMA_VERSION
 
@@ -186,11 +186,11 @@ def trigger_json(trigger: Trigger) -> bytes:
             "type": cause.type,
             "event_ids": cause.event_ids,
             "timer": cause.timer,
-            "due_at": None if due is None else json_instant(utc(due)),
+            "due_at": None if due is None else known_instant(utc(due)),
         },
-        "cause_time": json_instant(utc(trigger.cause_time)),
-        "emitted_at": json_instant(utc(trigger.emitted_at)),
-        "deliver_after": None if after is None else json_instant(utc(after)),
+        "cause_time": known_instant(utc(trigger.cause_time)),
+        "emitted_at": known_instant(utc(trigger.emitted_at)),
+        "deliver_after": None if after is None else known_instant(utc(after)),
         "holdout": trigger.holdout,
         "attributes": {k: v if type(v) in plain else json_value(v) for k, v in attributes.items()},
         "experiment": trigger.experiment,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from kafka.partitioner.default import murmur2
 
 _HASHES: dict[str | bytes, int] = {}  # key -> positive murmur2 of its bytes
-_HASHES_LIMIT = 65_536  # entries; cleared (not evicted) beyond it
+_HASHES_LIMIT = 4_096  # entries, cleared (not evicted) beyond: the repeats are an event's
 
 
 def partition_for(key: str | bytes, partitions: int) -> int:

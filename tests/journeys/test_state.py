@@ -114,3 +114,22 @@ def test_a_state_of_another_journey_is_refused() -> None:
     state, _ = step(build({}), None, make_event("x", at()))
     with pytest.raises(ValueError, match="state of journey 'test' given to 'lifecycle'"):
         step(default_journey(), state, make_event("x", at(1)))
+
+
+def test_known_instant_writes_as_json_instant_and_remembers_nothing() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from journeys import state as module
+
+    remembered = datetime(2031, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    written = module.json_instant(remembered)  # remembered now
+    size = len(module._ISO)
+    for moment in (
+        remembered,
+        remembered + timedelta(microseconds=1),  # not remembered
+        datetime(2031, 5, 6, tzinfo=UTC),
+        remembered.astimezone(timezone(timedelta(hours=2))),  # another zone: never
+    ):
+        assert module.known_instant(moment) == module._isoformat(moment)
+    assert module.known_instant(remembered) == written == "2031-05-06T07:08:09.123456Z"
+    assert len(module._ISO) == size
