@@ -393,7 +393,7 @@ def dump_state(state: CustomerState) -> dict[str, Any]:
         "clock": iso(state.clock),
         "watermark": iso(state.watermark),
         "timezone": state.timezone,
-        "attributes": _attributes(state.attributes) if state.attributes else {},
+        "attributes": json_attributes(state.attributes) if state.attributes else {},
         "last_match": _instants(state.last_match) if state.last_match else {},
         "windows": _windows(state.windows) if state.windows else {},
         "cooldowns": _instants(state.cooldowns) if state.cooldowns else {},
@@ -413,7 +413,8 @@ def dump_state(state: CustomerState) -> dict[str, Any]:
     return stored
 
 
-def _attributes(values: dict[str, JsonValue]) -> dict[str, JsonValue]:
+def json_attributes(values: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """Attribute values as pydantic writes them in JSON mode (a state's, a trigger's)."""
     plain = _PLAIN
     return {k: v if type(v) in plain else json_value(v) for k, v in values.items()}
 

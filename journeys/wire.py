@@ -26,7 +26,7 @@ from typing import Any, Final, Literal
 import orjson
 from pydantic import BaseModel, JsonValue
 
-from journeys.state import json_value, known_instant
+from journeys.state import json_attributes, known_instant
 from schemas import Cause, Trigger
 from schemas.triggers import TRIGGER_ID_NAMESPACE, TRIGGER_SCHEMA_VERSION
 
@@ -170,7 +170,6 @@ def trigger_json(trigger: Trigger) -> bytes:
     due = cause.due_at
     after = trigger.deliver_after
     attributes = trigger.attributes
-    plain = _PLAIN
     values = {
         "schema_version": trigger.schema_version,
         "trigger_id": trigger.trigger_id,
@@ -192,12 +191,9 @@ def trigger_json(trigger: Trigger) -> bytes:
         "emitted_at": known_instant(utc(trigger.emitted_at)),
         "deliver_after": None if after is None else known_instant(utc(after)),
         "holdout": trigger.holdout,
-        "attributes": {k: v if type(v) in plain else json_value(v) for k, v in attributes.items()},
+        "attributes": json_attributes(attributes) if attributes else {},
         "experiment": trigger.experiment,
         "variant": trigger.variant,
         "cohort": trigger.cohort,
     }
     return orjson.dumps(values)
-
-
-_PLAIN: Final = frozenset((str, int, bool, type(None)))  # written as they are (exact types)

@@ -33,14 +33,13 @@ _native = os.environ.get("JOURNEYS_NATIVE")
 if _native != "require":
     os.environ["JOURNEYS_NATIVE"] = "off"
 import journeys  # noqa: E402, F401
+from tests.scripts import KAFKA_SH, run_script  # noqa: E402
 
 if _native is None:
     del os.environ["JOURNEYS_NATIVE"]
 else:
     os.environ["JOURNEYS_NATIVE"] = _native
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
 LIVE_DIR = Path(__file__).resolve().parent / "live"
 
 # First start may fetch jars from Maven Central; kafka.sh bounds every wait.
@@ -71,15 +70,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _kafka_sh(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(KAFKA_SH), *args],
-        cwd=REPO_ROOT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=_KAFKA_SH_TIMEOUT_S,
-        check=False,
-    )
+    return run_script(KAFKA_SH, args, timeout=_KAFKA_SH_TIMEOUT_S)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.files import LOCAL_SH, REPO_ROOT
+from tests.deploy.files import LOCAL_SH
 from tests.ops.prom import require
+from tests.scripts import run_script
 
 
 def free_port() -> int:
@@ -23,16 +24,7 @@ def free_port() -> int:
 
 
 def local_sh(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(LOCAL_SH), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_script(LOCAL_SH, args, env=env, timeout=timeout)
 
 
 def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:

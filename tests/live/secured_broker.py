@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.settings import Settings
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
+from tests.scripts import KAFKA_SH, REPO_ROOT, run_script
 
 
 def free_port() -> int:
@@ -37,16 +35,7 @@ def run_kafka_sh(
     args: tuple[str, ...] | list[str], env: dict[str, str], timeout: float
 ) -> subprocess.CompletedProcess[str]:
     """``deploy/kafka/kafka.sh ARGS`` in ``env``, its output captured, no input."""
-    return subprocess.run(
-        [str(KAFKA_SH), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_script(KAFKA_SH, args, env=env, timeout=timeout)
 
 
 @dataclass
