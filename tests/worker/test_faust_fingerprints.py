@@ -170,6 +170,22 @@ PINS: tuple[Pin, ...] = (
         ("_new_consumer_thread",),
     ),
     Pin(
+        f"{CONSUMER}._drain_messages",
+        "8f35dd7a11144daa6ec9a3739a497b03a9dd6b57cca18aa861bb4a549400fc68",
+        "Delivers each fetched record with wait_first(callback(message), "
+        "suspend_flow.wait()), its only wait_first: StableOffsetConsumer.wait_first runs "
+        "that delivery's first step eagerly (streams/worker/eager.py) when the flow runs. "
+        "If the call's shape or its events change, re-check that override.",
+    ),
+    Pin(
+        "mode.services:Service.wait_first",
+        "3ed3b8c32e14dec3b29b3e8a99646855499158e23a779331afdbf198ef7247e5",
+        "StableOffsetConsumer.wait_first returns what it would for a delivery that "
+        "finishes at once while the service's stopped and crashed events are clear, and "
+        "calls it otherwise.",
+        ("_stopped", "_crashed"),
+    ),
+    Pin(
         "faust.tables.recovery:Recovery._build_highwaters",
         "32d70220d2a8a96fe325b995dc3a2eff4460a84fe1d347953d4d7fad81a50775",
         "Turns a missing changelog end into -1 (finding 6): what StableOffsetConsumerThread "

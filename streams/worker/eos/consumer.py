@@ -22,7 +22,9 @@ from faust.transport.drivers.aiokafka import (
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP
 from faust.types.transports import TPorTopicSet
+from mode.services import WaitResults
 
+from streams.worker.eager import first_step
 from streams.worker.eos.guard import guard_of
 
 
@@ -178,7 +180,42 @@ async def _last_records(
 
 class StableOffsetConsumer(AIOKafkaConsumer):
     """faust's aiokafka consumer, with :class:`StableOffsetConsumerThread`, that commits
-    nothing once a batch has failed."""
+    nothing once a batch has failed, and hands fetched records on without a task each."""
+
+    async def wait_first(
+        self,
+        *coros: Any,
+        timeout: Any = None,  # noqa: ASYNC109  mode's signature
+    ) -> WaitResults:
+        """mode's ``wait_first``, with the record delivery of faust's fetcher run eagerly.
+
+        faust's ``Consumer._drain_messages`` delivers each fetched record with
+        ``wait_first(callback(message), self.suspend_flow.wait())`` (its only call here):
+        mode makes a task of each coroutine and of the service's stopped and crashed
+        events, waits for the first, and cancels the rest; four tasks and about four
+        turns of the event loop per record, where the delivery nearly always finishes
+        without waiting. While the flow runs and the consumer is neither stopping nor
+        crashed, the delivery's first step runs here (:func:`streams.worker.eager.first_step`):
+        finished, it is the winner, as it would have been; suspended (a full stream
+        buffer, a paused flow, a lock), its rest goes through mode's ``wait_first`` with
+        the other coroutine, as before. Any other call is mode's."""
+        if (
+            len(coros) == 2
+            and timeout is None
+            and asyncio.iscoroutine(coros[0])
+            and asyncio.iscoroutine(coros[1])
+            and not self.suspend_flow.is_set()
+            # private: mode's Service events, read as its wait_first reads them
+            and not self._stopped.is_set()
+            and not self._crashed.is_set()
+        ):
+            delivery, other = coros
+            finished, value = first_step(delivery)
+            if finished:
+                other.close()  # never started: nothing to cancel, no "never awaited"
+                return WaitResults([delivery], [value], False)
+            return await super().wait_first(value, other)
+        return await super().wait_first(*coros, timeout=timeout)
 
     async def commit(
         self, topics: TPorTopicSet | None = None, start_new_transaction: bool = True
