@@ -23,7 +23,9 @@ import heapq
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-__all__ = ["DueTimes", "PartitionClock"]
+__all__ = ["OVERDUE_LIMIT", "DueTimes", "PartitionClock"]
+
+OVERDUE_LIMIT = 10_000  # overdue keys counted at most (the timers_overdue gauge's cap)
 
 
 class DueTimes:
@@ -60,12 +62,14 @@ class DueTimes:
                 woken.append(key)
         return woken
 
-    def overdue(self, before: datetime) -> int:
-        """Pending keys whose due time is earlier than ``before``.
+    def overdue(self, before: datetime, limit: int = OVERDUE_LIMIT) -> int:
+        """Pending keys whose due time is earlier than ``before``, counted up to ``limit``
+        (a worker catching up on a long backlog has them all overdue: counting every
+        one on each tick would cost a walk of them all, every second).
 
         Walks only the heap entries earlier than ``before`` (a heap's subtree under an
         entry holds later times only), so the cost follows the overdue count, not the
-        number of keys.
+        number of keys, and stops at ``limit`` of them.
         """
         counted: set[str] = set()
         for heap in self._heaps.values():
@@ -77,6 +81,8 @@ class DueTimes:
                     continue
                 if self._due.get(key) == due:  # else superseded
                     counted.add(key)
+                    if len(counted) >= limit:
+                        return limit
                 stack.extend(child for child in (2 * i + 1, 2 * i + 2) if child < len(heap))
         return len(counted)
 

@@ -297,7 +297,7 @@ class Metrics:
         self.timers_overdue = gauge(
             "timers_overdue",
             "Pending timers whose due time is past by more than the idle grace, the timer "
-            "grace and two timer intervals.",
+            "grace and two timer intervals (counted up to 10,000).",
         )
         self.timer_grace_held = counter(
             "timer_grace_held",

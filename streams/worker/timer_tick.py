@@ -24,7 +24,9 @@ timer grace and two timer intervals. The reference is the wall clock (``clock="l
 or the highest watermark of the assigned partitions (``clock="event"``: an idle partition lags the
 others). A healthy live worker fires a timer at most ``idle_grace`` plus one interval
 after its due time, so a non-zero value means timers are late: the worker is behind
-(its partitions' event time trails the wall clock) or the timer does not run.
+(its partitions' event time trails the wall clock) or the timer does not run. It counts
+up to ``journeys.clock.OVERDUE_LIMIT`` (10,000): a worker catching up on a long backlog
+has them all overdue, and counting every one on each tick would cost a walk of them all.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from journeys.clock import DueTimes
+from journeys.clock import OVERDUE_LIMIT, DueTimes
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -42,3 +42,14 @@ def test_overdue_counts_pending_keys_only() -> None:
     assert times.overdue(T0 + timedelta(days=3)) == 3
     times.clear()
     assert (len(times), times.overdue(T0 + timedelta(days=3))) == (0, 0)
+
+
+def test_overdue_is_counted_up_to_its_limit() -> None:
+    times = DueTimes()
+    for n in range(30):
+        times.schedule(n % 3, f"k{n}", T0 + timedelta(minutes=n))
+    times.schedule(0, "k0", T0 + timedelta(minutes=1))  # an old entry, counted once
+    assert times.overdue(T0 + timedelta(hours=1)) == 30
+    assert times.overdue(T0 + timedelta(hours=1), limit=12) == 12
+    assert times.overdue(T0 + timedelta(minutes=10), limit=12) == 10  # under the limit
+    assert OVERDUE_LIMIT == 10_000
