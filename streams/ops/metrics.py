@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -331,6 +332,10 @@ class Metrics:
         # labelled children by (metric, labels): ``labels()`` validates and locks on every
         # call, a few microseconds an event; the label sets are bounded (PREFIX docs)
         self._children: dict[tuple[Any, ...], Any] = {}
+        # within batch(): counts and observations of the hot per-event calls, kept here
+        # and written to their metrics once, when the batch ends
+        self._counts: dict[tuple[Any, ...], float] | None = None
+        self._observed: dict[tuple[Any, ...], list[float]] | None = None
         self.set_known_event_types(known_event_types)
 
     def set_known_event_types(self, event_types: Iterable[str]) -> None:
@@ -395,8 +400,51 @@ class Metrics:
         key = (metric, *labels)
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = metric.labels(*labels)
+            child = self._children[key] = metric.labels(*labels) if labels else metric
         return child
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """``with metrics.batch():`` the per-event counts and observations inside (events
+        consumed, triggers, goals, entries, engine step durations, event ages, wake-ups)
+        are kept in plain dicts and written to their metrics once, when the block ends
+        (however it ends): a batch's events cost a dict update each rather than a
+        prometheus call each (validation, a lock, a bucket scan). The values a scrape
+        sees after the block are the same as without it; during it, they lag by the
+        batch. Nested blocks write at the outer one's end."""
+        if self._counts is not None:
+            yield
+            return
+        self._counts, self._observed = {}, {}
+        try:
+            yield
+        finally:
+            counts, observed = self._counts, self._observed
+            self._counts = self._observed = None
+            for (metric, *labels), n in counts.items():
+                self._child(metric, *labels).inc(n)
+            for (metric, *labels), values in observed.items():
+                observe_all(self._child(metric, *labels), values)
+
+    def _inc(self, metric: Counter, *labels: str) -> None:
+        counts = self._counts
+        if counts is None:
+            self._child(metric, *labels).inc()
+        else:
+            key = (metric, *labels)
+            counts[key] = counts.get(key, 0) + 1
+
+    def _observe(self, metric: Histogram, value: float, *labels: str) -> None:
+        observed = self._observed
+        if observed is None:
+            self._child(metric, *labels).observe(value)
+        else:
+            key = (metric, *labels)
+            values = observed.get(key)
+            if values is None:
+                observed[key] = [value]
+            else:
+                values.append(value)
 
     def event_type_label(self, event_type: str | None) -> str:
         """The label for an event type: itself when known, else ``other``."""
@@ -406,7 +454,7 @@ class Metrics:
         """Count one consumed input event; ``outcome`` is processed, duplicate or late."""
         if outcome not in ml.CONSUMED_OUTCOMES or outcome == "dead_lettered":
             raise ValueError(f"unknown consumed outcome {outcome!r}; use dead_lettered()")
-        self._child(self.events_consumed, self.event_type_label(event_type), outcome).inc()
+        self._inc(self.events_consumed, self.event_type_label(event_type), outcome)
 
     def dead_lettered(
         self, reason: str, event_type: str | None = None, *, consumed: bool = True
@@ -432,14 +480,14 @@ class Metrics:
         ``deliver_after``). Call it once the triggers are sent.
         """
         for trigger in outcome.triggers:
-            self._child(self.triggers_emitted, journey, trigger.kind, trigger.priority).inc()
+            self._inc(self.triggers_emitted, journey, trigger.kind, trigger.priority)
             latency = (wall_now - trigger.cause_time).total_seconds()
-            self._child(self.trigger_latency, journey).observe(max(latency, 0.0))
+            self._observe(self.trigger_latency, max(latency, 0.0), journey)
         for suppressed in outcome.suppressed:
             reason = suppressed.reason if suppressed.reason in ml.SUPPRESSION_REASONS else ml.OTHER
-            self.triggers_suppressed.labels(journey, suppressed.trigger.kind, reason).inc()
+            self._inc(self.triggers_suppressed, journey, suppressed.trigger.kind, reason)
         for deferred in outcome.deferred:
-            self.triggers_suppressed.labels(journey, deferred.kind, "quiet_hours").inc()
+            self._inc(self.triggers_suppressed, journey, deferred.kind, "quiet_hours")
         if outcome.notes:
             self._child(self.engine_notes, journey).inc(len(outcome.notes))
         self._measure(journey, outcome)
@@ -447,24 +495,24 @@ class Metrics:
     def _measure(self, journey: str, outcome: OutcomeLike) -> None:
         """Entries and goals by cohort, and the variants of experiment triggers."""
         if outcome.entered is not None:
-            self._child(self.entries, journey, outcome.entered).inc()
+            self._inc(self.entries, journey, outcome.entered)
         for goal in outcome.goals:
-            self._child(self.goals_reached, journey, goal.name, goal.cohort).inc()
+            self._inc(self.goals_reached, journey, goal.name, goal.cohort)
             seconds = goal.since_entry.total_seconds()
-            self._child(self.time_to_goal, journey, goal.name, goal.cohort).observe(seconds)
+            self._observe(self.time_to_goal, seconds, journey, goal.name, goal.cohort)
         for trigger in outcome.triggers:
             if trigger.experiment is not None and trigger.variant is not None:
                 labels = (journey, trigger.experiment, trigger.variant, "treated")
-                self._child(self.variant_assignments, *labels).inc()
+                self._inc(self.variant_assignments, *labels)
         for suppressed in outcome.suppressed:
             held = suppressed.trigger
             if suppressed.reason == "holdout" and held.experiment is not None:
                 labels = (journey, held.experiment, held.variant or ml.OTHER, "holdout")
-                self._child(self.variant_assignments, *labels).inc()
+                self._inc(self.variant_assignments, *labels)
 
     def step_duration(self, seconds: float) -> None:
         """Observe the duration of one engine ``step`` or ``advance``."""
-        self.step_seconds.observe(seconds)
+        self._observe(self.step_seconds, seconds)
 
     @contextmanager
     def time_step(self) -> Iterator[None]:
@@ -477,7 +525,7 @@ class Metrics:
 
     def event_age(self, seconds: float) -> None:
         """Observe an event's age when processed: wall clock minus event time."""
-        self.event_age_seconds.observe(max(seconds, 0.0))
+        self._observe(self.event_age_seconds, max(seconds, 0.0))
 
     def rekeyed_touchpoint(self) -> None:
         """Count one touchpoint re-keyed through the keyed topic."""
@@ -486,7 +534,7 @@ class Metrics:
     def woken(self, path: str, n: int = 1) -> None:
         """Count ``n`` customers woken by ``path`` (``inline`` or ``topic``)."""
         if n:
-            self.wakeups.labels(path).inc(n)
+            self._child(self.wakeups, path).inc(n)
 
     def rebalance(self) -> None:
         """Count one rebalance (a new partition assignment)."""
@@ -530,6 +578,31 @@ class Metrics:
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format."""
         return generate_latest(self.registry)
+
+
+def observe_all(histogram: Any, values: Sequence[float]) -> None:
+    """``histogram.observe(v)`` for each of ``values`` in order, for a prometheus
+    ``Histogram`` (or a labelled child of one): the same buckets counted and the same
+    sum, added value by value in the same order, but each bucket incremented once and
+    found by bisection rather than a scan per value (prometheus_client's private
+    ``_upper_bounds``, ``_buckets`` and ``_sum``, as its ``observe`` uses them; pinned
+    in tests/worker/test_faust_fingerprints.py). Anything else is observed value by value."""
+    # private: prometheus_client's Histogram internals, as its observe() uses them
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)  # private: as above
+    total = getattr(histogram, "_sum", None)  # private: as above
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for value in values:
+            histogram.observe(value)
+        return
+    counts = [0] * len(bounds)
+    for value in values:
+        total.inc(value)
+        if value == value:  # NaN falls in no bucket (observe's ``amount <= bound``)
+            counts[bisect_left(bounds, value)] += 1
+    for i, n in enumerate(counts):
+        if n:
+            buckets[i].inc(n)
 
 
 def _per_partition(

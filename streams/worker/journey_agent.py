@@ -93,10 +93,15 @@ async def dead_letter(rt: Runtime, message: Message, raw: bytes, rejection: Reje
     rt.metrics.dead_lettered(str(rejection.reason))
 
 
-async def apply(rt: Runtime, key: str, partition: int, done: driver.Driven) -> None:
-    """Keep the new states of ``key``, send what the engine returned, reschedule."""
+async def apply(
+    rt: Runtime, key: str, partition: int, done: driver.Driven, wall_now: datetime | None = None
+) -> None:
+    """Keep the new states of ``key``, send what the engine returned, reschedule;
+    ``wall_now``, the wall clock its triggers' latency is measured at (read here when
+    not given)."""
     rt.customers.write(key, done.states, done.changed)
-    wall_now = rt.wall()
+    if wall_now is None:
+        wall_now = rt.wall()
     for name, outcome in done.outcomes:
         if outcome.triggers:
             await rt.out.send_triggers(outcome.triggers)
@@ -120,10 +125,11 @@ async def on_touchpoint(rt: Runtime, key: str, partition: int, event: Touchpoint
     started = perf_counter()  # not metrics.time_step(): a generator per call costs more
     done = rt.engine.on_event(rt.definitions, states, event)
     rt.metrics.step_duration(perf_counter() - started)
-    await apply(rt, key, partition, done)
+    wall_now = rt.wall()  # one read an event: its triggers' latency and its age
+    await apply(rt, key, partition, done, wall_now)
     rt.due_index.observe(partition, event.event_time)
     rt.metrics.event_consumed(event.type, done.status)
-    rt.metrics.event_age((rt.wall() - event.event_time).total_seconds())
+    rt.metrics.event_age((wall_now - event.event_time).total_seconds())
     if done.status == "processed":
         await links.after_event(rt, key, event)
     return done.status
@@ -259,9 +265,10 @@ async def process(rt: Runtime, batch: Sequence[EventT[Any]]) -> None:
 
     Call under the agents' lock; the caller records the batch finished after this."""
     budget = WakeBudget()
-    for event in batch:
-        with acting_for(event):
-            await contained(rt, event, budget)
+    with rt.metrics.batch():  # the batch's per-event counts written once, at its end
+        for event in batch:
+            with acting_for(event):
+                await contained(rt, event, budget)
     rt.customers.flush(acting_for)
     await rt.out.flush()
 

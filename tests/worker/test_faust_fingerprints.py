@@ -1,5 +1,5 @@
-"""The faust, mode and aiokafka code that ``streams`` overrides, copies or reaches into by
-private name, pinned by a fingerprint of its source.
+"""The faust, mode, aiokafka (and prometheus_client) code that ``streams`` overrides,
+copies or reaches into by private name, pinned by a fingerprint of its source.
 
 Each :class:`Pin` names one upstream function (or class attribute), the sha256 of its
 source (``inspect.getsource``, dedented) as of the versions in :data:`TAKEN_FROM`, and
@@ -32,10 +32,15 @@ from typing import Any
 
 import streams
 
-TAKEN_FROM = {"faust-streaming": "0.15.3", "mode-streaming": "0.7.1", "aiokafka": "0.14.0"}
+TAKEN_FROM = {
+    "faust-streaming": "0.15.3",
+    "mode-streaming": "0.7.1",
+    "aiokafka": "0.14.0",
+    "prometheus-client": "0.26.0",
+}
 
 PACKAGE = Path(streams.__file__).parent
-UPSTREAM = ("faust", "mode", "aiokafka")
+UPSTREAM = ("faust", "mode", "aiokafka", "prometheus_client")
 
 TM = "faust.transport.consumer:TransactionManager"
 CONSUMER = "faust.transport.consumer:Consumer"
@@ -176,6 +181,14 @@ PINS: tuple[Pin, ...] = (
         "suspend_flow.wait()), its only wait_first: StableOffsetConsumer.wait_first runs "
         "that delivery's first step eagerly (streams/worker/eager.py) when the flow runs. "
         "If the call's shape or its events change, re-check that override.",
+    ),
+    Pin(
+        "prometheus_client.metrics:Histogram.observe",
+        "52035657b2f80490fa51d43072ef85c31c1ff40b4c88301143322995a5a2c7af",
+        "streams.ops.metrics.observe_all writes a batch's observations of a histogram as "
+        "this does one by one: the sum value by value, each bucket found by the first upper "
+        "bound >= the value (bisect_left), NaN in none. If observe changes, re-check it.",
+        ("_upper_bounds", "_buckets", "_sum"),
     ),
     Pin(
         "mode.services:Service.wait_first",
