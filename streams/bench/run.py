@@ -227,4 +227,13 @@ async def _throughput(
     busy = cpu.busy(first, done)
     result.worker_cpu_busy = busy[: len(procs)]
     result.worker_cpu_starved = cpu.starved(first, done)[: len(procs)]
+    result.worker_cpu_us_per_event = cpu_per_event(result.worker_cpu_busy, result.events_per_s)
     result.broker_cpu_busy = busy[len(procs)] if len(busy) > len(procs) else None
+
+
+def cpu_per_event(busy: Sequence[float | None], events_per_s: float | None) -> float | None:
+    """Microseconds of the workers' CPU per event, from the cores they kept busy and the
+    events per second over the same time; None when a worker's CPU is unknown."""
+    if not busy or any(b is None for b in busy) or not events_per_s:
+        return None
+    return round(sum(b for b in busy if b is not None) / events_per_s * 1e6, 1)

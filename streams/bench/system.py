@@ -75,6 +75,10 @@ class Result:
     worker_cpu_busy: list[float | None] = field(default_factory=list)
     # the share of that time each one's main thread waited, runnable, for a CPU
     worker_cpu_starved: list[float | None] = field(default_factory=list)
+    # their CPU time over that phase, per event of it (us): what an event costs, which a
+    # busy machine moves less than the rate (a worker waiting on a commit or a CPU costs
+    # no CPU, only time)
+    worker_cpu_us_per_event: float | None = None
     broker_cpu_busy: float | None = None
     # ``--join-first``: seconds from the start to a stable group of all its processes,
     # after which the load was written (else the load is written first)

@@ -92,6 +92,8 @@ def _cpu(report: dict[str, Any]) -> list[str]:
         starved = [w for w in r.get("worker_cpu_starved") or [] if w is not None]
         if starved:
             line += f" (waited for a CPU: {' + '.join(f'{w:.0%}' for w in starved)})"
+        if r.get("worker_cpu_us_per_event") is not None:
+            line += f"; {_fmt(r['worker_cpu_us_per_event'])} us of their CPU per event"
         if broker is not None:
             share = broker / (broker + sum(busy)) if broker + sum(busy) > 0 else 0.0
             line += f", broker {broker:.2f} ({share:.0%} of their CPU)"

@@ -11,6 +11,7 @@ import pytest
 
 from journeys.state import dump_state, fresh_state
 from streams.bench.outputs import percentile
+from streams.bench.run import cpu_per_event
 from streams.bench.table import ratios, table
 
 
@@ -129,6 +130,7 @@ def test_the_table_shows_each_workers_cpu_and_the_brokers_share():
     r = _result(1000.0, 10.0) | {"worker_cpu_busy": [0.8, 0.7], "broker_cpu_busy": 0.5}
     r["worker_cpu_starved"] = [0.25, 0.5]
     r["steady_events_per_s"] = 1234.0
+    r["worker_cpu_us_per_event"] = cpu_per_event([0.8, 0.7], 5000.0)
     report = {
         "parameters": {
             "events": 1000,
@@ -146,6 +148,7 @@ def test_the_table_shows_each_workers_cpu_and_the_brokers_share():
     assert "partitions=8 workers=2" in text
     assert "journeys: 1,234 events/s from 90% to 10% of the backlog" in text
     assert "cores busy: 0.80 + 0.70 (waited for a CPU: 25% + 50%)" in text
+    assert "; 300 us of their CPU per event" in text  # 1.5 cores at 5,000 events/s
     assert "broker 0.50 (25% of their CPU)" in text
 
 
@@ -188,3 +191,12 @@ def test_profile_breakdown_charges_the_compiled_engine_to_engine_and_state_codec
     assert _own(("~", 0, "<built-in method journeys.driver.on_time>")) == "engine"
     assert _own(("~", 0, "<built-in method journeys.state.dump_state>")) == "state codec"
     assert _own(("~", 0, "<built-in method orjson.dumps>")) is None  # charged to its caller
+
+
+def test_cpu_per_event_is_the_workers_cpu_over_the_rate_and_unknown_with_a_worker_unknown():
+    assert cpu_per_event([0.9], 3000.0) == 300.0
+    assert cpu_per_event([0.5, 0.25], 2500.0) == 300.0
+    assert cpu_per_event([0.9, None], 3000.0) is None
+    assert cpu_per_event([], 3000.0) is None
+    assert cpu_per_event([0.9], None) is None
+    assert cpu_per_event([0.9], 0.0) is None
