@@ -406,7 +406,7 @@ class Metrics:
     @contextmanager
     def batch(self) -> Iterator[None]:
         """``with metrics.batch():`` the per-event counts and observations inside (events
-        consumed, triggers, goals, entries, engine step durations, event ages, wake-ups)
+        consumed, triggers, notes, goals, entries, step durations, event ages, wake-ups)
         are kept in plain dicts and written to their metrics once, when the block ends
         (however it ends): a batch's events cost a dict update each rather than a
         prometheus call each (validation, a lock, a bucket scan). The values a scrape
@@ -426,13 +426,13 @@ class Metrics:
             for (metric, *labels), values in observed.items():
                 observe_all(self._child(metric, *labels), values)
 
-    def _inc(self, metric: Counter, *labels: str) -> None:
+    def _inc(self, metric: Counter, *labels: str, n: float = 1) -> None:
         counts = self._counts
         if counts is None:
-            self._child(metric, *labels).inc()
+            self._child(metric, *labels).inc(n)
         else:
             key = (metric, *labels)
-            counts[key] = counts.get(key, 0) + 1
+            counts[key] = counts.get(key, 0) + n
 
     def _observe(self, metric: Histogram, value: float, *labels: str) -> None:
         observed = self._observed
@@ -489,7 +489,7 @@ class Metrics:
         for deferred in outcome.deferred:
             self._inc(self.triggers_suppressed, journey, deferred.kind, "quiet_hours")
         if outcome.notes:
-            self._child(self.engine_notes, journey).inc(len(outcome.notes))
+            self._inc(self.engine_notes, journey, n=len(outcome.notes))
         self._measure(journey, outcome)
 
     def _measure(self, journey: str, outcome: OutcomeLike) -> None:
@@ -534,7 +534,7 @@ class Metrics:
     def woken(self, path: str, n: int = 1) -> None:
         """Count ``n`` customers woken by ``path`` (``inline`` or ``topic``)."""
         if n:
-            self._child(self.wakeups, path).inc(n)
+            self._inc(self.wakeups, path, n=n)
 
     def rebalance(self) -> None:
         """Count one rebalance (a new partition assignment)."""
