@@ -521,7 +521,7 @@ class Metrics:
         try:
             yield
         finally:
-            self.step_seconds.observe(time.perf_counter() - start)
+            self.step_duration(time.perf_counter() - start)
 
     def event_age(self, seconds: float) -> None:
         """Observe an event's age when processed: wall clock minus event time."""

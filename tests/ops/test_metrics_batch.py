@@ -90,6 +90,15 @@ def test_a_batch_that_raises_still_writes_what_it_counted(make_trigger: TriggerF
                   event_type="signed_up", outcome="processed") == 2  # fmt: skip
 
 
+def test_a_timed_step_in_a_batch_is_written_at_its_end() -> None:
+    m = Metrics(known_event_types=EVENT_TYPES)
+    with m.batch():
+        with m.time_step():
+            pass
+        assert sample(m, "journeys_engine_step_duration_seconds_count") == 0
+    assert sample(m, "journeys_engine_step_duration_seconds_count") == 1
+
+
 def test_a_nested_batch_writes_at_the_end_of_the_outer_one() -> None:
     m = Metrics(known_event_types=EVENT_TYPES)
     with m.batch():
